@@ -1,0 +1,139 @@
+"""Everything learnt about one file from its single decode: the unit of parallel work.
+
+`analyze` runs in worker processes, so its input and output are small, picklable values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .checks import CheckResult, Measurements, analysis_gray, measure, run_checks
+from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
+from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
+from .fingerprint import Fingerprint, fingerprint
+from .policy import Policy
+from .reasons import Reason
+
+
+@dataclass(frozen=True, slots=True)
+class ImageAnalysis:
+    """One image's decode facts, measurements, verdicts and fingerprint."""
+
+    candidate: Candidate
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    sha256: str | None = None
+    file_bytes: int | None = None
+    jpeg_quality: int | None = None
+    orientation: int = 1
+    notes: tuple[str, ...] = ()
+    failure: Reason | None = None
+    """Set when the file could not be decoded; nothing else was measured."""
+    measurements: Measurements | None = None
+    checks: tuple[CheckResult, ...] = ()
+    print: Fingerprint | None = field(default=None, repr=False)
+
+    @property
+    def decoded(self) -> bool:
+        return self.failure is None
+
+    def reasons(self) -> list[Reason]:
+        """Rejections found in this image alone (before set-level checks)."""
+        if self.failure is not None:
+            return [self.failure]
+        return [c.reason() for c in self.checks if not c.passed]
+
+    def blur_score(self) -> float | None:
+        """The sharpness check's 0-1 blur score (0.5 at the policy limit), if measured."""
+        for c in self.checks:
+            if c.name == "sharpness":
+                return c.score
+        return None
+
+    def quality(self) -> float:
+        """0-1 desirability as training data: resolution, sharpness, exposure, encoding."""
+        m = self.measurements
+        if m is None:
+            return 0.0
+        resolution = min(1.0, min(m.width, m.height) / 1536.0)
+        blur = self.blur_score()
+        sharp = 0.5 if blur is None else 1.0 - blur
+        exposure = 1.0 - min(1.0, abs(m.luma_p50 - 118.0) / 118.0)
+        encoding = (self.jpeg_quality or 100) / 100.0
+        return 0.35 * resolution + 0.4 * sharp + 0.15 * exposure + 0.1 * encoding
+
+    def best_copy_key(self) -> tuple[float, ...]:
+        """Orders copies of one picture: passing checks, then resolution, sharpness, encoding."""
+        m = self.measurements
+        if m is None:
+            return (-1.0,)
+        passed = float(all(c.passed for c in self.checks))
+        # Resolution in quarter-octave steps, so a re-save at 98% size is a tie, not a win.
+        pixels = round(math.log2(max(m.width * m.height, 1)) * 4)
+        sharp = -round(m.sharpness.edge_width, 1)
+        encoding = float(self.jpeg_quality or 100)
+        density = (self.file_bytes or 0) / max(m.width * m.height, 1)
+        return (passed, float(pixels), sharp, encoding, density)
+
+
+def analyze_decoded(
+    candidate: Candidate, result: DecodedImage | DecodeFailure, policy: Policy
+) -> ImageAnalysis:
+    """Measure, check and fingerprint a decoded image (pure: no I/O)."""
+    if isinstance(result, DecodeFailure):
+        return ImageAnalysis(
+            candidate=candidate,
+            width=result.width,
+            height=result.height,
+            format=result.format,
+            sha256=result.sha256,
+            file_bytes=result.file_bytes,
+            failure=result.reason,
+        )
+    m = measure(result.rgb, result.width, result.height, policy)
+    gray = analysis_gray(result.rgb, policy.analysis_side)
+    return ImageAnalysis(
+        candidate=candidate,
+        width=result.width,
+        height=result.height,
+        format=result.format,
+        sha256=result.sha256,
+        file_bytes=result.file_bytes,
+        jpeg_quality=result.jpeg_quality,
+        orientation=result.orientation,
+        notes=result.notes,
+        measurements=m,
+        checks=tuple(run_checks(m, policy)),
+        print=fingerprint(result.rgb, gray),
+    )
+
+
+def analyze(candidate: Candidate, policy: Policy) -> ImageAnalysis:
+    """Decode a candidate file once and analyse it; never raises for a bad file."""
+    return analyze_decoded(candidate, decode_path(candidate.path, policy), policy)
+
+
+def analyze_bytes(data: bytes, name: str, policy: Policy, kind: str = "face") -> ImageAnalysis:
+    """Analyse image bytes that never touched the disk (e.g. a downloaded render)."""
+    image_type = FACE_IMAGE_TYPE if kind == "face" else body_image_type("front")
+    candidate = Candidate(Path(name), name, "face" if kind == "face" else "body", image_type)
+    return analyze_decoded(candidate, decode_bytes(data, policy, name=name), policy)
+
+
+def spread_vector(a: ImageAnalysis) -> np.ndarray:
+    """A unit vector describing what an image looks like, for choosing a varied set."""
+    p = a.print
+    if p is None:
+        return np.zeros(64 + 64, dtype=np.float32)
+    bits = np.array([(p.phash >> i) & 1 for i in range(64)], dtype=np.float32) * 2 - 1
+    small = p.thumbnail.reshape(-1, 3) // 64
+    hist = np.bincount(small[:, 0] * 16 + small[:, 1] * 4 + small[:, 2], minlength=64)
+    hist = np.sqrt(hist / max(hist.sum(), 1)).astype(np.float32)
+    v = np.concatenate([bits / 8.0, hist])
+    out: np.ndarray = v / (np.linalg.norm(v) + 1e-9)
+    return out

@@ -1,0 +1,358 @@
+"""One safe decode per file: everything the checks need, or a precise reason why not.
+
+The file is read once (for its checksum too), its header inspected, and its pixels decoded
+in full. JPEGs are decoded at a reduced size with libjpeg's DCT scaling, which still reads
+every byte of the entropy-coded stream, so truncation and garbage are caught at a quarter
+of the cost. EXIF orientation is applied to the reduced copy only, where it is nearly free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from .policy import Policy
+from .reasons import Reason, ReasonCode
+
+# Formats the Animus server takes. Phones write multi-picture JPEGs as "MPO".
+ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
+# Optional formats, accepted when their Pillow plugin (pillow-heif) is installed.
+OPTIONAL_FORMATS = frozenset({"HEIF", "AVIF"})
+
+_EXTENSION_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".jpe": "JPEG",
+    ".jfif": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".heic": "HEIF",
+    ".heif": "HEIF",
+    ".avif": "AVIF",
+    ".gif": "GIF",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+
+# Everything a broken or hostile file has been seen to raise from inside Pillow's decoders.
+# MemoryError and RecursionError come from crafted headers that claim absurd structures.
+_DECODER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
+    MemoryError,
+    RecursionError,
+    NotImplementedError,
+)
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    """A decoded image, upright, reduced for analysis, with facts about the file."""
+
+    rgb: np.ndarray
+    """Upright RGB uint8 pixels, reduced so the shorter side is near the analysis size."""
+    width: int
+    """Width of the full image after EXIF orientation."""
+    height: int
+    format: str
+    sha256: str
+    file_bytes: int
+    orientation: int
+    """EXIF orientation tag (1 when absent)."""
+    mode: str
+    """Pillow mode of the file before normalisation (e.g. CMYK, I;16, P, RGBA)."""
+    jpeg_quality: int | None
+    """Estimated JPEG quality (1-100) from the quantisation tables, when a JPEG."""
+    notes: tuple[str, ...]
+    """Facts worth reporting that are not rejections (e.g. an extension that lies)."""
+
+    @property
+    def scale(self) -> float:
+        """Full-resolution pixels per analysis pixel."""
+        return max(self.width, self.height) / float(max(self.rgb.shape[0], self.rgb.shape[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeFailure:
+    """Why a file could not be decoded, with what was learnt before it failed."""
+
+    reason: Reason
+    sha256: str | None = None
+    file_bytes: int | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+def heif_available() -> bool:
+    """Whether HEIC/AVIF files can be decoded (the optional pillow-heif plugin)."""
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:
+        return False
+    return True
+
+
+def decode_path(path: str | Path, policy: Policy) -> DecodedImage | DecodeFailure:
+    """Decode a file on disk; never raises for a bad file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > policy.max_file_bytes:
+            return DecodeFailure(
+                Reason(
+                    ReasonCode.TOO_LARGE,
+                    f"file is {size / 1e6:.1f} MB; the limit is {policy.max_file_bytes / 1e6:.0f} MB",
+                    score=float(size),
+                    threshold=float(policy.max_file_bytes),
+                ),
+                file_bytes=size,
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        return DecodeFailure(
+            Reason(ReasonCode.UNREADABLE, f"cannot read file: {exc.strerror or exc}")
+        )
+    return decode_bytes(data, policy, name=path.name)
+
+
+def decode_bytes(data: bytes, policy: Policy, *, name: str = "") -> DecodedImage | DecodeFailure:
+    """Decode image bytes (a file's content or a download); never raises for bad data."""
+    sha = hashlib.sha256(data).hexdigest()
+    if len(data) > policy.max_file_bytes:
+        return DecodeFailure(
+            Reason(
+                ReasonCode.TOO_LARGE,
+                f"file is {len(data) / 1e6:.1f} MB; the limit is "
+                f"{policy.max_file_bytes / 1e6:.0f} MB",
+                score=float(len(data)),
+                threshold=float(policy.max_file_bytes),
+            ),
+            sha256=sha,
+            file_bytes=len(data),
+        )
+    try:
+        # Pillow warns about damaged metadata it skips; those become notes on the image,
+        # not noise on the user's terminal.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _decode(data, sha, policy, name)
+    except _DECODER_ERRORS as exc:
+        return DecodeFailure(
+            Reason(ReasonCode.UNREADABLE, _describe_decoder_error(exc)),
+            sha256=sha,
+            file_bytes=len(data),
+        )
+    if caught and isinstance(result, DecodedImage):
+        seen = dict.fromkeys(f"decoder warning: {w.message}" for w in caught)
+        result = replace(result, notes=result.notes + tuple(seen))
+    return result
+
+
+def _describe_decoder_error(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        text = "the file claims structures too large to decode"
+    if "truncated" in text:
+        return f"truncated or damaged image data ({text})"
+    return f"corrupt image data ({type(exc).__name__}: {text})"
+
+
+def _fail(code: ReasonCode, message: str, sha: str, size: int, **facts: object) -> DecodeFailure:
+    return DecodeFailure(Reason(code, message), sha256=sha, file_bytes=size, **facts)  # type: ignore[arg-type]
+
+
+def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | DecodeFailure:
+    size = len(data)
+    if size == 0:
+        return _fail(ReasonCode.UNREADABLE, "empty file", sha, size)
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        return _fail(ReasonCode.TOO_LARGE, f"decompression bomb refused ({exc})", sha, size)
+    except UnidentifiedImageError:
+        return _fail(
+            ReasonCode.UNREADABLE,
+            "not an image (no known image format recognised in its content)",
+            sha,
+            size,
+        )
+    fmt = img.format or "unknown"
+    raw_w, raw_h = img.size
+    orientation = _orientation(img)
+    width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
+    facts = {"format": fmt, "width": width, "height": height}
+    accepted = ACCEPTED_FORMATS | (OPTIONAL_FORMATS if heif_available() else frozenset())
+    if fmt not in accepted:
+        return _fail(
+            ReasonCode.UNSUPPORTED_FORMAT,
+            f"{fmt} is not accepted; convert it to JPEG or PNG "
+            f"(e.g. `magick input output.jpg` or Pillow's Image.save)",
+            sha,
+            size,
+            **facts,
+        )
+    if raw_w <= 0 or raw_h <= 0:
+        return _fail(ReasonCode.UNREADABLE, "image has no pixels", sha, size, **facts)
+    pixels = raw_w * raw_h
+    if pixels > policy.max_pixels:
+        return DecodeFailure(
+            Reason(
+                ReasonCode.TOO_LARGE,
+                f"{raw_w}x{raw_h} is {pixels / 1e6:.0f} MP; the limit is "
+                f"{policy.max_pixels / 1e6:.0f} MP (refused before decoding)",
+                score=float(pixels),
+                threshold=float(policy.max_pixels),
+            ),
+            sha256=sha,
+            file_bytes=size,
+            format=fmt,
+            width=width,
+            height=height,
+        )
+    if fmt in ("JPEG", "MPO") and data.rfind(b"\xff\xd9") == -1:
+        return _fail(
+            ReasonCode.UNREADABLE,
+            "truncated JPEG (no end-of-image marker)",
+            sha,
+            size,
+            **facts,
+        )
+    quality = _jpeg_quality(img) if fmt in ("JPEG", "MPO") else None
+    mode = img.mode
+    if fmt in ("JPEG", "MPO"):
+        short = min(raw_w, raw_h)
+        target = max(policy.analysis_side, 1)
+        if short > target:
+            # Ask for the smallest DCT scale whose shorter side still reaches the target.
+            img.draft(img.mode, (raw_w * target // short, raw_h * target // short))
+    img.load()
+    rgb = _to_rgb(img)
+    if orientation in _TRANSPOSE_FOR_ORIENTATION:
+        rgb = np.ascontiguousarray(_transpose(rgb, orientation), dtype=np.uint8)
+    notes: list[str] = []
+    claimed = _EXTENSION_FORMATS.get(Path(name).suffix.lower())
+    if claimed and claimed != ("JPEG" if fmt == "MPO" else fmt):
+        notes.append(f"extension says {claimed} but the content is {fmt}")
+    return DecodedImage(
+        rgb=rgb,
+        width=width,
+        height=height,
+        format=fmt,
+        sha256=sha,
+        file_bytes=size,
+        orientation=orientation,
+        mode=mode,
+        jpeg_quality=quality,
+        notes=tuple(notes),
+    )
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(_EXIF_ORIENTATION, 1)
+    except _DECODER_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _transpose(arr: np.ndarray, orientation: int) -> np.ndarray:
+    # Same geometry as Image.transpose, on the reduced array.
+    if orientation == 2:
+        return arr[:, ::-1]
+    if orientation == 3:
+        return arr[::-1, ::-1]
+    if orientation == 4:
+        return arr[::-1]
+    if orientation == 5:
+        return arr.transpose(1, 0, 2)
+    if orientation == 6:
+        return np.rot90(arr, k=-1)
+    if orientation == 7:
+        return np.rot90(arr, k=1)[::-1]
+    if orientation == 8:
+        return np.rot90(arr, k=1)
+    return arr
+
+
+def _jpeg_quality(img: Image.Image) -> int | None:
+    """Estimate libjpeg's quality setting from the luminance quantisation table."""
+    tables = getattr(img, "quantization", None)
+    if not tables or 0 not in tables:
+        return None
+    table = list(tables[0])
+    if len(table) != 64:
+        return None
+    # libjpeg scales its standard table by S percent, with S = 5000/q below quality 50 and
+    # 200 - 2q above; the sum of the table is order-independent, so it recovers S.
+    scale = sum(table) * 100.0 / sum(_STD_LUMA)
+    quality = 5000.0 / scale if scale > 100 else (200.0 - scale) / 2.0
+    return int(max(1, min(100, round(quality))))
+
+
+_STD_LUMA = (
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+)  # fmt: skip
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    """Normalise any Pillow mode to RGB uint8 (16-bit scaled, alpha flattened on grey)."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        if mode == "F":
+            lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+            arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        elif mode.startswith("I;16") or float(arr.max(initial=0)) > 255:
+            arr = arr / 257.0
+        gray = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[:, :, 3:4] / 255.0
+        # Transparent areas become mid grey: neutral for exposure and sharpness.
+        flat = rgba[:, :, :3] * alpha + 128.0 * (1.0 - alpha)
+        out: np.ndarray = np.clip(flat + 0.5, 0, 255).astype(np.uint8)
+        return out
+    if mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img, dtype=np.uint8)

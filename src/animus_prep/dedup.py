@@ -1,0 +1,191 @@
+"""Duplicate and near-duplicate groups, keeping the best copy of each.
+
+Search is split from hashing (as in imagededup): cheap 64-bit hashes propose candidate
+pairs with a loose distance, and each candidate is verified geometrically: ORB keypoints
+are matched, a similarity transform is fitted with RANSAC, one thumbnail is warped onto
+the other, and the pair is a duplicate only when the aligned images agree everywhere but
+for a small patch (a watermark). Two different photos of the same person in the same
+place share background keypoints, but not the region where the person moved, so they fail
+that last test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .fingerprint import Fingerprint, hamming
+
+_RATIO_TEST = 0.8
+_MIN_INLIERS = 12
+_GRID = 6
+# Cells of the aligned comparison allowed to disagree (a watermark or a logo).
+_TOLERATED_CELLS = 2
+_MIN_OVERLAP = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class PairVerdict:
+    """How closely two images match once aligned."""
+
+    duplicate: bool
+    similarity: float
+    """Correlation of the aligned grey thumbnails over their overlap (-1 to 1)."""
+    method: str
+    """`identical`, `aligned` (ORB + RANSAC) or `resized` (no geometry to fit)."""
+
+
+def candidate_pairs(prints: Sequence[Fingerprint], max_distance: int) -> list[tuple[int, int]]:
+    """Pairs whose closest hash (of the three) is within `max_distance` bits."""
+    n = len(prints)
+    if n < 2:
+        return []
+    hashes = np.array(
+        [[p.phash, p.dhash, p.centre_phash] for p in prints], dtype=np.uint64
+    )
+    pairs: list[tuple[int, int]] = []
+    for i in range(n - 1):
+        x = hashes[i + 1 :] ^ hashes[i]
+        # Popcount of each 64-bit word via the bytes view.
+        bits = np.unpackbits(x.view(np.uint8), axis=1).reshape(n - 1 - i, 3, 64).sum(axis=2)
+        close = np.flatnonzero(bits.min(axis=1) <= max_distance)
+        pairs.extend((i, i + 1 + int(j)) for j in close)
+    return pairs
+
+
+def _gray_thumb(p: Fingerprint) -> np.ndarray:
+    return cv2.cvtColor(p.thumbnail, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _fit_similarity(a: Fingerprint, b: Fingerprint) -> np.ndarray | None:
+    """2x3 transform taking b's keypoint coordinates to a's, or None."""
+    if len(a.descriptors) < _MIN_INLIERS or len(b.descriptors) < _MIN_INLIERS:
+        return None
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    knn = matcher.knnMatch(b.descriptors, a.descriptors, k=2)
+    good = [m[0] for m in knn if len(m) == 2 and m[0].distance < _RATIO_TEST * m[1].distance]
+    if len(good) < _MIN_INLIERS:
+        return None
+    src = b.keypoints[[m.queryIdx for m in good]]
+    dst = a.keypoints[[m.trainIdx for m in good]]
+    matrix, inliers = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0, maxIters=500
+    )
+    if matrix is None or inliers is None or int(inliers.sum()) < _MIN_INLIERS:
+        return None
+    scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    if not 0.5 < scale < 2.0:
+        return None
+    return np.asarray(matrix, dtype=np.float64)
+
+
+def _compare_aligned(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> tuple[float, bool]:
+    """Correlation over the valid overlap, and whether every cell but a few agrees."""
+    if valid.mean() < _MIN_OVERLAP:
+        return 0.0, False
+    av, bv = a[valid], b[valid]
+    # Brightness and contrast changes are not differences: compare z-scores.
+    za = (a - av.mean()) / (av.std() + 1e-6)
+    zb = (b - bv.mean()) / (bv.std() + 1e-6)
+    corr = float(np.mean(za[valid] * zb[valid]))
+    h, w = a.shape
+    bad = 0
+    for gy in range(_GRID):
+        for gx in range(_GRID):
+            ys = slice(gy * h // _GRID, (gy + 1) * h // _GRID)
+            xs = slice(gx * w // _GRID, (gx + 1) * w // _GRID)
+            cell = valid[ys, xs]
+            if cell.mean() < 0.5:
+                continue
+            diff = np.abs(za[ys, xs] - zb[ys, xs])[cell]
+            if float(np.mean(diff)) > 0.55:
+                bad += 1
+    return corr, bad <= _TOLERATED_CELLS
+
+
+def verify_pair(a: Fingerprint, b: Fingerprint, min_similarity: float) -> PairVerdict:
+    """Whether two fingerprinted images show the same picture."""
+    if a.pixel_hash == b.pixel_hash:
+        return PairVerdict(True, 1.0, "identical")
+    ta, tb = _gray_thumb(a), _gray_thumb(b)
+    h, w = ta.shape
+    matrix = _fit_similarity(a, b)
+    if matrix is not None:
+        # Keypoints live in grey-analysis coordinates; thumbnails are smaller copies.
+        fa = w / a.gray_shape[1]
+        fb = b.gray_shape[1] / tb.shape[1]
+        m = matrix.copy()
+        m[:, :2] *= fa * fb
+        m[:, 2] *= fa
+        method = "aligned"
+    else:
+        # No geometry to fit (little texture): compare as if only resized.
+        ra, rb = w / h, tb.shape[1] / tb.shape[0]
+        if abs(ra - rb) > 0.08 * ra:
+            return PairVerdict(False, 0.0, "resized")
+        m = np.array([[w / tb.shape[1], 0, 0], [0, h / tb.shape[0], 0]], dtype=np.float64)
+        method = "resized"
+    warped = cv2.warpAffine(tb, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=-1.0)
+    mask = cv2.warpAffine(
+        np.ones_like(tb), m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0.0
+    )
+    valid = mask > 0.5
+    corr, cells_agree = _compare_aligned(ta, warped, valid)
+    return PairVerdict(corr >= min_similarity and cells_agree, corr, method)
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateGroup:
+    """Images showing the same picture: the kept one and the others."""
+
+    keep: int
+    others: tuple[int, ...]
+    similarity: dict[int, float]
+    """Similarity of each other member to the kept one."""
+
+
+def group_duplicates(
+    prints: Sequence[Fingerprint],
+    quality: Callable[[int], tuple[float, ...]],
+    *,
+    max_distance: int,
+    min_similarity: float,
+) -> list[DuplicateGroup]:
+    """Group duplicates (connected components of verified pairs); keep the best of each.
+
+    `quality(i)` gives a sortable key: the highest key in a group is kept.
+    """
+    parent = list(range(len(prints)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    scores: dict[tuple[int, int], float] = {}
+    for i, j in candidate_pairs(prints, max_distance):
+        if find(i) == find(j) and len(prints) > 2:
+            continue
+        verdict = verify_pair(prints[i], prints[j], min_similarity)
+        if verdict.duplicate:
+            parent[find(j)] = find(i)
+            scores[(i, j)] = scores[(j, i)] = verdict.similarity
+    members: dict[int, list[int]] = {}
+    for i in range(len(prints)):
+        members.setdefault(find(i), []).append(i)
+    groups = []
+    for group in members.values():
+        if len(group) < 2:
+            continue
+        keep = max(group, key=lambda i: (quality(i), -i))
+        others = tuple(sorted(i for i in group if i != keep))
+        sims = {
+            o: scores.get((keep, o), max((s for (x, y), s in scores.items() if y == o), default=0.0))
+            for o in others
+        }
+        groups.append(DuplicateGroup(keep, others, sims))
+    return sorted(groups, key=lambda g: g.keep)

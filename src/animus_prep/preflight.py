@@ -1,0 +1,181 @@
+"""The pre-flight: judge every file of a folder and assemble the report.
+
+Per-file work (one decode, measurements, checks, fingerprint) runs on any
+`concurrent.futures.Executor`; the set-level decisions (duplicates, caps) run here, on
+the small results the workers send back.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+
+from .analysis import ImageAnalysis, analyze, spread_vector
+from .dedup import group_duplicates
+from .discover import Candidate, Kind, discover
+from .policy import Policy
+from .reasons import Reason, ReasonCode
+from .report import ImageReport, MetricValue, Report
+from .selection import select_within_cap
+
+ProgressCallback = Callable[[int, int, str], None]
+"""Called as (done, total, relpath) after each file."""
+
+
+def preflight(
+    path: str | Path,
+    kind: Kind | None = None,
+    policy: Policy | None = None,
+    executor: Executor | None = None,
+    *,
+    view: str = "front",
+    progress: ProgressCallback | None = None,
+) -> Report:
+    """Judge every file under `path` and return the report.
+
+    `path` is a character folder (`face/`, `body/<view>/`) or, with `kind`, any folder
+    (or single file) of that kind. Raises `LayoutError` for a path that is neither.
+    """
+    policy = policy or Policy()
+    root = Path(path)
+    candidates = discover(root, kind, view)
+    analyses = run_analyses(candidates, policy, executor, progress)
+    return assemble(str(root), analyses, policy)
+
+
+def run_analyses(
+    candidates: Sequence[Candidate],
+    policy: Policy,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[ImageAnalysis]:
+    """Analyse every candidate, in input order, on `executor` (or in this process)."""
+    work = functools.partial(analyze, policy=policy)
+    results: Iterable[ImageAnalysis]
+    if executor is None:
+        results = map(work, candidates)
+    else:
+        results = executor.map(work, candidates)
+    out: list[ImageAnalysis] = []
+    for i, result in enumerate(results, 1):
+        out.append(result)
+        if progress is not None:
+            progress(i, len(candidates), result.candidate.relpath)
+    return out
+
+
+def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
+    out: dict[str, MetricValue] = {"file_bytes": a.file_bytes}
+    m = a.measurements
+    if m is not None:
+        blur = a.blur_score()
+        out.update(
+            edge_width=round(m.sharpness.edge_width, 4),
+            blur_score=None if blur is None else round(blur, 4),
+            edge_pixels=m.sharpness.edge_pixels,
+            noise_sigma=round(m.sharpness.noise_sigma, 3),
+            luma_p10=m.luma_p10,
+            luma_p50=m.luma_p50,
+            luma_p90=m.luma_p90,
+            clipped_fraction=round(m.clipped_fraction, 4),
+            quality=round(a.quality(), 4),
+        )
+    if a.jpeg_quality is not None:
+        out["jpeg_quality"] = a.jpeg_quality
+    if a.orientation != 1:
+        out["exif_orientation"] = a.orientation
+    if a.print is not None:
+        out["phash"] = f"{a.print.phash:016x}"
+    return out
+
+
+def assemble(root: str, analyses: Sequence[ImageAnalysis], policy: Policy) -> Report:
+    """Set-level decisions (duplicates, caps) over per-image analyses, and the report."""
+    reasons: list[list[Reason]] = [a.reasons() for a in analyses]
+    for i, a in enumerate(analyses):
+        if a.candidate.kind is None:
+            reasons[i].insert(
+                0,
+                Reason(
+                    ReasonCode.MISPLACED,
+                    "not in face/ or body/<view>/ of the character folder, so its kind is "
+                    "unknown; move it there or check its folder with --kind",
+                ),
+            )
+    duplicate_of: dict[int, tuple[int, float]] = {}
+    decoded = [i for i, a in enumerate(analyses) if a.print is not None]
+    prints = [analyses[i].print for i in decoded]
+    groups = group_duplicates(
+        [p for p in prints if p is not None],
+        lambda k: analyses[decoded[k]].best_copy_key(),
+        max_distance=policy.duplicate_hash_distance,
+        min_similarity=policy.duplicate_min_similarity,
+    )
+    for g in groups:
+        keep = decoded[g.keep]
+        for o in g.others:
+            duplicate_of[decoded[o]] = (keep, g.similarity[o])
+    for i, (keep, sim) in duplicate_of.items():
+        reasons[i].append(
+            Reason(
+                ReasonCode.DUPLICATE,
+                f"same picture as {analyses[keep].candidate.relpath}, which is the better "
+                f"copy (similarity {sim:.2f})",
+                score=sim,
+                threshold=policy.duplicate_min_similarity,
+            )
+        )
+    _apply_caps(analyses, reasons, policy)
+    images = tuple(
+        ImageReport(
+            path=a.candidate.relpath,
+            kind=a.candidate.kind,
+            image_type=a.candidate.image_type,
+            reasons=tuple(reasons[i]),
+            width=a.width,
+            height=a.height,
+            format=a.format,
+            sha256=a.sha256,
+            metrics=_metrics(a),
+            duplicate_of=(
+                analyses[duplicate_of[i][0]].candidate.relpath if i in duplicate_of else None
+            ),
+            notes=a.notes,
+            thumbnail=a.print.thumbnail if a.print is not None else None,
+        )
+        for i, a in enumerate(analyses)
+    )
+    return Report(root=root, policy=policy, images=images)
+
+
+def _apply_caps(
+    analyses: Sequence[ImageAnalysis], reasons: list[list[Reason]], policy: Policy
+) -> None:
+    for kind in ("face", "body"):
+        cap = policy.cap_for(kind)
+        pool = [i for i, a in enumerate(analyses) if a.candidate.kind == kind and not reasons[i]]
+        if len(pool) <= cap:
+            continue
+        keep = set(
+            select_within_cap(
+                [analyses[i].quality() for i in pool],
+                [spread_vector(analyses[i]) for i in pool],
+                cap,
+                groups=[analyses[i].candidate.image_type or "" for i in pool]
+                if kind == "body"
+                else None,
+            )
+        )
+        for rank, i in enumerate(pool):
+            if rank not in keep:
+                reasons[i].append(
+                    Reason(
+                        ReasonCode.OVER_CAP,
+                        f"{len(pool)} {kind} photos passed but the server takes {cap}; "
+                        "better or more varied ones were kept",
+                        score=float(len(pool)),
+                        threshold=float(cap),
+                    )
+                )

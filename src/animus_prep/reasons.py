@@ -1,0 +1,47 @@
+"""Reason codes: the stable, public vocabulary of rejections.
+
+Other tools parse these strings from the JSON report, so codes are only ever added,
+never renamed or removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ReasonCode(StrEnum):
+    """Why an image may not be uploaded."""
+
+    UNREADABLE = "unreadable"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    TOO_LARGE = "too_large"
+    TOO_SMALL = "too_small"
+    BLURRY = "blurry"
+    TOO_DARK = "too_dark"
+    TOO_BRIGHT = "too_bright"
+    DUPLICATE = "duplicate"
+    OVER_CAP = "over_cap"
+    NO_FACE = "no_face"
+    MULTIPLE_FACES = "multiple_faces"
+    FACE_TOO_SMALL = "face_too_small"
+    IDENTITY_MISMATCH = "identity_mismatch"
+    MISPLACED = "misplaced"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One rejection: a code, a message for people, and the measured value where there is one."""
+
+    code: ReasonCode
+    message: str
+    score: float | None = None
+    threshold: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"code": self.code.value, "message": self.message}
+        if self.score is not None:
+            out["score"] = round(self.score, 4)
+        if self.threshold is not None:
+            out["threshold"] = round(self.threshold, 4)
+        return out
