@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .checks import CheckResult, Measurements, analysis_gray, measure, run_checks
@@ -16,7 +17,7 @@ from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
 from .fingerprint import Fingerprint, fingerprint
 from .policy import Policy
-from .reasons import Reason
+from .reasons import Reason, ReasonCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,25 @@ def analyze_decoded(
 
 def analyze(candidate: Candidate, policy: Policy) -> ImageAnalysis:
     """Decode a candidate file once and analyse it; never raises for a bad file."""
-    return analyze_decoded(candidate, decode_path(candidate.path, policy), policy)
+    decoded = decode_path(candidate.path, policy)
+    try:
+        return analyze_decoded(candidate, decoded, policy)
+    except (cv2.error, ValueError, MemoryError) as exc:
+        # The file decoded, but an image this odd broke a measurement: still a verdict,
+        # never a traceback, and the message says it is worth reporting.
+        return ImageAnalysis(
+            candidate=candidate,
+            sha256=decoded.sha256,
+            file_bytes=decoded.file_bytes,
+            format=decoded.format,
+            width=decoded.width,
+            height=decoded.height,
+            failure=Reason(
+                ReasonCode.UNREADABLE,
+                f"decoded, but could not be analysed ({type(exc).__name__}: {exc}); "
+                "please report this file",
+            ),
+        )
 
 
 def analyze_bytes(data: bytes, name: str, policy: Policy, kind: str = "face") -> ImageAnalysis:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 import warnings
 import zlib
@@ -132,15 +133,7 @@ def decode_path(path: str | Path, policy: Policy) -> DecodedImage | DecodeFailur
     try:
         size = path.stat().st_size
         if size > policy.max_file_bytes:
-            return DecodeFailure(
-                Reason(
-                    ReasonCode.TOO_LARGE,
-                    f"file is {size / 1e6:.1f} MB; the limit is {policy.max_file_bytes / 1e6:.0f} MB",
-                    score=float(size),
-                    threshold=float(policy.max_file_bytes),
-                ),
-                file_bytes=size,
-            )
+            return _too_big(size, policy)
         data = path.read_bytes()
     except OSError as exc:
         return DecodeFailure(
@@ -153,17 +146,7 @@ def decode_bytes(data: bytes, policy: Policy, *, name: str = "") -> DecodedImage
     """Decode image bytes (a file's content or a download); never raises for bad data."""
     sha = hashlib.sha256(data).hexdigest()
     if len(data) > policy.max_file_bytes:
-        return DecodeFailure(
-            Reason(
-                ReasonCode.TOO_LARGE,
-                f"file is {len(data) / 1e6:.1f} MB; the limit is "
-                f"{policy.max_file_bytes / 1e6:.0f} MB",
-                score=float(len(data)),
-                threshold=float(policy.max_file_bytes),
-            ),
-            sha256=sha,
-            file_bytes=len(data),
-        )
+        return _too_big(len(data), policy, sha)
     try:
         # Pillow warns about damaged metadata it skips; those become notes on the image,
         # not noise on the user's terminal.
@@ -180,6 +163,20 @@ def decode_bytes(data: bytes, policy: Policy, *, name: str = "") -> DecodedImage
         seen = dict.fromkeys(f"decoder warning: {w.message}" for w in caught)
         result = replace(result, notes=result.notes + tuple(seen))
     return result
+
+
+def _too_big(size: int, policy: Policy, sha: str | None = None) -> DecodeFailure:
+    limit = policy.max_file_bytes
+    return DecodeFailure(
+        Reason(
+            ReasonCode.TOO_LARGE,
+            f"file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB",
+            score=float(size),
+            threshold=float(limit),
+        ),
+        sha256=sha,
+        file_bytes=size,
+    )
 
 
 def _describe_decoder_error(exc: BaseException) -> str:
@@ -243,14 +240,10 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
             width=width,
             height=height,
         )
-    if fmt in ("JPEG", "MPO") and data.rfind(b"\xff\xd9") == -1:
-        return _fail(
-            ReasonCode.UNREADABLE,
-            "truncated JPEG (no end-of-image marker)",
-            sha,
-            size,
-            **facts,
-        )
+    if fmt in ("JPEG", "MPO"):
+        problem = jpeg_stream_problem(data)
+        if problem is not None:
+            return _fail(ReasonCode.UNREADABLE, problem, sha, size, **facts)
     quality = _jpeg_quality(img) if fmt in ("JPEG", "MPO") else None
     mode = img.mode
     if fmt in ("JPEG", "MPO"):
@@ -281,6 +274,58 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
     )
 
 
+# Inside entropy-coded JPEG data a 0xFF byte may only be followed by a stuffed 0x00, a
+# restart marker, fill, or (between progressive scans) table, scan and comment markers.
+_BAD_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff\xc4\xcc\xda\xdb\xdd\xfe\xe0-\xef]")
+
+
+def jpeg_stream_problem(data: bytes) -> str | None:
+    """A structural fault in a JPEG's entropy-coded data that the decoder would paper over.
+
+    libjpeg fills damaged or missing data with grey and only warns, and Pillow does not
+    surface those warnings, so garbage inside the stream and a missing end marker are
+    looked for directly (a fraction of a millisecond per megabyte).
+    """
+    start = _first_scan_start(data)
+    if start is None:
+        # An odd header the decoder copes with (e.g. junk before the markers): keep to
+        # the one check that needs no structure.
+        if data.rfind(b"\xff\xd9") == -1:
+            return "truncated JPEG (no end-of-image marker)"
+        return None
+    end = data.find(b"\xff\xd9", start)
+    if end == -1:
+        return "truncated JPEG (the data stops before the end-of-image marker)"
+    bad = _BAD_MARKER.search(data, start, end)
+    if bad is not None:
+        at = bad.start()
+        return f"corrupt JPEG data (invalid marker 0x{data[at + 1]:02X} at byte {at})"
+    return None
+
+
+def _first_scan_start(data: bytes) -> int | None:
+    """Offset just past the first start-of-scan header, walking the marker segments."""
+    pos = 2  # after SOI
+    n = len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker == 0xD8 or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            pos += 2  # markers without a payload
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2:
+            return None
+        if marker == 0xDA:
+            return pos + 2 + length
+        pos += 2 + length
+    return None
+
+
 def _orientation(img: Image.Image) -> int:
     try:
         value = img.getexif().get(_EXIF_ORIENTATION, 1)
@@ -302,7 +347,7 @@ def _transpose(arr: np.ndarray, orientation: int) -> np.ndarray:
     if orientation == 6:
         return np.rot90(arr, k=-1)
     if orientation == 7:
-        return np.rot90(arr, k=1)[::-1]
+        return arr[::-1, ::-1].transpose(1, 0, 2)
     if orientation == 8:
         return np.rot90(arr, k=1)
     return arr

@@ -8,6 +8,7 @@ search verify a candidate pair geometrically without decoding anything again.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -19,6 +20,7 @@ THUMB_SIDE = 192
 """Longer side of the stored RGB thumbnail (also used by reports)."""
 _ORB_FEATURES = 400
 _CENTRE_SHARE = 0.8
+_MIN_ORB_SIDE = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +76,11 @@ def fingerprint(rgb: np.ndarray, gray: np.ndarray) -> Fingerprint:
         if min(h, w) >= 256
         else gray
     )
-    orb = cv2.ORB.create(nfeatures=_ORB_FEATURES, fastThreshold=10, edgeThreshold=15)
-    kps, desc = orb.detectAndCompute(half, None)
+    kps: Sequence[cv2.KeyPoint] = ()
+    desc = None
+    if min(half.shape) >= _MIN_ORB_SIDE:
+        orb = cv2.ORB.create(nfeatures=_ORB_FEATURES, fastThreshold=10, edgeThreshold=15)
+        kps, desc = orb.detectAndCompute(half, None)
     points = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
     descriptors = (
         np.zeros((0, 32), dtype=np.uint8) if desc is None else np.asarray(desc, dtype=np.uint8)

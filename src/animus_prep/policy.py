@@ -29,7 +29,7 @@ class Policy:
     """File size above which a file is refused without reading it."""
 
     # Sharpness, measured on a copy whose shorter side is `analysis_side` pixels.
-    max_edge_width: float = 1.6
+    max_edge_width: float = 1.15
     """Estimated blur (Gaussian sigma, in pixels at the analysis scale) of the sharpest edges."""
     analysis_side: int = 512
 
@@ -115,9 +115,7 @@ class Policy:
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyError(f"cannot read policy file {path}: {exc}") from exc
         try:
-            data: Any = (
-                json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-            )
+            data: Any = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
             raise PolicyError(f"cannot parse policy file {path}: {exc}") from exc
         if isinstance(data, dict) and isinstance(data.get("policy"), dict):

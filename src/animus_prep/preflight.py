@@ -54,10 +54,7 @@ def run_analyses(
     """Analyse every candidate, in input order, on `executor` (or in this process)."""
     work = functools.partial(analyze, policy=policy)
     results: Iterable[ImageAnalysis]
-    if executor is None:
-        results = map(work, candidates)
-    else:
-        results = executor.map(work, candidates)
+    results = map(work, candidates) if executor is None else executor.map(work, candidates)
     out: list[ImageAnalysis] = []
     for i, result in enumerate(results, 1):
         out.append(result)

@@ -1,0 +1,199 @@
+"""One safe decode per file: formats, damage, bombs, orientation and pixel modes."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from imagekit import encode, photo
+from PIL import Image
+
+from animus_prep.decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
+from animus_prep.policy import Policy
+from animus_prep.reasons import ReasonCode
+
+POLICY = Policy()
+
+
+def ok(result: DecodedImage | DecodeFailure) -> DecodedImage:
+    assert isinstance(result, DecodedImage), getattr(result, "reason", result)
+    return result
+
+
+def failed(result: DecodedImage | DecodeFailure, code: ReasonCode) -> DecodeFailure:
+    assert isinstance(result, DecodeFailure), "expected a rejection"
+    assert result.reason.code is code, result.reason
+    assert result.reason.message
+    return result
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return photo("astronaut", 1200)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_accepted_formats_decode_at_reduced_size_with_true_dimensions(
+    astronaut: np.ndarray, fmt: str
+) -> None:
+    r = ok(decode_bytes(encode(astronaut, fmt), POLICY, name=f"x.{fmt.lower()}"))
+    assert (r.width, r.height) == (1200, 1200)
+    assert r.format == fmt
+    assert r.rgb.dtype == np.uint8 and r.rgb.shape[2] == 3
+    if fmt == "JPEG":
+        # DCT scaling: 1200 -> 600, never under the analysis size.
+        assert r.rgb.shape[:2] == (600, 600)
+    assert min(r.rgb.shape[:2]) >= POLICY.analysis_side
+    assert r.sha256 == __import__("hashlib").sha256(encode(astronaut, fmt)).hexdigest()
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "BMP", "TIFF"])
+def test_other_formats_are_unsupported_with_a_hint(astronaut: np.ndarray, fmt: str) -> None:
+    f = failed(decode_bytes(encode(astronaut, fmt), POLICY), ReasonCode.UNSUPPORTED_FORMAT)
+    assert fmt in f.reason.message and "convert" in f.reason.message
+    assert (f.width, f.height) == (1200, 1200)
+
+
+@pytest.mark.parametrize("cut", [0.1, 0.5, 0.9, 0.995])
+def test_truncated_jpeg_is_unreadable(astronaut: np.ndarray, cut: float) -> None:
+    data = encode(astronaut)
+    failed(decode_bytes(data[: int(len(data) * cut)], POLICY), ReasonCode.UNREADABLE)
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_garbage_inside_the_jpeg_stream_is_unreadable(
+    astronaut: np.ndarray, progressive: bool
+) -> None:
+    data = encode(astronaut, progressive=progressive)
+    rng = np.random.default_rng(3)
+    mid = len(data) // 2
+    damaged = data[:mid] + rng.integers(0, 256, 2048, dtype=np.uint8).tobytes() + data[mid + 2048 :]
+    failed(decode_bytes(damaged, POLICY), ReasonCode.UNREADABLE)
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.7])
+def test_truncated_png_and_webp_are_unreadable(astronaut: np.ndarray, cut: float) -> None:
+    for fmt in ("PNG", "WEBP"):
+        data = encode(astronaut, fmt)
+        failed(decode_bytes(data[: int(len(data) * cut)], POLICY), ReasonCode.UNREADABLE)
+
+
+def test_text_and_empty_files_are_unreadable() -> None:
+    failed(decode_bytes(b"hello, this is not a photo\n", POLICY), ReasonCode.UNREADABLE)
+    f = failed(decode_bytes(b"", POLICY), ReasonCode.UNREADABLE)
+    assert "empty" in f.reason.message
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [12_000, 40_000])
+def test_decompression_bombs_are_refused_before_decoding(side: int) -> None:
+    f = failed(decode_bytes(_png_header_only(side, side), POLICY), ReasonCode.TOO_LARGE)
+    assert "MP" in f.reason.message or "bomb" in f.reason.message
+
+
+def test_pixel_limit_comes_from_the_policy(astronaut: np.ndarray) -> None:
+    tight = Policy(max_pixels=1_000_000)
+    f = failed(decode_bytes(encode(astronaut), tight), ReasonCode.TOO_LARGE)
+    assert f.reason.threshold == 1_000_000
+
+
+def test_file_size_limit_is_checked_without_reading(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jpg"
+    with path.open("wb") as fh:
+        fh.truncate(3_000_000)
+    f = failed(decode_path(path, Policy(max_file_bytes=2_000_000)), ReasonCode.TOO_LARGE)
+    assert f.file_bytes == 3_000_000
+
+
+def test_missing_file_is_unreadable_not_a_crash(tmp_path: Path) -> None:
+    failed(decode_path(tmp_path / "gone.jpg", POLICY), ReasonCode.UNREADABLE)
+
+
+def _with_orientation(arr: np.ndarray, orientation: int) -> bytes:
+    img = Image.fromarray(arr)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_like_exif_transpose(orientation: int) -> None:
+    arr = photo("chelsea", 600)  # not square, not symmetric
+    data = _with_orientation(arr, orientation)
+    r = ok(decode_bytes(data, POLICY))
+    from PIL import ImageOps
+
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
+    assert (r.height, r.width) == expected.shape[:2]
+    assert r.rgb.shape == expected.shape
+    diff = np.abs(r.rgb.astype(int) - expected.astype(int)).mean()
+    assert diff < 2.0
+    assert r.orientation == orientation
+
+
+def test_extension_that_lies_is_decoded_by_content_and_noted(astronaut: np.ndarray) -> None:
+    r = ok(decode_bytes(encode(astronaut, "PNG"), POLICY, name="portrait.jpg"))
+    assert r.format == "PNG"
+    assert any("extension says JPEG" in n for n in r.notes)
+
+
+def _save_mode(img: Image.Image, fmt: str = "PNG", **kw: object) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def test_pixel_modes_are_normalised_to_rgb(astronaut: np.ndarray) -> None:
+    base = Image.fromarray(astronaut)
+    gray16 = (np.asarray(base.convert("L"), dtype=np.uint16) * 257).astype(np.uint16)
+    cases = {
+        "CMYK": _save_mode(base.convert("CMYK"), "JPEG"),
+        "L": _save_mode(base.convert("L")),
+        "I;16": _save_mode(Image.fromarray(gray16)),
+        "P": _save_mode(base.convert("P")),
+        "RGBA": _save_mode(base.convert("RGBA")),
+        "LA": _save_mode(base.convert("LA")),
+    }
+    reference = np.asarray(base.convert("L"), dtype=np.float32)
+    for mode, data in cases.items():
+        r = ok(decode_bytes(data, POLICY))
+        assert r.rgb.shape[2] == 3 and r.rgb.dtype == np.uint8, mode
+        got = r.rgb.astype(np.float32).mean(axis=2)
+        ref = np.asarray(Image.fromarray(reference).resize(got.shape[::-1]), dtype=np.float32)
+        # Same picture, same brightness (16-bit scaled, not clipped; CMYK converted).
+        assert abs(got.mean() - ref.mean()) < 20, mode
+        assert np.corrcoef(got.ravel(), ref.ravel())[0, 1] > 0.9, mode
+
+
+def test_transparent_pixels_become_neutral_grey() -> None:
+    rgba = np.zeros((600, 600, 4), np.uint8)
+    rgba[..., 3] = 0
+    r = ok(decode_bytes(_save_mode(Image.fromarray(rgba)), POLICY))
+    assert abs(float(r.rgb.mean()) - 128) < 1
+
+
+def test_jpeg_quality_is_estimated(astronaut: np.ndarray) -> None:
+    for q in (40, 75, 95):
+        assert ok(decode_bytes(encode(astronaut, quality=q), POLICY)).jpeg_quality == q
+
+
+def test_decoding_a_path_equals_decoding_its_bytes(tmp_path: Path, astronaut: np.ndarray) -> None:
+    path = tmp_path / "a.jpg"
+    path.write_bytes(encode(astronaut))
+    a, b = ok(decode_path(path, POLICY)), ok(decode_bytes(path.read_bytes(), POLICY, name="a.jpg"))
+    assert a.sha256 == b.sha256 and np.array_equal(a.rgb, b.rgb)
