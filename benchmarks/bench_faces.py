@@ -1,0 +1,98 @@
+"""Time face detection and embedding in one process (decoding excluded).
+
+    .venv/bin/python benchmarks/bench_faces.py [--repeats 20] [--threads 1]
+
+Detection is timed end to end at a 640 px long side (resize, pad, YuNet, decode, NMS) and
+for the YuNet run alone; embedding per face (alignment + SFace). Medians of the repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+from skimage import data
+
+from animus_prep.faces import SFaceEmbedder, YuNetDetector, get_session
+from animus_prep.faces.detector import prepare
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "faces"
+LOCAL = REPO_ROOT / "tests" / "faces" / "data"
+TARGET_MS = 5.0
+
+
+def photos() -> dict[str, npt.NDArray[np.uint8]]:
+    found = {
+        "astronaut (512)": np.asarray(data.astronaut()),
+        "coffee (600)": np.asarray(data.coffee()),
+    }
+    folder = CORPUS if CORPUS.is_dir() else LOCAL
+    for path in sorted(folder.glob("*.jpg")):
+        with Image.open(path) as im:
+            found[path.name] = np.asarray(im.convert("RGB"))
+    return found
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm up (session creation, allocator)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    detector = YuNetDetector(threads=args.threads)
+    embedder = SFaceEmbedder(threads=args.threads)
+    session = get_session("yunet", args.threads)
+    names = [o.name for o in session.get_outputs()]
+
+    t0 = time.perf_counter()
+    get_session("sface", args.threads)
+    sface_load = (time.perf_counter() - t0) * 1000
+
+    print(f"threads={args.threads} repeats={args.repeats} (median ms)")
+    print(f"SFace session creation: {sface_load:.0f} ms (once per process)")
+    header = f"{'photo':<18} {'size':>9} {'input':>9} {'detect':>7} {'yunet':>7} {'faces':>5}"
+    print(f"{header} {'embed':>7}")
+    detect_times, embed_times = [], []
+    for name, rgb in photos().items():
+        blob, _, _ = prepare(rgb)
+        det_ms = median_ms(partial(detector.detect, rgb), args.repeats)
+        net_ms = median_ms(partial(session.run, names, {"input": blob}), args.repeats)
+        found = detector.detect(rgb)
+        emb = "-"
+        if found:
+            ms = median_ms(partial(embedder.embed, rgb, found[0]), args.repeats)
+            embed_times.append(ms)
+            emb = f"{ms:.2f}"
+        detect_times.append(det_ms)
+        h, w = rgb.shape[:2]
+        size, inp = f"{w}x{h}", f"{blob.shape[3]}x{blob.shape[2]}"
+        row = f"{name:<18} {size:>9} {inp:>9} {det_ms:>7.2f} {net_ms:>7.2f} {len(found):>5}"
+        print(f"{row} {emb:>7}")
+    det = statistics.median(detect_times)
+    print(f"\ndetection median {det:.2f} ms per photo (target <= {TARGET_MS} ms)")
+    if embed_times:
+        print(f"embedding median {statistics.median(embed_times):.2f} ms per face")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
