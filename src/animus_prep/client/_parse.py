@@ -1,0 +1,165 @@
+"""Lenient parsing of JSON objects into frozen dataclasses.
+
+The API adds fields and enum values without notice, so parsing never fails: a missing
+or mistyped field becomes None (or an empty tuple), and the whole object stays in ``raw``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Self
+
+from ._status import Status, normalize_status
+
+__all__ = ["Model", "StatusModel"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Model:
+    """Base of every API resource: known fields typed, everything received kept in ``raw``."""
+
+    raw: Mapping[str, Any] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False, metadata={"local": True}
+    )
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        """Build from a decoded JSON value; anything but an object gives an empty model."""
+        mapping: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        values: dict[str, Any] = {}
+        for name, key, hint in _fields(cls):
+            if key in mapping:
+                values[name] = _coerce(hint, mapping[key])
+        return cls(raw=dict(mapping), **values)
+
+    @property
+    def extra(self) -> Mapping[str, Any]:
+        """Fields the API sent that this model does not know (yet)."""
+        known = {key for _, key, _ in _fields(type(self))}
+        return {k: v for k, v in self.raw.items() if k not in known}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StatusModel(Model):
+    """A resource with a raw ``status`` string and normalised state properties."""
+
+    status: str | None = None
+
+    @property
+    def state(self) -> Status:
+        """The normalised status (UNKNOWN for values not in the contract's list)."""
+        return normalize_status(self.status)
+
+    @property
+    def is_active(self) -> bool:
+        """Queued or running."""
+        return self.state is Status.ACTIVE
+
+    @property
+    def succeeded(self) -> bool:
+        """Finished successfully."""
+        return self.state is Status.SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        """Finished with an error."""
+        return self.state is Status.FAILED
+
+    @property
+    def cancelled(self) -> bool:
+        """Cancelled before finishing."""
+        return self.state is Status.CANCELLED
+
+
+_FIELDS: dict[type[Model], tuple[tuple[str, str, Any], ...]] = {}
+
+
+def _fields(cls: type[Model]) -> tuple[tuple[str, str, Any], ...]:
+    """(attribute, JSON key, type hint) of each parsed field, computed once per class."""
+    cached = _FIELDS.get(cls)
+    if cached is None:
+        hints = typing.get_type_hints(cls)
+        cached = tuple(
+            (f.name, f.metadata.get("key", f.name), hints[f.name])
+            for f in dataclasses.fields(cls)
+            if not f.metadata.get("local")
+        )
+        _FIELDS[cls] = cached
+    return cached
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    if hint is Any:
+        return value
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        inner = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _coerce(inner[0], value) if len(inner) == 1 else value
+    if origin is tuple:
+        return _coerce_tuple(typing.get_args(hint)[0], value)
+    if origin is not None and issubclass(origin, Mapping):
+        return dict(value) if isinstance(value, Mapping) else None
+    if isinstance(hint, type) and issubclass(hint, Model):
+        return hint.from_dict(value) if isinstance(value, Mapping) else None
+    return _SCALARS.get(hint, lambda v: v)(value)
+
+
+def _coerce_tuple(item: Any, value: Any) -> tuple[Any, ...]:
+    if item is str and isinstance(value, str):
+        return tuple(value.splitlines())
+    if not isinstance(value, list | tuple):
+        return ()
+    items = (_coerce(item, v) for v in value)
+    return tuple(v for v in items if v is not None)
+
+
+def _to_str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _to_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _to_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _to_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+_SCALARS: Mapping[Any, Any] = {str: _to_str, int: _to_int, float: _to_float, bool: _to_bool}
