@@ -54,6 +54,18 @@ def main() -> None:
     # Another person among the character's face photos (identity_mismatch with faces on).
     Image.open(SRC / "obama.jpg").convert("RGB").save(face / "obama.jpg", quality=92)
 
+    # no_face: a face photo without a face.
+    coffee = Image.open(SRC / "coffee.png").convert("RGB")
+    coffee.resize((coffee.width * 2, coffee.height * 2), Image.Resampling.LANCZOS).save(
+        face / "coffee.jpg", quality=92
+    )
+    # multiple_faces: the character next to someone else.
+    obama = Image.open(SRC / "obama.jpg").convert("RGB")
+    pair = Image.new("RGB", (w + obama.width * h // obama.height, h))
+    pair.paste(ardern, (0, 0))
+    pair.paste(obama.resize((obama.width * h // obama.height, h)), (w, 0))
+    pair.save(face / "with_a_friend.jpg", quality=92)
+
     # Body: an accepted upper-body photo.
     Image.open(SRC / "astronaut.png").convert("RGB").save(front / "astronaut.jpg", quality=92)
 

@@ -15,6 +15,9 @@ import numpy as np
 from .checks import CheckResult, Measurements, analysis_gray, measure, run_checks
 from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
+from .faces.checks import body_photo_checks, face_photo_checks
+from .faces.findings import FaceFindings, find_faces
+from .faces.types import FaceDetector, FaceEmbedder
 from .fingerprint import Fingerprint, fingerprint
 from .policy import Policy
 from .reasons import Reason, ReasonCode
@@ -38,6 +41,8 @@ class ImageAnalysis:
     measurements: Measurements | None = None
     checks: tuple[CheckResult, ...] = ()
     print: Fingerprint | None = field(default=None, repr=False)
+    faces: FaceFindings | None = None
+    """Face detection results; None when face checks were off or do not apply."""
 
     @property
     def decoded(self) -> bool:
@@ -83,9 +88,14 @@ class ImageAnalysis:
 
 
 def analyze_decoded(
-    candidate: Candidate, result: DecodedImage | DecodeFailure, policy: Policy
+    candidate: Candidate,
+    result: DecodedImage | DecodeFailure,
+    policy: Policy,
+    *,
+    detector: FaceDetector | None = None,
+    embedder: FaceEmbedder | None = None,
 ) -> ImageAnalysis:
-    """Measure, check and fingerprint a decoded image (pure: no I/O)."""
+    """Measure, check and fingerprint a decoded image (no I/O but the face models)."""
     if isinstance(result, DecodeFailure):
         return ImageAnalysis(
             candidate=candidate,
@@ -98,6 +108,18 @@ def analyze_decoded(
         )
     m = measure(result.rgb, result.width, result.height, policy)
     gray = analysis_gray(result.rgb, policy.analysis_side)
+    checks = run_checks(m, policy)
+    findings = None
+    if policy.faces and candidate.kind is not None:
+        findings = find_faces(
+            result.rgb,
+            result.scale,
+            embed=candidate.kind == "face",
+            policy=policy,
+            detector=detector,
+            embedder=embedder,
+        )
+        checks = _with_face_checks(checks, findings, candidate.kind, policy)
     return ImageAnalysis(
         candidate=candidate,
         width=result.width,
@@ -109,9 +131,27 @@ def analyze_decoded(
         orientation=result.orientation,
         notes=result.notes,
         measurements=m,
-        checks=tuple(run_checks(m, policy)),
+        checks=tuple(checks),
         print=fingerprint(result.rgb, gray),
+        faces=findings,
     )
+
+
+def _with_face_checks(
+    checks: list[CheckResult], findings: FaceFindings, kind: str, policy: Policy
+) -> list[CheckResult]:
+    if findings.unavailable is not None:
+        return checks
+    if kind == "body":
+        return checks + body_photo_checks(findings, policy)
+    face_checks = face_photo_checks(findings, policy)
+    if findings.main is None:
+        # No face to judge: the whole frame's sharpness stands.
+        return checks + [c for c in face_checks if c.name != "sharpness"]
+    # A sharp face on a defocused background is sharp; a blurred face is not.
+    by_name = {c.name: c for c in face_checks}
+    merged = [by_name.pop("sharpness") if c.name == "sharpness" else c for c in checks]
+    return merged + list(by_name.values())
 
 
 def analyze(candidate: Candidate, policy: Policy) -> ImageAnalysis:

@@ -401,3 +401,18 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     if mode != "RGB":
         img = img.convert("RGB")
     return np.asarray(img, dtype=np.uint8)
+
+
+def load_upright(path: str | Path) -> Image.Image:
+    """The full-resolution image, EXIF orientation applied, in RGB.
+
+    For files that already passed the pre-flight (which proved they decode); it raises
+    what Pillow raises for anything else.
+    """
+    with Image.open(path) as img:
+        img.load()
+        orientation = _orientation(img)
+        rgb = Image.fromarray(_to_rgb(img))
+    if orientation in _TRANSPOSE_FOR_ORIENTATION:
+        rgb = rgb.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+    return rgb

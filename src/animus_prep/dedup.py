@@ -17,13 +17,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .fingerprint import Fingerprint, hamming
+from .fingerprint import Fingerprint
 
 _RATIO_TEST = 0.8
 _MIN_INLIERS = 12
-_GRID = 6
-# Cells of the aligned comparison allowed to disagree (a watermark or a logo).
-_TOLERATED_CELLS = 2
+# Pixels whose z-scores differ by more than this count as changed; up to _MAX_DIFFERING
+# of the overlap may change (a watermark or a logo) before two images are different photos.
+_DIFFERENT_Z = 1.0
+_MAX_DIFFERING = 0.02
 _MIN_OVERLAP = 0.8
 
 
@@ -43,9 +44,7 @@ def candidate_pairs(prints: Sequence[Fingerprint], max_distance: int) -> list[tu
     n = len(prints)
     if n < 2:
         return []
-    hashes = np.array(
-        [[p.phash, p.dhash, p.centre_phash] for p in prints], dtype=np.uint64
-    )
+    hashes = np.array([[p.phash, p.dhash, p.centre_phash] for p in prints], dtype=np.uint64)
     pairs: list[tuple[int, int]] = []
     for i in range(n - 1):
         x = hashes[i + 1 :] ^ hashes[i]
@@ -82,28 +81,23 @@ def _fit_similarity(a: Fingerprint, b: Fingerprint) -> np.ndarray | None:
     return np.asarray(matrix, dtype=np.float64)
 
 
-def _compare_aligned(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> tuple[float, bool]:
-    """Correlation over the valid overlap, and whether every cell but a few agrees."""
+def _compare_aligned(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
+    """Correlation over the valid overlap, and the share of it that clearly differs."""
     if valid.mean() < _MIN_OVERLAP:
-        return 0.0, False
+        return 0.0, 1.0
     av, bv = a[valid], b[valid]
     # Brightness and contrast changes are not differences: compare z-scores.
-    za = (a - av.mean()) / (av.std() + 1e-6)
-    zb = (b - bv.mean()) / (bv.std() + 1e-6)
-    corr = float(np.mean(za[valid] * zb[valid]))
-    h, w = a.shape
-    bad = 0
-    for gy in range(_GRID):
-        for gx in range(_GRID):
-            ys = slice(gy * h // _GRID, (gy + 1) * h // _GRID)
-            xs = slice(gx * w // _GRID, (gx + 1) * w // _GRID)
-            cell = valid[ys, xs]
-            if cell.mean() < 0.5:
-                continue
-            diff = np.abs(za[ys, xs] - zb[ys, xs])[cell]
-            if float(np.mean(diff)) > 0.55:
-                bad += 1
-    return corr, bad <= _TOLERATED_CELLS
+    za = (av - av.mean()) / (av.std() + 1e-6)
+    zb = (bv - bv.mean()) / (bv.std() + 1e-6)
+    diff = np.abs(za - zb)
+    # A watermark changes a small patch; a moved subject changes a large one.
+    differing = float(np.mean(diff > _DIFFERENT_Z))
+    # Correlate what remains once the allowed patch is set aside, so a bright logo on a
+    # dark, flat picture does not hide an otherwise exact copy.
+    keep = diff <= np.quantile(diff, 1.0 - _MAX_DIFFERING)
+    ka, kb = za[keep], zb[keep]
+    corr = float(np.mean(ka * kb) / (np.sqrt(np.mean(ka * ka) * np.mean(kb * kb)) + 1e-9))
+    return corr, differing
 
 
 def verify_pair(a: Fingerprint, b: Fingerprint, min_similarity: float) -> PairVerdict:
@@ -129,12 +123,16 @@ def verify_pair(a: Fingerprint, b: Fingerprint, min_similarity: float) -> PairVe
         m = np.array([[w / tb.shape[1], 0, 0], [0, h / tb.shape[0], 0]], dtype=np.float64)
         method = "resized"
     warped = cv2.warpAffine(tb, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=-1.0)
-    mask = cv2.warpAffine(
-        np.ones_like(tb), m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0.0
-    )
+    mask = cv2.warpAffine(np.ones_like(tb), m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0.0)
     valid = mask > 0.5
-    corr, cells_agree = _compare_aligned(ta, warped, valid)
-    return PairVerdict(corr >= min_similarity and cells_agree, corr, method)
+    # The overlap must cover most of both pictures: a photo pasted into a collage, or a
+    # tight crop of a wide shot, is another picture, not a copy.
+    scale2 = abs(float(np.linalg.det(m[:, :2])))
+    covered_b = float(valid.sum()) / max(scale2 * tb.shape[0] * tb.shape[1], 1.0)
+    if covered_b < _MIN_OVERLAP:
+        return PairVerdict(False, 0.0, method)
+    corr, differing = _compare_aligned(ta, warped, valid)
+    return PairVerdict(corr >= min_similarity and differing <= _MAX_DIFFERING, corr, method)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +182,9 @@ def group_duplicates(
         keep = max(group, key=lambda i: (quality(i), -i))
         others = tuple(sorted(i for i in group if i != keep))
         sims = {
-            o: scores.get((keep, o), max((s for (x, y), s in scores.items() if y == o), default=0.0))
+            o: scores.get(
+                (keep, o), max((s for (x, y), s in scores.items() if y == o), default=0.0)
+            )
             for o in others
         }
         groups.append(DuplicateGroup(keep, others, sims))

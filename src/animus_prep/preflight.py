@@ -15,6 +15,8 @@ from pathlib import Path
 from .analysis import ImageAnalysis, analyze, spread_vector
 from .dedup import group_duplicates
 from .discover import Candidate, Kind, discover
+from .faces.identity import judge_identity
+from .faces.types import Face
 from .policy import Policy
 from .reasons import Reason, ReasonCode
 from .report import ImageReport, MetricValue, Report
@@ -31,18 +33,23 @@ def preflight(
     executor: Executor | None = None,
     *,
     view: str = "front",
+    reference: str | Path | None = None,
     progress: ProgressCallback | None = None,
 ) -> Report:
     """Judge every file under `path` and return the report.
 
     `path` is a character folder (`face/`, `body/<view>/`) or, with `kind`, any folder
-    (or single file) of that kind. Raises `LayoutError` for a path that is neither.
+    (or single file) of that kind. `reference` is a folder of photos known to show the
+    character, for the identity check. Raises `LayoutError` for a path that is neither.
     """
     policy = policy or Policy()
     root = Path(path)
     candidates = discover(root, kind, view)
+    references: list[ImageAnalysis] = []
+    if reference is not None and policy.faces:
+        references = run_analyses(discover(reference, "face"), policy, executor)
     analyses = run_analyses(candidates, policy, executor, progress)
-    return assemble(str(root), analyses, policy)
+    return assemble(str(root), analyses, policy, references=references)
 
 
 def run_analyses(
@@ -88,8 +95,14 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
     return out
 
 
-def assemble(root: str, analyses: Sequence[ImageAnalysis], policy: Policy) -> Report:
-    """Set-level decisions (duplicates, caps) over per-image analyses, and the report."""
+def assemble(
+    root: str,
+    analyses: Sequence[ImageAnalysis],
+    policy: Policy,
+    *,
+    references: Sequence[ImageAnalysis] = (),
+) -> Report:
+    """Set-level decisions (duplicates, identity, caps) over per-image analyses."""
     reasons: list[list[Reason]] = [a.reasons() for a in analyses]
     for i, a in enumerate(analyses):
         if a.candidate.kind is None:
@@ -124,6 +137,7 @@ def assemble(root: str, analyses: Sequence[ImageAnalysis], policy: Policy) -> Re
                 threshold=policy.duplicate_min_similarity,
             )
         )
+    identity, warnings = _apply_identity(analyses, reasons, duplicate_of, references, policy)
     _apply_caps(analyses, reasons, policy)
     images = tuple(
         ImageReport(
@@ -140,11 +154,74 @@ def assemble(root: str, analyses: Sequence[ImageAnalysis], policy: Policy) -> Re
                 analyses[duplicate_of[i][0]].candidate.relpath if i in duplicate_of else None
             ),
             notes=a.notes,
+            faces=_faces(a),
+            identity_score=identity.get(i),
             thumbnail=a.print.thumbnail if a.print is not None else None,
         )
         for i, a in enumerate(analyses)
     )
-    return Report(root=root, policy=policy, images=images)
+    return Report(root=root, policy=policy, images=images, warnings=tuple(warnings))
+
+
+def _faces(a: ImageAnalysis) -> tuple[Face, ...] | None:
+    if a.faces is None or a.faces.unavailable is not None:
+        return None
+    return a.faces.faces
+
+
+def _apply_identity(
+    analyses: Sequence[ImageAnalysis],
+    reasons: list[list[Reason]],
+    duplicate_of: dict[int, tuple[int, float]],
+    references: Sequence[ImageAnalysis],
+    policy: Policy,
+) -> tuple[dict[int, float], list[str]]:
+    """Score face photos against the character's identity; flag the other people."""
+    warnings: list[str] = []
+    unavailable = next(
+        (a.faces.unavailable for a in analyses if a.faces and a.faces.unavailable), None
+    )
+    if unavailable:
+        return {}, [f"{unavailable}; face checks were skipped"]
+    if not policy.faces:
+        return {}, warnings
+    embeddings = {
+        i: a.faces.embedding
+        for i, a in enumerate(analyses)
+        if a.faces is not None and a.faces.embedding is not None
+    }
+    # Each picture votes once: copies of one photo must not outvote the rest.
+    voters = {i: e for i, e in embeddings.items() if i not in duplicate_of}
+    ref = [
+        a.faces.embedding
+        for a in references
+        if a.faces is not None and a.faces.embedding is not None and len(a.faces.faces) == 1
+    ]
+    if references and not ref:
+        warnings.append("no reference photo shows exactly one face; identity not checked")
+        return {}, warnings
+    verdict = judge_identity(
+        voters, policy.identity_threshold, reference=ref, min_faces=policy.identity_min_faces
+    )
+    if verdict.note:
+        warnings.append(verdict.note)
+    if verdict.target is None:
+        return {}, warnings
+    # Every face photo is scored, copies included, against the one identity.
+    scores = {i: float(e @ verdict.target) for i, e in embeddings.items()}
+    against = "the reference photos" if ref else "the person in most of the face photos"
+    for i, score in scores.items():
+        if score < policy.identity_threshold:
+            reasons[i].append(
+                Reason(
+                    ReasonCode.IDENTITY_MISMATCH,
+                    f"looks like someone else: similarity {score:.2f} to {against} "
+                    f"(same person above {policy.identity_threshold:.3f})",
+                    score=score,
+                    threshold=policy.identity_threshold,
+                )
+            )
+    return scores, warnings
 
 
 def _apply_caps(

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .faces.types import Face
 from .policy import Policy
 from .reasons import Reason, ReasonCode
 
@@ -38,8 +39,8 @@ class ImageReport:
     metrics: Mapping[str, MetricValue] = field(default_factory=dict)
     duplicate_of: str | None = None
     notes: tuple[str, ...] = ()
-    faces: tuple[Mapping[str, Any], ...] | None = None
-    """Detected faces (`box`, `score`, `landmarks`), or None when faces were not checked."""
+    faces: tuple[Face, ...] | None = None
+    """Detected faces (full-resolution pixels, largest first), or None when not checked."""
     identity_score: float | None = None
     thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
     """Small upright RGB copy, kept for visual reports (not part of the JSON)."""
@@ -68,7 +69,7 @@ class ImageReport:
             "notes": list(self.notes),
         }
         if self.faces is not None:
-            out["faces"] = [dict(f) for f in self.faces]
+            out["faces"] = [f.to_json() for f in self.faces]
             out["identity_score"] = (
                 None if self.identity_score is None else round(self.identity_score, 4)
             )

@@ -1,0 +1,101 @@
+"""What the face models say about one image, computed in the pre-flight worker.
+
+Detection runs on the reduced, upright copy the decode already made; boxes are reported
+in full-resolution pixels. Only face photos are embedded (identity is judged on them), and
+only their main face.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ..policy import Policy
+from ..sharpness import Sharpness, measure_sharpness
+from .errors import FacesUnavailableError
+from .types import Face, FaceDetector, FaceEmbedder
+
+# The face region is judged for sharpness at this size (its longer side, in pixels).
+FACE_ANALYSIS_SIDE = 160
+
+
+@dataclass(frozen=True, slots=True)
+class FaceFindings:
+    """Faces in one image (full-resolution pixels), the main one first, and its traits."""
+
+    faces: tuple[Face, ...]
+    """Faces above the policy's score floor, largest first."""
+    embedding: npt.NDArray[np.float32] | None = None
+    """SFace embedding of the main face (face photos only)."""
+    face_sharpness: Sharpness | None = None
+    """Blur estimate of the main face's region."""
+    unavailable: str | None = None
+    """Why the face models could not run here (then nothing else is set)."""
+
+    @property
+    def main(self) -> Face | None:
+        return self.faces[0] if self.faces else None
+
+
+@cache
+def _default_models() -> tuple[FaceDetector, FaceEmbedder]:
+    from .detector import YuNetDetector
+    from .recognizer import SFaceEmbedder
+
+    return YuNetDetector(score_threshold=0.5), SFaceEmbedder()
+
+
+def face_region(rgb: npt.NDArray[np.uint8], face: Face, pad: float = 0.1) -> np.ndarray:
+    """Grey pixels of a face box (slightly padded, clipped to the image)."""
+    h, w = rgb.shape[:2]
+    x, y, bw, bh = face.box
+    x0, y0 = max(0, int(x - pad * bw)), max(0, int(y - pad * bh))
+    x1, y1 = min(w, int(x + bw * (1 + pad))), min(h, int(y + bh * (1 + pad)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return np.zeros((0, 0), np.uint8)
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    side = max(gray.shape)
+    if side > FACE_ANALYSIS_SIDE:
+        f = FACE_ANALYSIS_SIDE / side
+        size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    return gray
+
+
+def find_faces(
+    rgb: npt.NDArray[np.uint8],
+    scale: float,
+    *,
+    embed: bool,
+    policy: Policy,
+    detector: FaceDetector | None = None,
+    embedder: FaceEmbedder | None = None,
+) -> FaceFindings:
+    """Detect faces in an upright reduced copy (`scale` = full pixels per copy pixel)."""
+    try:
+        if detector is None or (embed and embedder is None):
+            default_detector, default_embedder = _default_models()
+            detector = detector or default_detector
+            embedder = embedder or default_embedder
+        found = [f for f in detector.detect(rgb) if f.score >= policy.face_min_score]
+        # The largest face is the subject; a confident small face does not outrank it.
+        found.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+        embedding = None
+        sharpness = None
+        if found:
+            region = face_region(rgb, found[0])
+            if region.size:
+                sharpness = measure_sharpness(region)
+            if embed and embedder is not None:
+                embedding = embedder.embed(rgb, found[0])
+    except FacesUnavailableError as exc:
+        return FaceFindings((), unavailable=str(exc))
+    return FaceFindings(
+        faces=tuple(f.scaled(scale) for f in found),
+        embedding=embedding,
+        face_sharpness=sharpness,
+    )
