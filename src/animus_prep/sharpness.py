@@ -121,7 +121,9 @@ def measure_sharpness(gray: np.ndarray) -> Sharpness:
         for b in range(_ORIENTATIONS)
         if np.count_nonzero(bins == b) >= _MIN_EDGE_PIXELS
     ]
-    width = max(per_orientation) if per_orientation else float(
-        np.percentile(widths, _SHARPEST_PERCENTILE)
+    width = (
+        max(per_orientation)
+        if per_orientation
+        else float(np.percentile(widths, _SHARPEST_PERCENTILE))
     )
     return Sharpness(width, noise, int(strongest.size))

@@ -1,0 +1,140 @@
+"""The `animus-prep` command: exit codes, JSON on stdout, help text, crops."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from imagekit import gaussian, photo, scene, write
+from PIL import Image
+
+from animus_prep.cli import build_parser, main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "char"
+    write(root / "face" / "good.jpg", photo("astronaut", 700))
+    write(root / "face" / "blurry.jpg", gaussian(photo("coffee", 700), 6))
+    return root
+
+
+def test_json_report_on_stdout_and_exit_zero(folder: Path) -> None:
+    proc = run("check", str(folder), "--json", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "animus-prep.report/1"
+    assert doc["summary"]["rejected_by_reason"]["blurry"] == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_strict_exits_one_when_anything_is_rejected(folder: Path, tmp_path: Path) -> None:
+    assert run("check", str(folder), "--strict", "--workers", "2").returncode == 1
+    clean = tmp_path / "clean"
+    write(clean / "a.jpg", scene(1))
+    assert main(["check", str(clean), "--kind", "body", "--strict", "--workers", "1"]) == 0
+
+
+def test_table_output_names_every_file(folder: Path) -> None:
+    proc = run("check", str(folder), "--workers", "1", "--no-faces")
+    assert proc.returncode == 0
+    assert "face/good.jpg" in proc.stdout and "face/blurry.jpg" in proc.stdout
+    assert "1 accepted, 1 rejected" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "/no/such/folder"], "no such file or folder"),
+        (["check", "."], "not a character folder"),
+        (["check", ".", "--kind", "hands"], "invalid choice"),
+        (["check", ".", "--workers", "0"], "at least 1"),
+        (["check", "--config", "/no/policy.toml", "."], "cannot read policy"),
+        (["crop", "/no/such", "--out", "x"], "no such file"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_two_with_a_message(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_policy_file_changes_thresholds(folder: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "policy.toml"
+    cfg.write_text("min_side = 800\nfaces = false\n")
+    proc = run("check", str(folder), "--json", "--config", str(cfg), "--workers", "1")
+    doc = json.loads(proc.stdout)
+    assert doc["policy"]["min_side"] == 800
+    assert doc["summary"]["rejected_by_reason"]["too_small"] == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("min_sidee = 3\n")
+    proc = run("check", str(folder), "--config", str(bad))
+    assert proc.returncode == 2 and "unknown policy setting 'min_sidee'" in proc.stderr
+
+
+def test_every_command_and_option_has_help() -> None:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in subparsers.choices.items():  # type: ignore[attr-defined]
+        if name == "sandbox":
+            continue  # parsed by the sandbox itself
+        assert sub.description, name
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest}"
+    for choice in subparsers._choices_actions:  # type: ignore[attr-defined]
+        assert choice.help, choice.dest
+
+
+def test_crop_writes_face_centred_squares_never_upscaled(tmp_path: Path) -> None:
+    out = tmp_path / "crops"
+    proc = run("crop", str(EXAMPLES / "character" / "face"), "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    written = {c["source"]: c for c in doc["crops"] if c["output"]}
+    assert set(written) == {"face/ardern.jpg", "face/ardern_mirrored.jpg"}
+    for crop in written.values():
+        with Image.open(crop["output"]) as img:
+            width, height = img.size
+        left, top, right, bottom = crop["box"]
+        assert width == height == right - left == bottom - top  # not upscaled
+        assert width <= 1024
+    skipped = {c["source"]: c["skipped"] for c in doc["crops"] if not c["output"]}
+    assert "no_face" in skipped["face/coffee.jpg"]
+
+
+def test_crop_upscales_only_when_allowed(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.open(EXAMPLES / "sources" / "ardern.jpg").save(src / "a.jpg", quality=95)
+    plain = json.loads(run("crop", str(src), "--out", str(tmp_path / "o1"), "--json").stdout)
+    grown = json.loads(
+        run("crop", str(src), "--out", str(tmp_path / "o2"), "--json", "--allow-upscale").stdout
+    )
+    assert plain["crops"][0]["size"] < 1024
+    assert grown["crops"][0]["size"] == 1024

@@ -1,0 +1,78 @@
+"""The policy's file format, and the curated public API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import animus_prep
+from animus_prep.policy import Policy, PolicyError
+from animus_prep.reasons import ReasonCode
+
+
+def test_policy_files_in_toml_and_json(tmp_path: Path) -> None:
+    toml = tmp_path / "p.toml"
+    toml.write_text("[policy]\nmin_side = 640\nmax_edge_width = 2\n")
+    p = Policy.from_file(toml)
+    assert p.min_side == 640 and p.max_edge_width == 2.0 and isinstance(p.max_edge_width, float)
+    js = tmp_path / "p.json"
+    js.write_text(json.dumps({"face_cap": 10, "faces": False}))
+    q = Policy.from_file(js)
+    assert q.face_cap == 10 and q.faces is False and q.body_cap == 40
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"nope": 1}, "unknown policy setting"),
+        ({"min_side": "big"}, "whole number"),
+        ({"min_side": 1.5}, "whole number"),
+        ({"faces": 1}, "true or false"),
+        ({"min_side": 0}, "positive"),
+        ({"identity_threshold": 2.0}, "identity_threshold"),
+    ],
+)
+def test_bad_policy_values_are_refused(values: dict[str, object], message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        Policy().with_overrides(values)
+
+
+def test_unparsable_policy_file(tmp_path: Path) -> None:
+    bad = tmp_path / "p.toml"
+    bad.write_text("min_side = = 3")
+    with pytest.raises(PolicyError, match="cannot parse"):
+        Policy.from_file(bad)
+
+
+def test_reason_codes_are_the_published_contract() -> None:
+    assert {c.value for c in ReasonCode} >= {
+        "unreadable",
+        "unsupported_format",
+        "too_large",
+        "too_small",
+        "blurry",
+        "too_dark",
+        "too_bright",
+        "duplicate",
+        "over_cap",
+        "no_face",
+        "multiple_faces",
+        "face_too_small",
+        "identity_mismatch",
+    }
+
+
+def test_all_matches_the_real_public_names() -> None:
+    public = {
+        name
+        for name, value in vars(animus_prep).items()
+        if not name.startswith("_") and not isinstance(value, type(animus_prep))
+    }
+    assert set(animus_prep.__all__) - {"__version__"} == public
+    for name in animus_prep.__all__:
+        assert getattr(animus_prep, name) is not None
+        doc = getattr(getattr(animus_prep, name), "__doc__", None)
+        if callable(getattr(animus_prep, name)):
+            assert doc, f"{name} has no docstring"
