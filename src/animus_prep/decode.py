@@ -15,6 +15,7 @@ import struct
 import warnings
 import zlib
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,7 @@ class DecodeFailure:
     height: int | None = None
 
 
+@cache
 def heif_available() -> bool:
     """Whether HEIC/AVIF files can be decoded (the optional pillow-heif plugin)."""
     try:

@@ -197,3 +197,12 @@ def test_decoding_a_path_equals_decoding_its_bytes(tmp_path: Path, astronaut: np
     path.write_bytes(encode(astronaut))
     a, b = ok(decode_path(path, POLICY)), ok(decode_bytes(path.read_bytes(), POLICY, name="a.jpg"))
     assert a.sha256 == b.sha256 and np.array_equal(a.rgb, b.rgb)
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_heic_and_avif_decode_with_the_optional_plugin(astronaut: np.ndarray, fmt: str) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    r = ok(decode_bytes(encode(astronaut, fmt, quality=90), POLICY, name=f"p.{fmt.lower()}"))
+    assert (r.width, r.height) == (1200, 1200) and r.format == fmt
+    assert abs(float(r.rgb.mean()) - float(astronaut.mean())) < 3
