@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import struct
 import warnings
 import zlib
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from .jpeg import jpeg_quality, jpeg_stream_problem
 from .policy import Policy
 from .reasons import Reason, ReasonCode
 
@@ -246,7 +246,7 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
         problem = jpeg_stream_problem(data)
         if problem is not None:
             return _fail(ReasonCode.UNREADABLE, problem, sha, size, **facts)
-    quality = _jpeg_quality(img) if fmt in ("JPEG", "MPO") else None
+    quality = jpeg_quality(img) if fmt in ("JPEG", "MPO") else None
     mode = img.mode
     if fmt in ("JPEG", "MPO"):
         short = min(raw_w, raw_h)
@@ -276,58 +276,6 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
     )
 
 
-# Inside entropy-coded JPEG data a 0xFF byte may only be followed by a stuffed 0x00, a
-# restart marker, fill, or (between progressive scans) table, scan and comment markers.
-_BAD_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff\xc4\xcc\xda\xdb\xdd\xfe\xe0-\xef]")
-
-
-def jpeg_stream_problem(data: bytes) -> str | None:
-    """A structural fault in a JPEG's entropy-coded data that the decoder would paper over.
-
-    libjpeg fills damaged or missing data with grey and only warns, and Pillow does not
-    surface those warnings, so garbage inside the stream and a missing end marker are
-    looked for directly (a fraction of a millisecond per megabyte).
-    """
-    start = _first_scan_start(data)
-    if start is None:
-        # An odd header the decoder copes with (e.g. junk before the markers): keep to
-        # the one check that needs no structure.
-        if data.rfind(b"\xff\xd9") == -1:
-            return "truncated JPEG (no end-of-image marker)"
-        return None
-    end = data.find(b"\xff\xd9", start)
-    if end == -1:
-        return "truncated JPEG (the data stops before the end-of-image marker)"
-    bad = _BAD_MARKER.search(data, start, end)
-    if bad is not None:
-        at = bad.start()
-        return f"corrupt JPEG data (invalid marker 0x{data[at + 1]:02X} at byte {at})"
-    return None
-
-
-def _first_scan_start(data: bytes) -> int | None:
-    """Offset just past the first start-of-scan header, walking the marker segments."""
-    pos = 2  # after SOI
-    n = len(data)
-    while pos + 4 <= n:
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            pos += 1
-            continue
-        if marker == 0xD8 or 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            pos += 2  # markers without a payload
-            continue
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if length < 2:
-            return None
-        if marker == 0xDA:
-            return pos + 2 + length
-        pos += 2 + length
-    return None
-
-
 def _orientation(img: Image.Image) -> int:
     try:
         value = img.getexif().get(_EXIF_ORIENTATION, 1)
@@ -353,29 +301,6 @@ def _transpose(arr: np.ndarray, orientation: int) -> np.ndarray:
     if orientation == 8:
         return np.rot90(arr, k=1)
     return arr
-
-
-def _jpeg_quality(img: Image.Image) -> int | None:
-    """Estimate libjpeg's quality setting from the luminance quantisation table."""
-    tables = getattr(img, "quantization", None)
-    if not tables or 0 not in tables:
-        return None
-    table = list(tables[0])
-    if len(table) != 64:
-        return None
-    # libjpeg scales its standard table by S percent, with S = 5000/q below quality 50 and
-    # 200 - 2q above; the sum of the table is order-independent, so it recovers S.
-    scale = sum(table) * 100.0 / sum(_STD_LUMA)
-    quality = 5000.0 / scale if scale > 100 else (200.0 - scale) / 2.0
-    return int(max(1, min(100, round(quality))))
-
-
-_STD_LUMA = (
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-)  # fmt: skip
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:
