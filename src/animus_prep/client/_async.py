@@ -95,6 +95,10 @@ class AsyncClient:
         """Run one call with the retry policy."""
         return await self._run(self._core.execute(call))
 
+    async def download(self, url: str) -> bytes:
+        """The bytes at a ``view_url``, with retries; the key is sent only to the API's host."""
+        return await self.request(ep.download(url))
+
     async def _run(self, flow: Flow[T]) -> T:
         try:
             step = next(flow)

@@ -69,6 +69,10 @@ class Call(Generic[T]):
     data: Mapping[str, str] | None = None
     idempotent: bool = False
     idempotency_key: str | None = None
+    url: str | None = None
+    """An absolute URL to fetch instead of ``path`` (a ``view_url``)."""
+    binary: bool = False
+    """Hand ``parse`` the raw response bytes instead of parsed JSON."""
 
 
 class ClientCore:
@@ -109,15 +113,17 @@ class ClientCore:
     def build_request(self, call: Call[Any], idempotency_key: str | None) -> httpx.Request:
         """A fresh request for one attempt (multipart bodies cannot be re-read)."""
         headers = {
-            "Authorization": f"Bearer {self.__api_key.reveal()}",
-            "Accept": "application/json",
+            "Accept": "*/*" if call.binary else "application/json",
             "User-Agent": _USER_AGENT,
         }
+        # The key goes only to the API's own origin, never to a storage host in a view_url.
+        if call.url is None or _origin(call.url) == _origin(self.base_url):
+            headers["Authorization"] = f"Bearer {self.__api_key.reveal()}"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         return httpx.Request(
             call.method,
-            self.base_url + call.path,
+            self._where(call),
             params=dict(call.params) if call.params else None,
             json=call.json,
             files=dict(call.files) if call.files else None,
@@ -129,6 +135,8 @@ class ClientCore:
 
     def parse(self, call: Call[T], response: httpx.Response) -> T:
         """Map a response to the call's model, or raise the matching APIError."""
+        if call.binary and response.is_success:
+            return call.parse(response.content)
         body = self._body(response)
         if response.is_success:
             if body is _NOT_JSON:
@@ -268,7 +276,12 @@ class ClientCore:
             return _NOT_JSON
 
     def _where(self, call: Call[Any]) -> str:
-        return self.base_url + call.path
+        return call.url or self.base_url + call.path
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    u = httpx.URL(url)
+    return (u.scheme, u.host, u.port)
 
 
 class _Secret:

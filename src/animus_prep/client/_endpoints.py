@@ -113,6 +113,11 @@ def list_assets(character_id: str, asset_type: str | None) -> Call[m.AssetList]:
     return Call("GET", f"/{seg(character_id)}/assets", parse, idempotent=True)
 
 
+def download(url: str) -> Call[bytes]:
+    """Fetch a file by its absolute ``view_url``."""
+    return Call("GET", "", bytes, idempotent=True, url=url, binary=True)
+
+
 # Face augmentation
 
 

@@ -99,6 +99,10 @@ class Client:
         """Run one call with the retry policy."""
         return self._run(self._core.execute(call))
 
+    def download(self, url: str) -> bytes:
+        """The bytes at a ``view_url``, with retries; the key is sent only to the API's host."""
+        return self.request(ep.download(url))
+
     def _run(self, flow: Flow[T]) -> T:
         try:
             step = next(flow)
