@@ -1,0 +1,130 @@
+"""`animus-prep sandbox`: run a local Animus v2 API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .app import create_app
+from .faults import FaultSpecError, parse_faults
+from .server import base_url, bind, run
+from .settings import DEFAULT_API_KEY, DEFAULT_CREDITS
+
+
+def parse_api_key(text: str) -> tuple[str, float]:
+    """`KEY` or `KEY:CREDITS` (credits default to 1000)."""
+    key, sep, credits = text.rpartition(":")
+    if not sep:
+        key, credits = text, ""
+    if not credits:
+        value = DEFAULT_CREDITS
+    else:
+        try:
+            value = float(credits)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"bad credits in {text!r}: use KEY or KEY:CREDITS"
+            ) from None
+    if not key or any(c.isspace() for c in key) or value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"bad API key {text!r}: use KEY or KEY:CREDITS")
+    return key, value
+
+
+def _faults(text: str) -> str:
+    try:
+        parse_faults(text)
+    except FaultSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be within [0, 1]")
+    return value
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="animus-prep sandbox",
+        description="Run a local stand-in for the Animus v2 API (base URL printed on start).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--data", metavar="DIR", help="state folder, kept across restarts (default: temporary)"
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        type=parse_api_key,
+        metavar="KEY[:CREDITS]",
+        help=f"an API key (its own organization); repeatable; default {DEFAULT_API_KEY}:1000",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for renders, defects, faults")
+    parser.add_argument(
+        "--time-scale", type=_scale, default=1.0, help="speed-up of the job clock (e.g. 60)"
+    )
+    parser.add_argument(
+        "--defect-rate", type=_rate, default=0.2, help="share of flawed dataset renders"
+    )
+    parser.add_argument(
+        "--training-failure-rate", type=_rate, default=0.0, help="share of failing trainings"
+    )
+    parser.add_argument(
+        "--faults",
+        type=_faults,
+        default="",
+        metavar="SPEC",
+        help="e.g. 503:0.1,429:0.05@2s,reset:0.02,slow:0.05@1.5s,lost:0.03",
+    )
+    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `animus-prep sandbox`; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    keys = dict(args.api_key or [(DEFAULT_API_KEY, DEFAULT_CREDITS)])
+    app = create_app(
+        data_dir=args.data,
+        api_keys=keys,
+        seed=args.seed,
+        time_scale=args.time_scale,
+        defect_rate=args.defect_rate,
+        faults=args.faults,
+        training_failure_rate=args.training_failure_rate,
+    )
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(f"animus-prep sandbox: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    sandbox = app.state.sandbox
+    print(f"Animus sandbox: {base_url(sock)}")
+    print(f"  data: {sandbox.data_dir}")
+    for key in keys:
+        print(f"  API key: {key}")
+    print("  Press Ctrl+C to stop.", flush=True)
+    from .app import close_app
+
+    try:
+        run(app, sock, args.log_level)
+    finally:
+        close_app(app)
+    print("Animus sandbox stopped.", flush=True)
+    return 0
