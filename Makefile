@@ -28,6 +28,7 @@ test: lint typecheck pytest
 
 demo: install
 	$(BIN)/animus-prep check examples/character
+	$(BIN)/animus-prep run examples/character --name "Example character" --sandbox
 
 bench: install
 	$(BIN)/python benchmarks/bench_preflight.py

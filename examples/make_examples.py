@@ -66,8 +66,12 @@ def main() -> None:
     pair.paste(obama.resize((obama.width * h // obama.height, h)), (w, 0))
     pair.save(face / "with_a_friend.jpg", quality=92)
 
-    # Body: an accepted upper-body photo.
-    Image.open(SRC / "astronaut.png").convert("RGB").save(front / "astronaut.jpg", quality=92)
+    # Body: the same person, standing smaller in a wider studio frame.
+    backdrop = Image.linear_gradient("L").resize((1000, 1400)).convert("RGB")
+    backdrop = ImageEnhance.Brightness(backdrop).enhance(0.55)
+    person = ImageOps.mirror(ardern).resize((w * 5 // 6, h * 5 // 6), Image.Resampling.LANCZOS)
+    backdrop.paste(person, ((1000 - person.width) // 2, 1400 - person.height))
+    backdrop.save(front / "ardern_studio.jpg", quality=92)
 
     # misplaced: outside face/ and body/<view>/.
     (OUT / "notes.txt").write_text("shoot on 2026-03-02, studio B\n", encoding="utf-8")

@@ -83,8 +83,6 @@ def _fit_similarity(a: Fingerprint, b: Fingerprint) -> np.ndarray | None:
 
 def _compare_aligned(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
     """Correlation over the valid overlap, and the share of it that clearly differs."""
-    if valid.mean() < _MIN_OVERLAP:
-        return 0.0, 1.0
     av, bv = a[valid], b[valid]
     # Brightness and contrast changes are not differences: compare z-scores.
     za = (av - av.mean()) / (av.std() + 1e-6)
@@ -100,8 +98,19 @@ def _compare_aligned(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> tuple[f
     return corr, differing
 
 
-def verify_pair(a: Fingerprint, b: Fingerprint, min_similarity: float) -> PairVerdict:
-    """Whether two fingerprinted images show the same picture."""
+def verify_pair(
+    a: Fingerprint,
+    b: Fingerprint,
+    min_similarity: float,
+    *,
+    min_cover_a: float = _MIN_OVERLAP,
+    min_cover_b: float = _MIN_OVERLAP,
+) -> PairVerdict:
+    """Whether two fingerprinted images show the same picture.
+
+    The aligned overlap must cover `min_cover_a` of `a` and `min_cover_b` of `b`: by
+    default most of both; lower `min_cover_a` to find crops of `a`.
+    """
     if a.pixel_hash == b.pixel_hash:
         return PairVerdict(True, 1.0, "identical")
     ta, tb = _gray_thumb(a), _gray_thumb(b)
@@ -129,7 +138,7 @@ def verify_pair(a: Fingerprint, b: Fingerprint, min_similarity: float) -> PairVe
     # tight crop of a wide shot, is another picture, not a copy.
     scale2 = abs(float(np.linalg.det(m[:, :2])))
     covered_b = float(valid.sum()) / max(scale2 * tb.shape[0] * tb.shape[1], 1.0)
-    if covered_b < _MIN_OVERLAP:
+    if covered_b < min_cover_b or float(valid.mean()) < min_cover_a:
         return PairVerdict(False, 0.0, method)
     corr, differing = _compare_aligned(ta, warped, valid)
     return PairVerdict(corr >= min_similarity and differing <= _MAX_DIFFERING, corr, method)

@@ -58,8 +58,8 @@ class Policy:
     """Detector confidence below which a detection is ignored."""
     second_face_min_ratio: float = 0.35
     """A second face counts when its box side is at least this share of the main face's."""
-    max_face_edge_width: float = 1.3
-    """Blur limit of the main face's region (judged with the face at 160 px), for face photos."""
+    max_face_edge_width: float = 1.8
+    """Blur limit of the main face's region (judged with the face at 256 px), for face photos."""
     face_crop_side: int = 512
     """Side of the face crop the trainer needs without upscaling."""
     face_crop_margin: float = 0.6

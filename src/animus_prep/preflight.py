@@ -157,6 +157,8 @@ def assemble(
             faces=_faces(a),
             identity_score=identity.get(i),
             thumbnail=a.print.thumbnail if a.print is not None else None,
+            embedding=a.faces.embedding if a.faces is not None else None,
+            fingerprint=a.print,
         )
         for i, a in enumerate(analyses)
     )

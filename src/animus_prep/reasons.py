@@ -27,6 +27,8 @@ class ReasonCode(StrEnum):
     FACE_TOO_SMALL = "face_too_small"
     IDENTITY_MISMATCH = "identity_mismatch"
     MISPLACED = "misplaced"
+    REFERENCE_COPY = "reference_copy"
+    """A dataset render that is a near-copy of a reference photo (teaches nothing new)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .faces.types import Face
+from .fingerprint import Fingerprint
 from .policy import Policy
 from .reasons import Reason, ReasonCode
 
@@ -44,6 +45,10 @@ class ImageReport:
     identity_score: float | None = None
     thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
     """Small upright RGB copy, kept for visual reports (not part of the JSON)."""
+    embedding: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Identity embedding of the main face (face photos; not part of the JSON)."""
+    fingerprint: Fingerprint | None = field(default=None, repr=False, compare=False)
+    """Hashes and keypoints, to recognise copies of this photo later (not in the JSON)."""
 
     @property
     def accepted(self) -> bool:

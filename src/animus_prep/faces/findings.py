@@ -20,7 +20,7 @@ from .errors import FacesUnavailableError
 from .types import Face, FaceDetector, FaceEmbedder
 
 # The face region is judged for sharpness at this size (its longer side, in pixels).
-FACE_ANALYSIS_SIDE = 160
+FACE_ANALYSIS_SIDE = 256
 
 
 @dataclass(frozen=True, slots=True)

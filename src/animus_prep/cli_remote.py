@@ -1,0 +1,215 @@
+"""Commands that talk to the Animus API: `upload` and `run`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .cli_common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    Subcommands,
+    UsageError,
+    load_policy,
+    process_pool,
+    workers_type,
+)
+from .client import Client, MissingAPIKeyError
+from .discover import LayoutError
+from .journal import Journal
+from .pipeline import JOURNAL_NAME, PipelineError, run_pipeline
+from .preflight import preflight
+from .render import ProgressBar
+from .upload import upload_accepted
+
+
+def _add_api_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--base-url",
+        help="API base URL (default: $ANIMUS_BASE_URL or https://api.animusai.co/v2); "
+        "the key is read from $ANIMUS_API_KEY, never from the command line",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument("--config", metavar="FILE", help="policy file (TOML or JSON)")
+    p.add_argument(
+        "--workers",
+        type=workers_type,
+        default=os.cpu_count() or 1,
+        help="worker processes for the pre-flight (default: all cores)",
+    )
+
+
+def add_upload(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "upload",
+        help="pre-flight a character folder and upload what passes, exactly once",
+        description=(
+            "Check PATH, then upload every accepted photo to the character (face photos as "
+            "face images, body/<view>/ as body_image_<view>), each exactly once: a rerun, a "
+            "crash or a lost response never yields a second copy."
+        ),
+    )
+    p.add_argument("path", metavar="PATH", help="character folder (face/, body/<view>/)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--character", metavar="ID", help="upload to this character")
+    target.add_argument("--name", help="create (or reuse) a character with this name")
+    p.add_argument(
+        "--concurrency", type=workers_type, default=4, help="uploads at once (default: 4)"
+    )
+    _add_api_options(p)
+    p.set_defaults(run=_run_upload)
+
+
+def add_run(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "run",
+        help="the whole job: check, upload, render, review, approve, train",
+        description=(
+            "Run (or resume) the whole pipeline for the character folder PATH: pre-flight, "
+            "create the character, upload accepted photos exactly once, synthesize faces if "
+            "too few, render the dataset, review every render (approve, regenerate, delete), "
+            "approve the dataset, then train the face and body LoRAs and watch them."
+        ),
+    )
+    p.add_argument("path", metavar="PATH", help="character folder (face/, body/<view>/)")
+    p.add_argument("--name", required=True, help="the character's name")
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against an embedded local sandbox instead of the real API (no credits)",
+    )
+    p.add_argument("--no-train", action="store_true", help="stop once the dataset is approved")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=3000.0,
+        help="with --sandbox: how much faster than real time jobs run (default: 3000)",
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=float,
+        default=15.0,
+        help="seconds between status polls (default: 15; 0.2 with --sandbox)",
+    )
+    _add_api_options(p)
+    p.set_defaults(run=_run_pipeline)
+
+
+def _say(args: argparse.Namespace) -> Callable[[str], None]:
+    stream = sys.stderr if args.json else sys.stdout
+
+    def say(message: str) -> None:
+        stream.write(message + "\n")
+        stream.flush()
+
+    return say
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace, sandbox: bool = False) -> Iterator[Client]:
+    if not sandbox:
+        try:
+            with Client(base_url=args.base_url) as client:
+                yield client
+        except MissingAPIKeyError as exc:
+            raise UsageError(str(exc)) from exc
+        return
+    from .sandbox import serve_in_thread
+
+    key = f"sk-sandbox-{secrets.token_hex(8)}"
+    with serve_in_thread(
+        api_keys={key: 1000.0}, time_scale=args.time_scale, seed=0, defect_rate=0.2
+    ) as url:
+        _say(args)(f"sandbox: {url} (a local stand-in for the Animus API; no credits spent)")
+        with Client(api_key=key, base_url=url) as client:
+            yield client
+
+
+@contextlib.contextmanager
+def _scratch_journal() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="animus-prep-") as tmp:
+        yield Path(tmp) / "journal.sqlite"
+
+
+def _run_upload(args: argparse.Namespace) -> int:
+    policy = load_policy(args)
+    root = Path(args.path)
+    if not root.is_dir():
+        raise UsageError(f"{args.path}: no such folder")
+    say = _say(args)
+    with process_pool(args.workers) as executor:
+        try:
+            report = preflight(root, policy=policy, executor=executor, progress=ProgressBar())
+        except LayoutError as exc:
+            raise UsageError(str(exc)) from exc
+    with _client(args) as client, Journal(root / JOURNAL_NAME) as journal:
+        cid = args.character
+        if cid is None:
+            folder = str(root.resolve())
+            cid = journal.character(folder, args.name, client.base_url)
+            if cid is None:
+                cid = client.characters.create(args.name).character_id or ""
+                journal.record_character(folder, args.name, client.base_url, cid)
+                say(f"created character {args.name} ({cid})")
+        outcomes = upload_accepted(
+            report, client, cid, journal, concurrency=args.concurrency, progress=ProgressBar()
+        )
+    if args.json:
+        doc = {
+            "schema": "animus-prep.upload/1",
+            "character_id": cid,
+            "preflight": report.summary(),
+            "uploads": [o.to_json() for o in outcomes],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        for o in outcomes:
+            tail = f" ({o.error})" if o.error else ""
+            say(f"{o.status:9} {o.path}{tail}")
+        say(f"{len(report.rejected)} rejected by the pre-flight (see `animus-prep check`)")
+    return EXIT_REJECTED if any(o.status == "failed" for o in outcomes) else EXIT_OK
+
+
+def _run_pipeline(args: argparse.Namespace) -> int:
+    policy = load_policy(args)
+    if not Path(args.path).is_dir():
+        raise UsageError(f"{args.path}: no such folder")
+    interval = args.poll_interval if not args.sandbox or args.poll_interval != 15.0 else 0.2
+    say = _say(args)
+    with (
+        contextlib.ExitStack() as stack,
+        process_pool(args.workers) as executor,
+        _client(args, args.sandbox) as client,
+    ):
+        try:
+            summary = run_pipeline(
+                args.path,
+                args.name,
+                client,
+                policy=policy,
+                executor=executor,
+                # An embedded sandbox forgets everything when it stops: so does its journal.
+                journal_path=stack.enter_context(_scratch_journal()) if args.sandbox else None,
+                train=not args.no_train,
+                poll_interval=interval,
+                log=say,
+            )
+        except LayoutError as exc:
+            raise UsageError(str(exc)) from exc
+        except PipelineError as exc:
+            say(f"stopped: {exc}")
+            return EXIT_REJECTED
+    if args.json:
+        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
+    elif summary.generation_ready:
+        say(f"done: character {summary.character_id} is ready for generation")
+    else:
+        say(f"done: character {summary.character_id}")
+    return EXIT_OK

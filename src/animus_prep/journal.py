@@ -1,0 +1,100 @@
+"""The upload journal: a small SQLite file that remembers what reached the server.
+
+It makes `upload` and `run` resumable: a rerun, or a run after a crash, skips every file
+whose content is already recorded as an asset of the character. The server's asset list
+stays the source of truth (uploads are reconciled with it), the journal saves the calls.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    character_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    image_type TEXT NOT NULL,
+    path TEXT NOT NULL,
+    asset_id TEXT,
+    uploaded_at REAL NOT NULL,
+    PRIMARY KEY (character_id, sha256, image_type)
+);
+CREATE TABLE IF NOT EXISTS characters (
+    folder TEXT NOT NULL,
+    name TEXT NOT NULL,
+    character_id TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    PRIMARY KEY (folder, name, base_url)
+);
+"""
+
+
+class Journal:
+    """Thread-safe record of uploads and of the character created for a folder."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def uploaded(self, character_id: str, sha256: str, image_type: str) -> str | None:
+        """The asset id this content became, if it was uploaded before."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT asset_id FROM uploads WHERE character_id=? AND sha256=? AND image_type=?",
+                (character_id, sha256, image_type),
+            ).fetchone()
+        return None if row is None else str(row[0] or "")
+
+    def record_upload(
+        self, character_id: str, sha256: str, image_type: str, path: str, asset_id: str | None
+    ) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO uploads"
+                " (character_id, sha256, image_type, path, asset_id, uploaded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (character_id, sha256, image_type, path, asset_id, time.time()),
+            )
+
+    def uploads(self, character_id: str) -> int:
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT COUNT(*) FROM uploads WHERE character_id=?", (character_id,)
+            ).fetchone()
+        return int(count)
+
+    def character(self, folder: str, name: str, base_url: str) -> str | None:
+        """The character created earlier for this folder, name and server."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT character_id FROM characters WHERE folder=? AND name=? AND base_url=?",
+                (folder, name, base_url),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_character(self, folder: str, name: str, base_url: str, character_id: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO characters (folder, name, base_url, character_id)"
+                " VALUES (?, ?, ?, ?)",
+                (folder, name, base_url, character_id),
+            )

@@ -1,0 +1,237 @@
+"""Auto-review of the server's dataset renders: judge each, then approve, regenerate or delete.
+
+A render is judged with the pre-flight's own checks (decoded from bytes, never written to
+disk), plus what only a render can get wrong: another person's face (identity against
+the accepted reference photos), a near-copy of a reference, or a copy of another render.
+Bad renders are regenerated within a budget, then deleted; good ones are approved; then
+the dataset is approved. Every loop and wait is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .analysis import ImageAnalysis, analyze_bytes
+from .client import AnimusError, Client, DatasetImage
+from .dedup import group_duplicates, verify_pair
+from .faces.identity import centroid
+from .policy import Policy
+from .reasons import Reason, ReasonCode
+from .report import ImageReport
+
+logger = logging.getLogger("animus_prep.review")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderVerdict:
+    """The judgement of one render."""
+
+    image_id: str
+    filename: str | None
+    reasons: tuple[Reason, ...]
+    identity_score: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "image_id": self.image_id,
+            "filename": self.filename,
+            "ok": self.ok,
+            "reasons": [r.to_json() for r in self.reasons],
+            "identity_score": self.identity_score,
+        }
+
+
+def render_policy(policy: Policy) -> Policy:
+    """The pre-flight policy as it applies to renders: a face, but no crop-size demand."""
+    return policy.with_overrides({"faces": True, "face_crop_side": 1})
+
+
+def judge_renders(
+    renders: Sequence[tuple[str, str, bytes]],
+    references: Sequence[ImageReport],
+    policy: Policy,
+) -> list[RenderVerdict]:
+    """Judge `(image_id, filename, bytes)` renders against the accepted reference photos."""
+    rp = render_policy(policy)
+    analyses = [
+        analyze_bytes(data, name or image_id, rp, kind="face") for image_id, name, data in renders
+    ]
+    reasons: list[list[Reason]] = [a.reasons() for a in analyses]
+    scores: list[float | None] = [None] * len(analyses)
+    embeddings = [r.embedding for r in references if r.embedding is not None]
+    if embeddings:
+        target = centroid(embeddings)
+        for i, a in enumerate(analyses):
+            if a.faces is None or a.faces.embedding is None:
+                continue
+            score = float(a.faces.embedding @ target)
+            scores[i] = score
+            if score < rp.identity_threshold:
+                reasons[i].append(
+                    Reason(
+                        ReasonCode.IDENTITY_MISMATCH,
+                        f"not the character: similarity {score:.2f} to the reference photos",
+                        score=score,
+                        threshold=rp.identity_threshold,
+                    )
+                )
+    ref_prints = [(r.path, r.fingerprint) for r in references if r.fingerprint is not None]
+    for i, a in enumerate(analyses):
+        if a.print is None:
+            continue
+        for path, fp in ref_prints:
+            # A render cut from a reference (a crop, however tight) teaches nothing new.
+            if verify_pair(fp, a.print, rp.duplicate_min_similarity, min_cover_a=0.3).duplicate:
+                reasons[i].append(
+                    Reason(ReasonCode.REFERENCE_COPY, f"a near-copy of the reference {path}")
+                )
+                break
+    _flag_render_copies(analyses, reasons, rp)
+    return [
+        RenderVerdict(image_id, name, tuple(reasons[i]), scores[i])
+        for i, (image_id, name, _) in enumerate(renders)
+    ]
+
+
+def _flag_render_copies(
+    analyses: Sequence[ImageAnalysis], reasons: list[list[Reason]], policy: Policy
+) -> None:
+    decoded = [i for i, a in enumerate(analyses) if a.print is not None]
+    prints = [p for p in (a.print for a in analyses) if p is not None]
+    groups = group_duplicates(
+        prints,
+        lambda k: (float(not reasons[decoded[k]]), *analyses[decoded[k]].best_copy_key()),
+        max_distance=policy.duplicate_hash_distance,
+        min_similarity=policy.duplicate_min_similarity,
+    )
+    for g in groups:
+        keep = analyses[decoded[g.keep]].candidate.relpath
+        for o in g.others:
+            reasons[decoded[o]].append(
+                Reason(ReasonCode.DUPLICATE, f"the same picture as render {keep}")
+            )
+
+
+@dataclass(slots=True)
+class ReviewSummary:
+    """What the review did."""
+
+    approved: list[str] = field(default_factory=list)
+    regenerated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    verdicts: list[RenderVerdict] = field(default_factory=list)
+    dataset_approved: bool = False
+    note: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "approved": len(self.approved),
+            "regenerated": len(self.regenerated),
+            "deleted": len(self.deleted),
+            "dataset_approved": self.dataset_approved,
+            "note": self.note,
+            "verdicts": [v.to_json() for v in self.verdicts],
+        }
+
+
+ReviewLog = Callable[[str], None]
+
+
+def review_dataset(
+    client: Client,
+    character_id: str,
+    references: Sequence[ImageReport],
+    policy: Policy,
+    *,
+    max_regenerations: int = 2,
+    max_rounds: int = 6,
+    wait_timeout: float = 900.0,
+    poll_interval: float = 2.0,
+    min_images: int = 1,
+    log: ReviewLog | None = None,
+) -> ReviewSummary:
+    """Review every pending render until none is left, then approve the dataset.
+
+    A render that fails is regenerated up to `max_regenerations` times, then deleted.
+    Rounds are bounded by `max_rounds`, and each wait for renders by `wait_timeout`.
+    """
+    say = log or (lambda _msg: None)
+    summary = ReviewSummary()
+    tries: dict[str, int] = {}
+    judged: set[tuple[str, int | None, str | None]] = set()
+    for round_no in range(1, max_rounds + 1):
+        client.dataset.wait_until_generated(
+            character_id, timeout=wait_timeout, interval=poll_interval
+        )
+        images = client.dataset.images(character_id).images
+        todo = [
+            img for img in images if img.image_id and not img.approved and _key(img) not in judged
+        ]
+        if not todo:
+            break
+        say(f"round {round_no}: judging {len(todo)} renders")
+        verdicts = judge_renders(_download(client, todo), references, policy)
+        regenerating = False
+        for img, verdict in zip(todo, verdicts, strict=True):
+            image_id = img.image_id or ""
+            judged.add(_key(img))
+            summary.verdicts.append(verdict)
+            if verdict.ok:
+                client.dataset.approve_image(character_id, image_id)
+                summary.approved.append(image_id)
+                continue
+            codes = ", ".join(dict.fromkeys(r.code.value for r in verdict.reasons))
+            if tries.get(image_id, 0) < max_regenerations:
+                tries[image_id] = tries.get(image_id, 0) + 1
+                client.dataset.regenerate_image(character_id, image_id)
+                summary.regenerated.append(image_id)
+                regenerating = True
+                say(f"  regenerate {verdict.filename or image_id}: {codes}")
+            else:
+                client.dataset.delete_image(character_id, image_id)
+                summary.deleted.append(image_id)
+                say(f"  delete {verdict.filename or image_id}: {codes} (budget spent)")
+        if not regenerating:
+            break
+    else:
+        summary.note = f"stopped after {max_rounds} rounds with renders still under review"
+        return summary
+    if len(summary.approved) < min_images:
+        summary.note = f"only {len(summary.approved)} renders approved; dataset not approved"
+        return summary
+    try:
+        client.dataset.approve(character_id)
+    except AnimusError as exc:
+        summary.note = f"the server refused to approve the dataset: {exc}"
+        return summary
+    summary.dataset_approved = True
+    return summary
+
+
+def _key(img: DatasetImage) -> tuple[str, int | None, str | None]:
+    # A regenerated render keeps its id but gets a new seed and file.
+    return (img.image_id or "", img.seed, img.view_url)
+
+
+def _download(client: Client, images: Sequence[DatasetImage]) -> list[tuple[str, str, bytes]]:
+    def one(img: DatasetImage) -> tuple[str, str, bytes]:
+        data = b""
+        if img.view_url:
+            try:
+                data = client.download(img.view_url)
+            except AnimusError as exc:
+                logger.warning("cannot download %s: %s", img.image_id, exc)
+        return (img.image_id or "", img.filename or img.image_id or "", data)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(one, images))
+
+
+__all__ = ["RenderVerdict", "ReviewSummary", "judge_renders", "review_dataset"]
