@@ -56,6 +56,8 @@ class Policy:
     """Run the face checks (needs onnxruntime)."""
     face_min_score: float = 0.6
     """Detector confidence below which a detection is ignored."""
+    second_face_min_score: float = 0.8
+    """A second face must be at least this confident: patterned clothes can fool the detector."""
     second_face_min_ratio: float = 0.35
     """A second face counts when its box side is at least this share of the main face's."""
     max_face_edge_width: float = 1.8

@@ -87,8 +87,9 @@ def judge_renders(
         if a.print is None:
             continue
         for path, fp in ref_prints:
-            # A render cut from a reference (a crop, however tight) teaches nothing new.
-            if verify_pair(fp, a.print, rp.duplicate_min_similarity, min_cover_a=0.3).duplicate:
+            # A render that shows most of a reference again teaches nothing new; a tighter
+            # crop of it is a new framing.
+            if verify_pair(fp, a.print, rp.duplicate_min_similarity, min_cover_a=0.7).duplicate:
                 reasons[i].append(
                     Reason(ReasonCode.REFERENCE_COPY, f"a near-copy of the reference {path}")
                 )

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from imagekit import encode, photo
 from PIL import Image
 
 from animus_prep.decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from animus_prep.policy import Policy
 from animus_prep.reasons import ReasonCode
+from imagekit import encode, photo
 
 POLICY = Policy()
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from imagekit import defocus, gaussian, photo, write
 from PIL import Image
 
 from animus_prep.analysis import analyze_decoded
@@ -18,6 +17,7 @@ from animus_prep.faces import Face, FacesUnavailableError, YuNetDetector
 from animus_prep.policy import Policy
 from animus_prep.preflight import assemble, preflight
 from animus_prep.reasons import ReasonCode
+from imagekit import defocus, gaussian, photo, write
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sources"
 POLICY = Policy()
@@ -182,3 +182,49 @@ def test_missing_onnxruntime_gives_one_warning_not_a_crash(ardern: np.ndarray) -
 
 def test_no_faces_policy_turns_face_checks_off() -> None:
     assert codes(jpeg(photo("coffee", 700)), policy=Policy(faces=False)) == set()
+
+
+class _Scripted:
+    """A detector that reports given faces (in the pixels of the image it is shown)."""
+
+    def __init__(self, *faces: tuple[float, float]) -> None:
+        self.faces = faces  # (side, score) pairs
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        out = []
+        for i, (side, score) in enumerate(self.faces):
+            x, y = 20 + i * 300, 40
+            marks = tuple((x + side * fx, y + side * fy) for fx, fy in _MARKS)
+            out.append(Face((x, y, side, side), score, marks))
+        return out
+
+
+_MARKS = ((0.3, 0.4), (0.7, 0.4), (0.5, 0.6), (0.35, 0.8), (0.65, 0.8))
+
+
+class _Unit:
+    def embed(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        v = np.zeros(128, np.float32)
+        v[0] = 1
+        return v
+
+
+@pytest.mark.parametrize(
+    ("second", "multiple"),
+    [
+        ((120.0, 0.95), True),  # a confident second face, half the size: another person
+        ((120.0, 0.70), False),  # an unsure one: patterned clothes fool detectors
+        ((50.0, 0.95), False),  # a small one: a face in a background poster
+    ],
+)
+def test_which_second_faces_count(second: tuple[float, float], multiple: bool) -> None:
+    data = jpeg(photo("astronaut", 800))
+    cand = Candidate(Path("x.jpg"), "x.jpg", "face", "face_image")
+    a = analyze_decoded(
+        cand,
+        decode_bytes(data, POLICY),
+        POLICY,
+        detector=_Scripted((240.0, 0.97), second),
+        embedder=_Unit(),
+    )
+    assert ("multiple_faces" in {r.code.value for r in a.reasons()}) is multiple

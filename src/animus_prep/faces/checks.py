@@ -23,7 +23,11 @@ def prominent_faces(findings: FaceFindings, policy: Policy) -> list[Face]:
     if main is None:
         return []
     floor = policy.second_face_min_ratio * _side(main)
-    return [main] + [f for f in findings.faces[1:] if _side(f) >= floor]
+    return [main] + [
+        f
+        for f in findings.faces[1:]
+        if _side(f) >= floor and f.score >= policy.second_face_min_score
+    ]
 
 
 def check_has_face(findings: FaceFindings, policy: Policy) -> CheckResult:
@@ -42,7 +46,8 @@ def check_single_face(findings: FaceFindings, policy: Policy) -> CheckResult:
         count <= 1,
         ReasonCode.MULTIPLE_FACES,
         f"{count} prominent faces; a reference photo must show only the character "
-        f"(faces under {policy.second_face_min_ratio:.0%} of the main face's size are ignored)",
+        f"(faces under {policy.second_face_min_ratio:.0%} of the main face's size, or under "
+        f"{policy.second_face_min_score:.2f} confidence, are ignored)",
         score=float(count),
         threshold=1.0,
     )

@@ -157,8 +157,9 @@ def dataset_render(
     if defect is Defect.NO_FACE:
         src = refs[-1] if refs else placeholder(seed)
         w, h = src.size
-        # The lower part of a body shot or a corner of a head shot: no face in frame.
-        region = src.crop((0, int(h * 0.62), w, h)) if h > w else src.crop((0, 0, w // 4, h // 3))
+        # A corner of the frame: background only. (The lower part of a head-and-shoulders
+        # shot still holds the chin and mouth, which a face detector rightly finds.)
+        region = src.crop((0, 0, w // 4, h // 3))
         return encode_jpeg(_jitter(_cover(region, DATASET_SIZE), rng))
     if defect is Defect.STRANGER:
         return encode_jpeg(pose([stranger()], seed, DATASET_SIZE))

@@ -1,0 +1,80 @@
+"""Exactly-once upload against a real sandbox that loses responses after committing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from animus_prep import Client, Policy, preflight
+from animus_prep.client import RetryPolicy
+from animus_prep.journal import Journal
+from animus_prep.sandbox import serve_in_thread
+from animus_prep.upload import upload_accepted
+from imagekit import scene, write
+
+KEY = "sk-upload-test"
+NO_FACES = Policy(faces=False)
+
+
+def _folder(tmp_path: Path, n: int) -> Path:
+    root = tmp_path / "c"
+    for i in range(n):
+        write(root / "face" / f"f{i}.jpg", scene(i, (700, 600)))
+    write(root / "body" / "back" / "b.jpg", scene(50, (700, 900)))
+    return root
+
+
+def _client(url: str) -> Client:
+    retry = RetryPolicy(attempts=8, initial_wait=0.01, max_wait=0.05, timeout=30)
+    return Client(api_key=KEY, base_url=url, retry=retry, timeout=10)
+
+
+def test_lost_responses_never_yield_a_second_asset(tmp_path: Path) -> None:
+    root = _folder(tmp_path, 8)
+    report = preflight(root, policy=NO_FACES)
+    assert len(report.accepted) == 9
+    with (
+        serve_in_thread(api_keys={KEY: 100}, faults="lost:0.4", seed=7) as url,
+        _client(url) as client,
+        Journal(tmp_path / "j.sqlite") as journal,
+    ):
+        cid = client.characters.create("Lossy").character_id or ""
+        first = upload_accepted(report, client, cid, journal, concurrency=4)
+        assert [o.status for o in first if o.status == "failed"] == []
+        assets = client.assets.list(cid).assets
+        assert len(assets) == 9
+        assert len({a.filename for a in assets}) == 9
+        body = [a for a in assets if a.asset_type == "body_image"]
+        assert [a.image_type for a in body] == ["body_image_back"]
+        # A rerun sends nothing: the journal knows every file.
+        again = upload_accepted(report, client, cid, journal)
+        assert {o.status for o in again} == {"already"}
+    # Without the journal (a lost file, another machine), the asset list still tells.
+    with (
+        serve_in_thread(api_keys={KEY: 100}) as url2,
+        _client(url2) as client,
+        Journal(tmp_path / "fresh.sqlite") as journal,
+    ):
+        cid2 = client.characters.create("Second").character_id or ""
+        upload_accepted(report, client, cid2, journal)
+        with Journal(tmp_path / "empty.sqlite") as nothing_known:
+            third = upload_accepted(report, client, cid2, nothing_known)
+        assert {o.status for o in third} == {"already"}
+        assert len(client.assets.list(cid2).assets) == 9
+
+
+def test_a_file_changed_since_the_check_is_not_uploaded(tmp_path: Path) -> None:
+    root = _folder(tmp_path, 2)
+    report = preflight(root, policy=NO_FACES)
+    shutil.copy(root / "face" / "f1.jpg", root / "face" / "f0.jpg")
+    with (
+        serve_in_thread(api_keys={KEY: 100}) as url,
+        _client(url) as client,
+        Journal(tmp_path / "j.sqlite") as journal,
+    ):
+        cid = client.characters.create("Changed").character_id or ""
+        outcomes = {o.path: o for o in upload_accepted(report, client, cid, journal)}
+        assert outcomes["face/f0.jpg"].status == "failed"
+        assert "changed since the check" in (outcomes["face/f0.jpg"].error or "")
+        assert outcomes["face/f1.jpg"].status == "uploaded"
+        assert len(client.assets.list(cid).assets) == 2
