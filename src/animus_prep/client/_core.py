@@ -73,6 +73,9 @@ class Call(Generic[T]):
     """An absolute URL to fetch instead of ``path`` (a ``view_url``)."""
     binary: bool = False
     """Hand ``parse`` the raw response bytes instead of parsed JSON."""
+    gone_means_done: bool = False
+    """A 404 on a resend, after an attempt whose fate is unknown, means that attempt worked
+    (a DELETE whose response was lost)."""
 
 
 class ClientCore:
@@ -212,6 +215,7 @@ class ClientCore:
             key = f"animus-prep-{uuid.uuid4().hex}"
         start = self.clock()
         attempt = 0
+        uncertain = False  # an earlier attempt may have run on the server
         while True:
             attempt += 1
             if attempt > 1 and reconcile is not None:
@@ -231,6 +235,12 @@ class ClientCore:
                 )
                 if outcome.is_success:
                     return self.parse(call, outcome)
+                if call.gone_means_done and uncertain and outcome.status_code == 404:
+                    logger.info("%s %s: already done by an earlier attempt", call.method, call.path)
+                    return call.parse({"success": True, "message": "already deleted"})
+            uncertain = (
+                uncertain or not isinstance(outcome, httpx.Response) or (outcome.status_code >= 500)
+            )
             error, retryable, retry_after = self.classify(call, outcome, safe)
             wait = None
             if retryable:

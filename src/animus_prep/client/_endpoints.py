@@ -74,7 +74,7 @@ def update_character(
 
 def delete_character(character_id: str) -> Call[m.OperationResult]:
     path = f"/characters/{seg(character_id)}"
-    return Call("DELETE", path, m.OperationResult.from_dict, idempotent=True)
+    return Call("DELETE", path, m.OperationResult.from_dict, idempotent=True, gone_means_done=True)
 
 
 # Reference photos
@@ -182,7 +182,7 @@ def regenerate_image(
 
 def delete_image(character_id: str, image_id: str) -> Call[m.OperationResult]:
     path = f"/{seg(character_id)}/dataset/images/{seg(image_id)}"
-    return Call("DELETE", path, m.OperationResult.from_dict, idempotent=True)
+    return Call("DELETE", path, m.OperationResult.from_dict, idempotent=True, gone_means_done=True)
 
 
 def approve_dataset(character_id: str) -> Call[m.DatasetApproval]:

@@ -12,6 +12,7 @@ import httpx
 from . import _endpoints as ep
 from . import _models as m
 from . import _waiters as w
+from ._cancel import cancel_flow
 from ._core import DEFAULT_TIMEOUT, Call, ClientCore, Flow, Sleep
 from ._retry import RetryPolicy, default_sleep
 from ._uploads import UploadSource, upload_flow
@@ -331,7 +332,7 @@ class Training(_Resource):
 
     def cancel(self, character_id: str, job_id: str) -> m.TrainingCancel:
         """Best-effort cancellation."""
-        return self._client.request(ep.cancel_training(character_id, job_id))
+        return self._client._run(cancel_flow(self._client._core, character_id, job_id))
 
     def wait(
         self,

@@ -32,6 +32,8 @@ __all__ = [
 UploadSource = bytes | bytearray | memoryview | str | os.PathLike[str]
 
 _DIGEST_LEN = 16
+_MAX_STEM = 64
+_MAX_EXT = 8
 _TAGGED = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{16})$")
 
 
@@ -48,6 +50,9 @@ def content_filename(original_name: str, data: bytes) -> str:
     tagged = _TAGGED.match(stem)
     if tagged is not None and tagged["digest"] == digest:
         stem = tagged["stem"]
+    # Servers shorten long names; a short stem keeps the digest inside what they keep.
+    stem = stem[:_MAX_STEM]
+    ext = ext[:_MAX_EXT]
     return f"{stem}.{digest}.{ext}" if ext else f"{stem}.{digest}"
 
 
