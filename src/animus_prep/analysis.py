@@ -106,8 +106,8 @@ def analyze_decoded(
             file_bytes=result.file_bytes,
             failure=result.reason,
         )
-    m = measure(result.rgb, result.width, result.height, policy)
     gray = analysis_gray(result.rgb, policy.analysis_side)
+    m = measure(result.rgb, result.width, result.height, policy, gray)
     checks = run_checks(m, policy)
     findings = None
     if policy.faces and candidate.kind is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .fingerprint import Fingerprint
+from .fingerprint import Fingerprint, orb_features
 
 _RATIO_TEST = 0.8
 _MIN_INLIERS = 12
@@ -61,15 +61,17 @@ def _gray_thumb(p: Fingerprint) -> np.ndarray:
 
 def _fit_similarity(a: Fingerprint, b: Fingerprint) -> np.ndarray | None:
     """2x3 transform taking b's keypoint coordinates to a's, or None."""
-    if len(a.descriptors) < _MIN_INLIERS or len(b.descriptors) < _MIN_INLIERS:
+    a_points, a_desc = orb_features(a)
+    b_points, b_desc = orb_features(b)
+    if len(a_desc) < _MIN_INLIERS or len(b_desc) < _MIN_INLIERS:
         return None
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    knn = matcher.knnMatch(b.descriptors, a.descriptors, k=2)
+    knn = matcher.knnMatch(b_desc, a_desc, k=2)
     good = [m[0] for m in knn if len(m) == 2 and m[0].distance < _RATIO_TEST * m[1].distance]
     if len(good) < _MIN_INLIERS:
         return None
-    src = b.keypoints[[m.queryIdx for m in good]]
-    dst = a.keypoints[[m.trainIdx for m in good]]
+    src = b_points[[m.queryIdx for m in good]]
+    dst = a_points[[m.trainIdx for m in good]]
     matrix, inliers = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=3.0, maxIters=500
     )
@@ -118,8 +120,8 @@ def verify_pair(
     matrix = _fit_similarity(a, b)
     if matrix is not None:
         # Keypoints live in grey-analysis coordinates; thumbnails are smaller copies.
-        fa = w / a.gray_shape[1]
-        fb = b.gray_shape[1] / tb.shape[1]
+        fa = w / a.gray.shape[1]
+        fb = b.gray.shape[1] / tb.shape[1]
         m = matrix.copy()
         m[:, :2] *= fa * fb
         m[:, 2] *= fa

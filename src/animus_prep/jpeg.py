@@ -25,12 +25,13 @@ def jpeg_stream_problem(data: bytes) -> str | None:
         if data.rfind(b"\xff\xd9") == -1:
             return "truncated JPEG (no end-of-image marker)"
         return None
-    end = data.find(b"\xff\xd9", start)
-    if end == -1:
+    # One pass: the first marker that may not appear inside scan data must be the
+    # end-of-image marker; anything else is garbage, and none at all is a truncation.
+    found = _BAD_MARKER.search(data, start)
+    if found is None:
         return "truncated JPEG (the data stops before the end-of-image marker)"
-    bad = _BAD_MARKER.search(data, start, end)
-    if bad is not None:
-        at = bad.start()
+    at = found.start()
+    if data[at + 1] != 0xD9:
         return f"corrupt JPEG data (invalid marker 0x{data[at + 1]:02X} at byte {at})"
     return None
 

@@ -53,12 +53,13 @@ def estimate_noise(gray: np.ndarray) -> float:
     """Immerkaer's fast noise estimate (grey levels), robust to edges via a median."""
     kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
     response = cv2.filter2D(gray, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
-    # Every other row and column is plenty for a median and four times cheaper.
-    inner = np.abs(response[1:-1:2, 1:-1:2])
+    # One pixel in every 3x3 block is plenty for a median, and far cheaper.
+    inner = np.abs(response[1:-1:3, 1:-1:3]).ravel()
     if inner.size == 0:
         return 0.0
     # For Gaussian noise, median(|r|) = 0.6745 * std(r), and std(r) = 6 * sigma.
-    return float(np.median(inner)) / 0.6745 / 6.0
+    mid = inner.size // 2
+    return float(np.partition(inner, mid)[mid]) / 0.6745 / 6.0
 
 
 @cache
