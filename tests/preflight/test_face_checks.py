@@ -228,3 +228,14 @@ def test_which_second_faces_count(second: tuple[float, float], multiple: bool) -
         embedder=_Unit(),
     )
     assert ("multiple_faces" in {r.code.value for r in a.reasons()}) is multiple
+
+
+def test_face_models_use_one_thread_per_pool_worker_and_every_core_alone() -> None:
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from animus_prep.faces.findings import model_threads
+
+    assert model_threads() == max(1, min(4, os.cpu_count() or 1))
+    with ProcessPoolExecutor(1) as pool:
+        assert pool.submit(model_threads).result() == 1

@@ -7,6 +7,8 @@ only their main face.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from dataclasses import dataclass
 from functools import cache
 
@@ -41,12 +43,21 @@ class FaceFindings:
         return self.faces[0] if self.faces else None
 
 
+def model_threads() -> int:
+    """Threads for the face models: one in a worker process (the pool spreads the work),
+    every core (up to four) when the pre-flight runs alone in this process."""
+    if multiprocessing.parent_process() is not None:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 @cache
 def _default_models() -> tuple[FaceDetector, FaceEmbedder]:
     from .detector import YuNetDetector
     from .recognizer import SFaceEmbedder
 
-    return YuNetDetector(score_threshold=0.5), SFaceEmbedder()
+    threads = model_threads()
+    return YuNetDetector(score_threshold=0.5, threads=threads), SFaceEmbedder(threads=threads)
 
 
 def face_region(rgb: npt.NDArray[np.uint8], face: Face, pad: float = 0.1) -> np.ndarray:
