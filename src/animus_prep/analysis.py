@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ class ImageAnalysis:
     sha256: str | None = None
     file_bytes: int | None = None
     jpeg_quality: int | None = None
+    encoding_quality: int = 0
     orientation: int = 1
     notes: tuple[str, ...] = ()
     failure: Reason | None = None
@@ -70,21 +71,49 @@ class ImageAnalysis:
         blur = self.blur_score()
         sharp = 0.5 if blur is None else 1.0 - blur
         exposure = 1.0 - min(1.0, abs(m.luma_p50 - 118.0) / 118.0)
-        encoding = (self.jpeg_quality or 100) / 100.0
+        encoding = self.encoding_quality / 100.0
         return 0.35 * resolution + 0.4 * sharp + 0.15 * exposure + 0.1 * encoding
 
-    def best_copy_key(self) -> tuple[float, ...]:
-        """Orders copies of one picture: passing checks, then resolution, sharpness, encoding."""
-        m = self.measurements
-        if m is None:
-            return (-1.0,)
-        passed = float(all(c.passed for c in self.checks))
-        # Resolution in quarter-octave steps, so a re-save at 98% size is a tie, not a win.
-        pixels = round(math.log2(max(m.width * m.height, 1)) * 4)
-        sharp = -round(m.sharpness.edge_width, 1)
-        encoding = float(self.jpeg_quality or 100)
-        density = (self.file_bytes or 0) / max(m.width * m.height, 1)
-        return (passed, float(pixels), sharp, encoding, density)
+    def is_better_copy_than(self, other: ImageAnalysis) -> bool:
+        """Whether this is the better of two copies of one picture.
+
+        Passing the image checks first; then resolution, sharpness and encoding quality in
+        that order, each only when the difference is beyond measurement noise (copies of one
+        picture differ by a few hundredths of a pixel in measured sharpness).
+        """
+        a, b = self.measurements, other.measurements
+        if a is None or b is None:
+            return a is not None
+        passed_a = all(c.passed for c in self.checks)
+        passed_b = all(c.passed for c in other.checks)
+        if passed_a != passed_b:
+            return passed_a
+        pa, pb = a.width * a.height, b.width * b.height
+        if max(pa, pb) > _RESOLUTION_TIE * min(pa, pb):
+            return pa > pb
+        ea, eb = a.sharpness.edge_width, b.sharpness.edge_width
+        if abs(ea - eb) > _SHARPNESS_TIE:
+            return ea < eb
+        if abs(self.encoding_quality - other.encoding_quality) >= _ENCODING_TIE:
+            return self.encoding_quality > other.encoding_quality
+        density_a = (self.file_bytes or 0) / max(pa, 1)
+        density_b = (other.file_bytes or 0) / max(pb, 1)
+        return density_a > density_b
+
+
+# Differences within these are treated as ties between copies of one picture.
+_RESOLUTION_TIE = 1.1
+_SHARPNESS_TIE = 0.2
+_ENCODING_TIE = 3
+
+
+def best_copy(members: Sequence[ImageAnalysis]) -> int:
+    """Index of the best copy: the one that wins most pairwise comparisons (first on ties)."""
+    wins = [
+        sum(a.is_better_copy_than(b) for j, b in enumerate(members) if j != i)
+        for i, a in enumerate(members)
+    ]
+    return max(range(len(members)), key=lambda i: (wins[i], -i))
 
 
 def analyze_decoded(
@@ -128,6 +157,7 @@ def analyze_decoded(
         sha256=result.sha256,
         file_bytes=result.file_bytes,
         jpeg_quality=result.jpeg_quality,
+        encoding_quality=result.encoding_quality,
         orientation=result.orientation,
         notes=result.notes,
         measurements=m,

@@ -96,6 +96,8 @@ class DecodedImage:
     """Pillow mode of the file before normalisation (e.g. CMYK, I;16, P, RGBA)."""
     jpeg_quality: int | None
     """Estimated JPEG quality (1-100) from the quantisation tables, when a JPEG."""
+    encoding_quality: int
+    """How faithful the encoding is, 1-100: 100 lossless, a JPEG its estimated quality."""
     notes: tuple[str, ...]
     """Facts worth reporting that are not rejections (e.g. an extension that lies)."""
 
@@ -272,8 +274,23 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
         orientation=orientation,
         mode=mode,
         jpeg_quality=quality,
+        encoding_quality=_encoding_quality(fmt, quality, data),
         notes=tuple(notes),
     )
+
+
+# A lossy WebP or HEIF does not record its quality setting; this is a typical one.
+_UNKNOWN_LOSSY_QUALITY = 80
+
+
+def _encoding_quality(fmt: str, jpeg_q: int | None, data: bytes) -> int:
+    if fmt in ("JPEG", "MPO"):
+        return jpeg_q or _UNKNOWN_LOSSY_QUALITY
+    if fmt == "PNG":
+        return 100
+    if fmt == "WEBP" and b"VP8L" in data[:4096]:
+        return 100  # the lossless WebP bitstream
+    return _UNKNOWN_LOSSY_QUALITY
 
 
 def _orientation(img: Image.Image) -> int:

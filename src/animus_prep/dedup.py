@@ -158,14 +158,14 @@ class DuplicateGroup:
 
 def group_duplicates(
     prints: Sequence[Fingerprint],
-    quality: Callable[[int], tuple[float, ...]],
+    best: Callable[[Sequence[int]], int],
     *,
     max_distance: int,
     min_similarity: float,
 ) -> list[DuplicateGroup]:
     """Group duplicates (connected components of verified pairs); keep the best of each.
 
-    `quality(i)` gives a sortable key: the highest key in a group is kept.
+    `best(members)` picks the member to keep from a group's indices.
     """
     parent = list(range(len(prints)))
 
@@ -190,7 +190,7 @@ def group_duplicates(
     for group in members.values():
         if len(group) < 2:
             continue
-        keep = max(group, key=lambda i: (quality(i), -i))
+        keep = best(group)
         others = tuple(sorted(i for i in group if i != keep))
         sims = {
             o: scores.get(

@@ -29,7 +29,7 @@ class Policy:
     """File size above which a file is refused without reading it."""
 
     # Sharpness, measured on a copy whose shorter side is `analysis_side` pixels.
-    max_edge_width: float = 1.15
+    max_edge_width: float = 1.28
     """Estimated blur (Gaussian sigma, in pixels at the analysis scale) of the sharpest edges."""
     analysis_side: int = 512
 

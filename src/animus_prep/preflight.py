@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
-from .analysis import ImageAnalysis, analyze, spread_vector
+from .analysis import ImageAnalysis, analyze, best_copy, spread_vector
 from .dedup import group_duplicates
 from .discover import Candidate, Kind, discover
 from .faces.identity import judge_identity
@@ -119,7 +119,7 @@ def assemble(
     prints = [analyses[i].print for i in decoded]
     groups = group_duplicates(
         [p for p in prints if p is not None],
-        lambda k: analyses[decoded[k]].best_copy_key(),
+        lambda group: group[best_copy([analyses[decoded[k]] for k in group])],
         max_distance=policy.duplicate_hash_distance,
         min_similarity=policy.duplicate_min_similarity,
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .analysis import ImageAnalysis, analyze_bytes
+from .analysis import ImageAnalysis, analyze_bytes, best_copy
 from .client import AnimusError, Client, DatasetImage
 from .dedup import group_duplicates, verify_pair
 from .faces.identity import centroid
@@ -108,7 +108,7 @@ def _flag_render_copies(
     prints = [p for p in (a.print for a in analyses) if p is not None]
     groups = group_duplicates(
         prints,
-        lambda k: (float(not reasons[decoded[k]]), *analyses[decoded[k]].best_copy_key()),
+        lambda group: group[best_copy([analyses[decoded[k]] for k in group])],
         max_distance=policy.duplicate_hash_distance,
         min_similarity=policy.duplicate_min_similarity,
     )

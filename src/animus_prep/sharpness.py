@@ -19,12 +19,12 @@ from functools import cache
 import cv2
 import numpy as np
 
-_SIGMA_FINE = 1.0
-_SIGMA_COARSE = 2.0
+_SIGMA_FINE = 0.6
+_SIGMA_COARSE = 1.2
 # Share of strongest edge pixels examined, and the percentile of their blur estimates
-# that represents the image: the sharpest tenth of its strongest edges.
+# that represents the image: the sharpest quarter of its strongest edges.
 _EDGE_FRACTION = 0.04
-_SHARPEST_PERCENTILE = 10.0
+_SHARPEST_PERCENTILE = 25.0
 # Edge pixels must stand this many noise standard deviations above the noise floor.
 _NOISE_MARGIN = 6.0
 _MIN_EDGE_PIXELS = 40
