@@ -2,7 +2,8 @@
 
 Greedy selection: the best image opens the set; each next pick maximises its quality plus
 its distance to the closest image already chosen (up to a distance where photos are
-simply different), so ten near-identical selfies do not crowd out the one profile shot. Body photos also favour views not yet represented.
+simply different), so ten near-identical selfies do not crowd out the one
+profile shot. Body photos also favour views not yet represented.
 """
 
 from __future__ import annotations
