@@ -38,7 +38,7 @@ from animus_prep.checks import analysis_gray, measure
 from animus_prep.decode import DecodedImage, decode_path
 from animus_prep.dedup import verify_pair
 from animus_prep.discover import Candidate, discover
-from animus_prep.fingerprint import fingerprint, hamming
+from animus_prep.fingerprint import fingerprint, hamming, thumbnail_of
 from animus_prep.policy import Policy
 from animus_prep.preflight import assemble, preflight, run_analyses
 from animus_prep.reasons import ReasonCode
@@ -126,7 +126,7 @@ def stage_times(files: Sequence[Path], policy: Policy, repeats: int) -> dict[str
         stages = {
             "gray": lambda d=d: analysis_gray(d.rgb, policy.analysis_side),
             "measure": lambda d=d, g=gray: measure(d.rgb, d.width, d.height, policy, g),
-            "fingerprint": lambda d=d, g=gray: fingerprint(d.rgb, g),
+            "fingerprint": lambda d=d, g=gray: fingerprint(g, thumbnail_of(d.image)),
         }
         for name, fn in stages.items():
             fn()

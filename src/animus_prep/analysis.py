@@ -12,13 +12,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .checks import CheckResult, Measurements, analysis_gray, measure, run_checks
+from .checks import CheckResult, Measurements, measure, run_checks, shrink_gray
 from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
 from .faces.checks import body_photo_checks, face_photo_checks
 from .faces.findings import FaceFindings, find_faces
 from .faces.types import FaceDetector, FaceEmbedder
-from .fingerprint import Fingerprint, fingerprint
+from .fingerprint import Fingerprint, fingerprint, thumbnail_of
 from .policy import Policy
 from .reasons import Reason, ReasonCode
 
@@ -135,8 +135,8 @@ def analyze_decoded(
             file_bytes=result.file_bytes,
             failure=result.reason,
         )
-    gray = analysis_gray(result.rgb, policy.analysis_side)
-    m = measure(result.rgb, result.width, result.height, policy, gray)
+    gray = shrink_gray(result.gray, policy.analysis_side)
+    m = measure(None, result.width, result.height, policy, gray)
     checks = run_checks(m, policy)
     findings = None
     if policy.faces and candidate.kind is not None:
@@ -162,7 +162,7 @@ def analyze_decoded(
         notes=result.notes,
         measurements=m,
         checks=tuple(checks),
-        print=fingerprint(result.rgb, gray),
+        print=fingerprint(gray, thumbnail_of(result.image)),
         faces=findings,
     )
 

@@ -48,7 +48,11 @@ class CheckResult:
 
 def analysis_gray(rgb: np.ndarray, side: int) -> np.ndarray:
     """Grey copy whose shorter side is at most `side` (never upscaled)."""
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return shrink_gray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), side)
+
+
+def shrink_gray(gray: np.ndarray, side: int) -> np.ndarray:
+    """Area-average a grey image so its shorter side is at most `side` (never upscaled)."""
     h, w = gray.shape
     short = min(h, w)
     if short <= side:
@@ -59,13 +63,20 @@ def analysis_gray(rgb: np.ndarray, side: int) -> np.ndarray:
 
 
 def measure(
-    rgb: np.ndarray, width: int, height: int, policy: Policy, gray: np.ndarray | None = None
+    rgb: np.ndarray | None,
+    width: int,
+    height: int,
+    policy: Policy,
+    gray: np.ndarray | None = None,
 ) -> Measurements:
     """Measure everything the per-image checks need from the decoded pixels.
 
-    `gray` is the grey analysis copy when the caller already made it.
+    `gray` is the grey analysis copy when the caller already made it (then `rgb` is not
+    needed).
     """
     if gray is None:
+        if rgb is None:
+            raise ValueError("measure needs rgb or gray")
         gray = analysis_gray(rgb, policy.analysis_side)
     # Every other pixel is plenty for percentiles.
     hist = np.bincount(gray[::2, ::2].ravel(), minlength=256).astype(np.float64)

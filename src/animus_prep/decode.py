@@ -14,7 +14,7 @@ import struct
 import warnings
 import zlib
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -78,12 +78,13 @@ _TRANSPOSE_FOR_ORIENTATION = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DecodedImage:
     """A decoded image, upright, reduced for analysis, with facts about the file."""
 
-    rgb: np.ndarray
-    """Upright RGB uint8 pixels, reduced so the shorter side is near the analysis size."""
+    image: Image.Image
+    """Upright pixels in mode RGB or L, reduced so the shorter side is near the analysis
+    size. Arrays are made from it on demand (`rgb`, `gray`): a copy costs milliseconds."""
     width: int
     """Width of the full image after EXIF orientation."""
     height: int
@@ -104,7 +105,23 @@ class DecodedImage:
     @property
     def scale(self) -> float:
         """Full-resolution pixels per analysis pixel."""
-        return max(self.width, self.height) / float(max(self.rgb.shape[0], self.rgb.shape[1]))
+        return max(self.width, self.height) / float(max(self.image.size))
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        """The pixels as an RGB uint8 array (H, W, 3)."""
+        img = self.image if self.image.mode == "RGB" else self.image.convert("RGB")
+        return np.asarray(img, dtype=np.uint8)
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        """The pixels as a grey uint8 array (H, W), ITU-R 601 luma."""
+        img = self.image if self.image.mode == "L" else self.image.convert("L")
+        return np.asarray(img, dtype=np.uint8)
+
+    def reduced(self, factor: int) -> Image.Image:
+        """The image shrunk by an integer factor (box average), for thumbnails."""
+        return self.image.reduce(factor) if factor > 1 else self.image
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,15 +274,15 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
             # Ask for the smallest DCT scale whose shorter side still reaches the target.
             img.draft(img.mode, (raw_w * target // short, raw_h * target // short))
     img.load()
-    rgb = _to_rgb(img)
+    upright = img if img.mode in ("RGB", "L") else Image.fromarray(_to_rgb(img))
     if orientation in _TRANSPOSE_FOR_ORIENTATION:
-        rgb = np.ascontiguousarray(_transpose(rgb, orientation), dtype=np.uint8)
+        upright = upright.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
     notes: list[str] = []
     claimed = _EXTENSION_FORMATS.get(Path(name).suffix.lower())
     if claimed and claimed != ("JPEG" if fmt == "MPO" else fmt):
         notes.append(f"extension says {claimed} but the content is {fmt}")
     return DecodedImage(
-        rgb=rgb,
+        image=upright,
         width=width,
         height=height,
         format=fmt,
@@ -299,25 +316,6 @@ def _orientation(img: Image.Image) -> int:
     except _DECODER_ERRORS:
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
-def _transpose(arr: np.ndarray, orientation: int) -> np.ndarray:
-    # Same geometry as Image.transpose, on the reduced array.
-    if orientation == 2:
-        return arr[:, ::-1]
-    if orientation == 3:
-        return arr[::-1, ::-1]
-    if orientation == 4:
-        return arr[::-1]
-    if orientation == 5:
-        return arr.transpose(1, 0, 2)
-    if orientation == 6:
-        return np.rot90(arr, k=-1)
-    if orientation == 7:
-        return arr[::-1, ::-1].transpose(1, 0, 2)
-    if orientation == 8:
-        return np.rot90(arr, k=1)
-    return arr
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageEnhance
 from animus_prep.checks import analysis_gray
 from animus_prep.decode import DecodedImage, decode_bytes
 from animus_prep.dedup import candidate_pairs, group_duplicates, verify_pair
-from animus_prep.fingerprint import Fingerprint, fingerprint, hamming
+from animus_prep.fingerprint import Fingerprint, fingerprint, hamming, thumbnail
 from animus_prep.policy import Policy
 from imagekit import encode, photo
 
@@ -20,7 +20,7 @@ SOURCES = ["astronaut", "coffee", "chelsea", "camera", "rocket"]
 def fp_bytes(data: bytes) -> Fingerprint:
     r = decode_bytes(data, POLICY)
     assert isinstance(r, DecodedImage)
-    return fingerprint(r.rgb, analysis_gray(r.rgb, POLICY.analysis_side))
+    return fingerprint(analysis_gray(r.rgb, POLICY.analysis_side), thumbnail(r.rgb))
 
 
 def variants(arr: np.ndarray) -> dict[str, bytes]:
