@@ -143,7 +143,7 @@ def analyze_decoded(
         findings = find_faces(
             result.rgb,
             result.scale,
-            embed=candidate.kind == "face",
+            embed=candidate.kind == "face" and policy.identity,
             policy=policy,
             detector=detector,
             embedder=embedder,

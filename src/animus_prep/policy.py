@@ -54,6 +54,8 @@ class Policy:
     # Faces.
     faces: bool = True
     """Run the face checks (needs onnxruntime)."""
+    identity: bool = True
+    """Compare face photos' identities (an SFace embedding per face photo)."""
     face_min_score: float = 0.6
     """Detector confidence below which a detection is ignored."""
     second_face_min_score: float = 0.8

@@ -239,3 +239,13 @@ def test_face_models_use_one_thread_per_pool_worker_and_every_core_alone() -> No
     assert model_threads() == max(1, min(4, os.cpu_count() or 1))
     with ProcessPoolExecutor(1) as pool:
         assert pool.submit(model_threads).result() == 1
+
+
+def test_identity_can_be_turned_off_without_losing_the_other_face_checks(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    root = _character(tmp_path, ardern)
+    report = preflight(root, policy=Policy(identity=False, identity_min_faces=2))
+    assert report.image("face/obama.jpg").accepted
+    assert report.image("face/obama.jpg").identity_score is None
+    assert report.image("face/obama.jpg").faces  # detection still ran
