@@ -92,7 +92,7 @@ def full_decode(path: Path) -> None:
 def time_per_image(
     files: Sequence[Path], root: Path, policy: Policy, repeats: int
 ) -> dict[str, dict[str, float]]:
-    """Median ms per file of each method, over `repeats` interleaved passes."""
+    """Median ms per file of each method, over `repeats` passes of each method."""
     methods: dict[str, Callable[[Path], object]] = {
         "floor": lambda p: decode_floor(p, policy.analysis_side),
         "full_decode": full_decode,
@@ -104,9 +104,12 @@ def time_per_image(
     for fn in methods.values():  # warm up: imports, allocator, first-call costs
         fn(files[0])
     times: dict[str, dict[str, list[float]]] = {m: {} for m in methods}
+    # Each method runs its own pass over the files: interleaving a 36 MB full decode just
+    # before another method leaves the allocator returning fresh pages to it, a penalty of
+    # several milliseconds that belongs to neither.
     for _ in range(repeats):
-        for f in files:
-            for name, fn in methods.items():
+        for name, fn in methods.items():
+            for f in files:
                 t0 = time.perf_counter()
                 fn(f)
                 times[name].setdefault(f.name, []).append(time.perf_counter() - t0)
