@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from imagekit import gaussian, photo, scene, write
 from PIL import Image
 
 from animus_prep.cli import build_parser, main
+from imagekit import gaussian, photo, scene, write
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from imagekit import photo
 
 from animus_prep.checks import check_bright, check_dark, check_size, measure
 from animus_prep.policy import Policy
+from imagekit import photo
 
 POLICY = Policy()
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from imagekit import encode, gaussian, photo, scene, write
 
 from animus_prep import LayoutError, Policy, ReasonCode, preflight
 from animus_prep.discover import discover
+from imagekit import encode, gaussian, photo, scene, write
 
 NO_FACES = Policy(faces=False)
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from imagekit import defocus, gaussian, motion, noisy, photo
 
 from animus_prep.checks import analysis_gray, check_sharpness, measure
 from animus_prep.policy import Policy
 from animus_prep.sharpness import estimate_noise, measure_sharpness
+from imagekit import defocus, gaussian, motion, noisy, photo
 
 POLICY = Policy()
 # Real photos, including smooth ones that global Laplacian variance calls blurry
