@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import TypeAlias
@@ -68,3 +69,15 @@ def process_pool(workers: int) -> Iterator[Executor | None]:
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
+    """--json, --config and --workers, which every command that judges photos takes."""
+    p.add_argument("--json", action="store_true", help=json_help)
+    p.add_argument("--config", metavar="FILE", help="policy file (TOML or JSON)")
+    p.add_argument(
+        "--workers",
+        type=workers_type,
+        default=os.cpu_count() or 1,
+        help="worker processes for the pre-flight (default: all cores)",
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -13,11 +12,11 @@ from .cli_common import (
     EXIT_REJECTED,
     Subcommands,
     UsageError,
+    add_run_options,
     load_policy,
     margin_type,
     positive_type,
     process_pool,
-    workers_type,
 )
 from .cropping import crop_sources
 from .discover import LayoutError
@@ -42,15 +41,8 @@ def add_check(sub: Subcommands) -> None:
         default="front",
         help="body view for --kind body (image type body_image_VIEW; default: front)",
     )
-    p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+    add_run_options(p, "print the JSON report on stdout")
     p.add_argument("--strict", action="store_true", help="exit 1 when any file is rejected")
-    p.add_argument(
-        "--workers",
-        type=workers_type,
-        default=os.cpu_count() or 1,
-        help="worker processes (default: all cores)",
-    )
-    p.add_argument("--config", metavar="FILE", help="policy file (TOML or JSON)")
     p.add_argument("--no-faces", action="store_true", help="skip face detection and identity")
     p.add_argument(
         "--reference",
@@ -108,14 +100,7 @@ def add_crop(sub: Subcommands) -> None:
     p.add_argument("--size", type=positive_type, default=1024, help="crop side in px (1024)")
     p.add_argument("--margin", type=margin_type, default=0.6, help="margin per side (0.6 of face)")
     p.add_argument("--allow-upscale", action="store_true", help="enlarge crops up to --size")
-    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
-    p.add_argument("--config", metavar="FILE", help="policy file (TOML or JSON)")
-    p.add_argument(
-        "--workers",
-        type=workers_type,
-        default=os.cpu_count() or 1,
-        help="worker processes (default: all cores)",
-    )
+    add_run_options(p, "print a JSON summary on stdout")
     p.set_defaults(run=_run_crop)
 
 

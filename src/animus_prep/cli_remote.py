@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import secrets
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from .cli_common import (
     EXIT_REJECTED,
     Subcommands,
     UsageError,
+    add_run_options,
     load_policy,
     process_pool,
     workers_type,
@@ -36,14 +36,7 @@ def _add_api_options(p: argparse.ArgumentParser) -> None:
         help="API base URL (default: $ANIMUS_BASE_URL or https://api.animusai.co/v2); "
         "the key is read from $ANIMUS_API_KEY, never from the command line",
     )
-    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
-    p.add_argument("--config", metavar="FILE", help="policy file (TOML or JSON)")
-    p.add_argument(
-        "--workers",
-        type=workers_type,
-        default=os.cpu_count() or 1,
-        help="worker processes for the pre-flight (default: all cores)",
-    )
+    add_run_options(p, "print a JSON summary on stdout")
 
 
 def add_upload(sub: Subcommands) -> None:
