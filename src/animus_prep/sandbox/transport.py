@@ -16,6 +16,8 @@ import threading
 import httpx
 from starlette.types import ASGIApp
 
+from .faults import ConnectionDropped
+
 
 class SyncASGITransport(httpx.BaseTransport):
     """Calls an ASGI app in-process from synchronous code; close it (or the client)."""
@@ -43,7 +45,12 @@ class SyncASGITransport(httpx.BaseTransport):
             request.method, request.url, headers=request.headers, content=request.read()
         )
         future = asyncio.run_coroutine_threadsafe(self._call(copy), self._loop)
-        response = future.result(self._timeout)
+        try:
+            response = future.result(self._timeout)
+        except ConnectionDropped as exc:
+            # What a client sees when a served sandbox resets the connection.
+            message = str(exc) or "connection dropped"
+            raise httpx.RemoteProtocolError(message, request=request) from exc
         response.request = request
         return response
 
