@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,9 +135,3 @@ class Report:
 
     def dumps(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_json(), indent=indent, ensure_ascii=False, allow_nan=False)
-
-
-def counts_line(images: Sequence[ImageReport]) -> str:
-    """`12 accepted, 3 rejected` style summary."""
-    ok = sum(1 for i in images if i.accepted)
-    return f"{ok} accepted, {len(images) - ok} rejected"
