@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import TypeAlias
 
@@ -24,7 +24,8 @@ class UsageError(Exception):
     """Bad arguments or paths: reported on stderr, exit status 2."""
 
 
-def workers_type(value: str) -> int:
+def positive_int(value: str) -> int:
+    """argparse type: a whole number of at least 1."""
     try:
         n = int(value)
     except ValueError:
@@ -34,19 +35,22 @@ def workers_type(value: str) -> int:
     return n
 
 
-def positive_type(value: str) -> int:
-    n = workers_type(value)
-    return n
+def number_between(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    """argparse type: a number in [low, high] (or (low, high] with `low_open`)."""
 
+    def parse(value: str) -> float:
+        try:
+            x = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if not (low < x if low_open else low <= x) or not x <= high:
+            if high == float("inf"):
+                raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}")
+            opening = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"must be within {opening}{low:g}, {high:g}]")
+        return x
 
-def margin_type(value: str) -> float:
-    try:
-        m = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0 <= m <= 5:
-        raise argparse.ArgumentTypeError("must be between 0 and 5")
-    return m
+    return parse
 
 
 def load_policy(args: argparse.Namespace) -> Policy:
@@ -77,7 +81,7 @@ def add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
     p.add_argument("--config", metavar="FILE", help="policy file (TOML or JSON)")
     p.add_argument(
         "--workers",
-        type=workers_type,
+        type=positive_int,
         default=os.cpu_count() or 1,
         help="worker processes for the pre-flight (default: all cores)",
     )

@@ -14,8 +14,8 @@ from .cli_common import (
     UsageError,
     add_run_options,
     load_policy,
-    margin_type,
-    positive_type,
+    number_between,
+    positive_int,
     process_pool,
 )
 from .cropping import crop_sources
@@ -97,8 +97,10 @@ def add_crop(sub: Subcommands) -> None:
     )
     p.add_argument("sources", metavar="SRC", nargs="+", help="face photos: folders or files")
     p.add_argument("--out", metavar="DIR", required=True, help="folder for the crops")
-    p.add_argument("--size", type=positive_type, default=1024, help="crop side in px (1024)")
-    p.add_argument("--margin", type=margin_type, default=0.6, help="margin per side (0.6 of face)")
+    p.add_argument("--size", type=positive_int, default=1024, help="crop side in px (1024)")
+    p.add_argument(
+        "--margin", type=number_between(0, 5), default=0.6, help="margin per side (0.6 of face)"
+    )
     p.add_argument("--allow-upscale", action="store_true", help="enlarge crops up to --size")
     add_run_options(p, "print a JSON summary on stdout")
     p.set_defaults(run=_run_crop)

@@ -18,8 +18,8 @@ from .cli_common import (
     UsageError,
     add_run_options,
     load_policy,
+    positive_int,
     process_pool,
-    workers_type,
 )
 from .client import Client, MissingAPIKeyError
 from .discover import LayoutError
@@ -54,7 +54,7 @@ def add_upload(sub: Subcommands) -> None:
     target.add_argument("--character", metavar="ID", help="upload to this character")
     target.add_argument("--name", help="create (or reuse) a character with this name")
     p.add_argument(
-        "--concurrency", type=workers_type, default=4, help="uploads at once (default: 4)"
+        "--concurrency", type=positive_int, default=4, help="uploads at once (default: 4)"
     )
     _add_api_options(p)
     p.set_defaults(run=_run_upload)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..cli_common import number_between
 from .app import create_app
 from .faults import FaultSpecError, parse_faults
 from .server import base_url, bind, run
@@ -38,26 +39,6 @@ def _faults(text: str) -> str:
     return text
 
 
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("must be within [0, 1]")
-    return value
-
-
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="animus-prep sandbox",
@@ -77,13 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for renders, defects, faults")
     parser.add_argument(
-        "--time-scale", type=_scale, default=1.0, help="speed-up of the job clock (e.g. 60)"
+        "--time-scale",
+        type=number_between(0, float("inf"), low_open=True),
+        default=1.0,
+        help="speed-up of the job clock (e.g. 60)",
     )
     parser.add_argument(
-        "--defect-rate", type=_rate, default=0.2, help="share of flawed dataset renders"
+        "--defect-rate",
+        type=number_between(0, 1),
+        default=0.2,
+        help="share of flawed dataset renders",
     )
     parser.add_argument(
-        "--training-failure-rate", type=_rate, default=0.0, help="share of failing trainings"
+        "--training-failure-rate",
+        type=number_between(0, 1),
+        default=0.0,
+        help="share of failing trainings",
     )
     parser.add_argument(
         "--faults",
