@@ -160,6 +160,42 @@ def unblock_dequantize(model: onnx.ModelProto) -> int:
     return count
 
 
+def expand_prelu(model: onnx.ModelProto) -> int:
+    """Rewrite PRelu(x, a) with a constant per-channel slope as a*x + (1-a)*Relu(x)."""
+    graph = model.graph
+    consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    nodes = []
+    extra = []
+    count = 0
+    for node in graph.node:
+        if node.op_type != "PRelu" or node.input[1] not in consts:
+            nodes.append(node)
+            continue
+        x, slope_name = node.input
+        out = node.output[0]
+        slope = consts[slope_name].astype(np.float32)
+        # Slopes are (C, 1, 1): they broadcast over (N, C, H, W) either way.
+        extra += [
+            numpy_helper.from_array(slope, f"{out}/slope"),
+            numpy_helper.from_array((1.0 - slope).astype(np.float32), f"{out}/keep"),
+        ]
+        nodes += [
+            helper.make_node("Relu", [x], [f"{out}/relu"]),
+            helper.make_node("Mul", [x, f"{out}/slope"], [f"{out}/scaled"]),
+            helper.make_node("Mul", [f"{out}/relu", f"{out}/keep"], [f"{out}/kept"]),
+            helper.make_node("Add", [f"{out}/scaled", f"{out}/kept"], [out]),
+        ]
+        count += 1
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(extra)
+    used = {i for n in graph.node for i in n.input}
+    kept = [t for t in graph.initializer if t.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    return count
+
+
 def drop_extra_inputs(model: onnx.ModelProto) -> int:
     """Keep only real graph inputs: not initializers, and consumed by some node."""
     graph = model.graph
@@ -209,8 +245,15 @@ def convert_sface(data: bytes) -> bytes:
     # Folding to float32 initializers runs no faster than the unblocked form (onnxruntime
     # folds it at load) but makes a 39 MB file instead of 11 MB; see models/README.md.
     unblocked = unblock_dequantize(model)
-    print(f"sface: dropped {dropped} extra graph inputs; unblocked {unblocked} dequantize nodes")
-    return finish(model, "SFace 2021dec (opencv_zoo, Apache-2.0); int8 weights, plain dequantize")
+    expanded = expand_prelu(model)
+    print(
+        f"sface: dropped {dropped} extra graph inputs; unblocked {unblocked} dequantize nodes; "
+        f"expanded {expanded} PRelu nodes"
+    )
+    return finish(
+        model,
+        "SFace 2021dec (opencv_zoo, Apache-2.0); int8 weights, plain dequantize, PRelu expanded",
+    )
 
 
 def time_session(data: bytes, feed: Callable[[str], dict[str, np.ndarray]]) -> float:

@@ -1,0 +1,128 @@
+"""The shipped model files and the graph rewrites in models/convert.py that made them."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from animus_prep.models import convert  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+README = Path(__file__).resolve().parents[2] / "models" / "README.md"
+
+
+def test_shipped_models_match_the_digests_in_the_readme() -> None:
+    table = dict(
+        re.findall(r"^\| `(\w+\.onnx)` \|.*\| `([0-9a-f]{64})` \|$", README.read_text(), re.M)
+    )
+    assert set(table) == {"yunet.onnx", "sface.onnx"}
+    package = importlib.resources.files("animus_prep.models")
+    for name, digest in table.items():
+        data = package.joinpath(name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, f"{name} differs from models/README.md"
+
+
+def run(model: Any, feed: dict[str, np.ndarray]) -> np.ndarray:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model.SerializeToString(), options)
+    return np.asarray(session.run(None, feed)[0])
+
+
+def conv_prelu_model(slope: np.ndarray) -> Any:
+    channels = slope.shape[0]
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=(channels, 3, 3, 3)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+            helper.make_node("PRelu", ["c", "slope"], ["y"]),
+        ],
+        "conv_prelu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 9, 7])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, channels, 9, 7])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(slope, "slope")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_expand_prelu_is_exact_for_any_slope() -> None:
+    # Negative slopes and slopes above 1 occur in SFace: the rewrite must not assume 0..1.
+    slope = np.array([-0.6, 0.0, 0.25, 1.0, 1.12, 0.85], np.float32).reshape(6, 1, 1)
+    model = conv_prelu_model(slope)
+    x = np.random.default_rng(1).normal(size=(1, 3, 9, 7)).astype(np.float32)
+    expected = run(model, {"x": x})
+    assert (expected < 0).any() and (expected > 0).any()
+
+    assert convert.expand_prelu(model) == 1
+    assert "PRelu" not in {n.op_type for n in model.graph.node}
+    onnx.checker.check_model(model, full_check=True)
+    np.testing.assert_allclose(run(model, {"x": x}), expected, rtol=1e-6, atol=1e-6)
+    # The old slope tensor is gone; only the rewrite's constants remain.
+    assert "slope" not in {t.name for t in model.graph.initializer}
+
+
+def test_blocked_dequantize_matches_the_opset21_definition() -> None:
+    q = np.arange(-8, 16, dtype=np.int8).reshape(4, 6)
+    scale = np.array([[0.5, 2.0], [1.0, 0.25], [3.0, 1.0], [0.1, 0.2]], np.float32)
+    zero = np.array([[1, -1], [0, 2], [0, 0], [-3, 3]], np.int8)
+    out = convert.dequantize(q, scale, zero, axis=1, block=3)
+    # Block j of row i covers columns 3j..3j+2.
+    expected = np.empty((4, 6), np.float32)
+    for i in range(4):
+        for j in range(6):
+            b = j // 3
+            expected[i, j] = (float(q[i, j]) - float(zero[i, b])) * float(scale[i, b])
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_unblocked_dequantize_runs_in_onnxruntime_with_the_same_weights() -> None:
+    q = np.random.default_rng(2).integers(-128, 127, size=(4, 8)).astype(np.int8)
+    scale = np.array([[0.5, 0.25], [1.0, 2.0], [0.1, 0.3], [4.0, 0.5]], np.float32)
+    zero = np.zeros((4, 2), np.int8)
+    graph = helper.make_graph(
+        [
+            helper.make_node("DequantizeLinear", ["q", "s", "z"], ["w"], axis=1, block_size=4),
+            helper.make_node("MatMul", ["x", "w"], ["y"]),
+        ],
+        "blocked",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [
+            numpy_helper.from_array(q, "q"),
+            numpy_helper.from_array(scale, "s"),
+            numpy_helper.from_array(zero, "z"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    assert convert.unblock_dequantize(model) == 1
+    assert "DequantizeLinear" not in {n.op_type for n in model.graph.node}
+    x = np.eye(4, dtype=np.float32)[1:2]
+    expected = convert.dequantize(q, scale, zero, axis=1, block=4)[1]
+    np.testing.assert_array_equal(run(model, {"x": x})[0], expected)
+
+
+def test_drop_extra_inputs_keeps_only_the_real_input() -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "b"], ["y"])],
+        "extra",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [2]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, [2]),
+            helper.make_tensor_value_info("unused", TensorProto.FLOAT, [2]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+        [numpy_helper.from_array(np.ones(2, np.float32), "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    assert convert.drop_extra_inputs(model) == 2
+    assert [i.name for i in model.graph.input] == ["x"]
+    np.testing.assert_array_equal(run(model, {"x": np.zeros(2, np.float32)}), [1.0, 1.0])
