@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -16,7 +17,13 @@ from .checks import CheckResult, Measurements, measure, run_checks, shrink_gray
 from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
 from .faces.checks import body_photo_checks, face_photo_checks
-from .faces.findings import FaceFindings, find_faces
+from .faces.findings import (
+    FACE_ANALYSIS_SIDE,
+    FaceFindings,
+    face_sharpness,
+    find_faces,
+    region_side,
+)
 from .faces.types import FaceDetector, FaceEmbedder
 from .fingerprint import Fingerprint, fingerprint, thumbnail_of
 from .policy import Policy
@@ -148,6 +155,7 @@ def analyze_decoded(
             detector=detector,
             embedder=embedder,
         )
+        findings = _face_sharpness_at_full_detail(result, findings)
         checks = _with_face_checks(checks, findings, candidate.kind, policy)
     return ImageAnalysis(
         candidate=candidate,
@@ -165,6 +173,29 @@ def analyze_decoded(
         print=fingerprint(gray, thumbnail_of(result.image)),
         faces=findings,
     )
+
+
+def _face_sharpness_at_full_detail(result: DecodedImage, findings: FaceFindings) -> FaceFindings:
+    """Re-judge the main face's sharpness on a finer copy when the reduced one is too coarse.
+
+    The face is judged at `FACE_ANALYSIS_SIDE` px. A large JPEG's reduced copy can hold it
+    at a fraction of that (1/8 DCT scaling), where a blurred face looks sharp; then the
+    file is decoded again at the coarsest scale that holds the face at full judging size,
+    so a JPEG and a PNG of the same pixels get the same verdict.
+    """
+    main = findings.main
+    if main is None or result.source is None:
+        return findings
+    full_side = region_side(main)
+    if full_side / result.scale >= FACE_ANALYSIS_SIDE:
+        return findings
+    wanted = min(1.0, FACE_ANALYSIS_SIDE / full_side)
+    finer = result.finer(math.ceil(min(result.width, result.height) * wanted))
+    if finer is None:
+        return findings
+    per_full = max(finer.size) / max(result.width, result.height)
+    rgb = np.asarray(finer, dtype=np.uint8)
+    return replace(findings, face_sharpness=face_sharpness(rgb, main.scaled(per_full)))
 
 
 def _with_face_checks(

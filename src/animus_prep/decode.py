@@ -13,7 +13,7 @@ import io
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -101,6 +101,9 @@ class DecodedImage:
     """How faithful the encoding is, 1-100: 100 lossless, a JPEG its estimated quality."""
     notes: tuple[str, ...]
     """Facts worth reporting that are not rejections (e.g. an extension that lies)."""
+    source: bytes | None = field(default=None, repr=False, compare=False)
+    """The file's bytes when ``image`` is a DCT-reduced JPEG copy, so that a finer copy
+    can be decoded on demand (`finer`); None when ``image`` is already full size."""
 
     @property
     def scale(self) -> float:
@@ -122,6 +125,26 @@ class DecodedImage:
     def reduced(self, factor: int) -> Image.Image:
         """The image shrunk by an integer factor (box average), for thumbnails."""
         return self.image.reduce(factor) if factor > 1 else self.image
+
+    def finer(self, short_side: int) -> Image.Image | None:
+        """An upright RGB copy whose shorter side reaches ``short_side`` (or full size).
+
+        Decoded again from the JPEG's bytes, at the coarsest DCT scale that is enough.
+        None when ``image`` is already that fine or is full size (nothing finer exists).
+        """
+        full_short = min(self.width, self.height)
+        if self.source is None or min(self.image.size) >= min(short_side, full_short):
+            return None
+        img = Image.open(io.BytesIO(self.source))
+        raw_w, raw_h = img.size
+        short = min(raw_w, raw_h)
+        if short > short_side:
+            img.draft(img.mode, (raw_w * short_side // short, raw_h * short_side // short))
+        img.load()
+        upright = Image.fromarray(_to_rgb(img)) if img.mode != "RGB" else img
+        if self.orientation in _TRANSPOSE_FOR_ORIENTATION:
+            upright = upright.transpose(_TRANSPOSE_FOR_ORIENTATION[self.orientation])
+        return upright
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,12 +290,14 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
             return _fail(ReasonCode.UNREADABLE, problem, sha, size, **facts)
     quality = jpeg_quality(img) if fmt in ("JPEG", "MPO") else None
     mode = img.mode
+    reduced_from: bytes | None = None
     if fmt in ("JPEG", "MPO"):
         short = min(raw_w, raw_h)
         target = max(policy.analysis_side, 1)
         if short > target:
             # Ask for the smallest DCT scale whose shorter side still reaches the target.
             img.draft(img.mode, (raw_w * target // short, raw_h * target // short))
+            reduced_from = data if img.size != (raw_w, raw_h) else None
     img.load()
     upright = img if img.mode in ("RGB", "L") else Image.fromarray(_to_rgb(img))
     if orientation in _TRANSPOSE_FOR_ORIENTATION:
@@ -293,6 +318,7 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
         jpeg_quality=quality,
         encoding_quality=_encoding_quality(fmt, quality, data),
         notes=tuple(notes),
+        source=reduced_from,
     )
 
 

@@ -146,6 +146,34 @@ def test_exif_orientation_is_applied_like_exif_transpose(orientation: int) -> No
     assert r.orientation == orientation
 
 
+@pytest.mark.parametrize("orientation", [1, 6, 8])
+def test_a_finer_copy_of_a_reduced_jpeg_is_upright_and_just_large_enough(
+    orientation: int,
+) -> None:
+    arr = photo("chelsea", 2400)  # 3255x2400: the analysis copy is a 1/4 DCT reduction
+    data = _with_orientation(arr, orientation)
+    r = ok(decode_bytes(data, POLICY))
+    assert min(r.image.size) == 600 and r.source == data
+    finer = r.finer(1000)
+    assert finer is not None and finer.mode == "RGB"
+    assert min(finer.size) == 1200  # 1/2 is the coarsest DCT scale reaching 1000
+    # Same shape (orientation applied) and the same picture as the reduced copy.
+    assert finer.size[0] / finer.size[1] == pytest.approx(r.width / r.height, rel=0.01)
+    back = np.asarray(finer.resize(r.image.size, Image.Resampling.BOX), dtype=int)
+    assert np.abs(back - r.rgb.astype(int)).mean() < 3.0
+    full = r.finer(5000)
+    assert full is not None and full.size == (r.width, r.height)
+    assert r.finer(500) is None  # the reduced copy is already that fine
+
+
+def test_no_finer_copy_when_the_image_is_already_full_size() -> None:
+    small_jpeg = ok(decode_bytes(encode(photo("astronaut", 512), "JPEG"), POLICY))
+    png = ok(decode_bytes(encode(photo("chelsea", 2400), "PNG"), POLICY))
+    for r in (small_jpeg, png):
+        assert r.source is None and r.scale == 1.0
+        assert r.finer(10_000) is None
+
+
 def test_extension_that_lies_is_decoded_by_content_and_noted(astronaut: np.ndarray) -> None:
     r = ok(decode_bytes(encode(astronaut, "PNG"), POLICY, name="portrait.jpg"))
     assert r.format == "PNG"

@@ -6,6 +6,7 @@ import io
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -80,6 +81,22 @@ def test_blurred_face_is_blurry_even_when_the_frame_is_sharp(
 def test_no_face_on_photos_without_people() -> None:
     for name in ("coffee", "chelsea", "rocket"):
         assert "no_face" in codes(jpeg(photo(name, 700))), name
+
+
+def test_face_blur_verdict_does_not_depend_on_the_file_format(ardern: np.ndarray) -> None:
+    # A 4200 px photo: its JPEG is analysed from a 1/8 DCT copy, where the face is ~140
+    # px and a blur of sigma 6 (at full size) shrinks to under one pixel. The face must
+    # be judged at its full judging size anyway, as it is in the full-size PNG.
+    big = cv2.resize(ardern, (ardern.shape[1] * 3, ardern.shape[0] * 3), cv2.INTER_CUBIC)
+    canvas = np.full((4200, 4200, 3), 128, np.uint8)
+    y, x = (4200 - big.shape[0]) // 2, (4200 - big.shape[1]) // 2
+    canvas[y : y + big.shape[0], x : x + big.shape[1]] = big
+    blurred = gaussian(canvas, 6)
+    png = io.BytesIO()
+    Image.fromarray(blurred).save(png, "PNG", compress_level=1)
+    assert "blurry" in codes(png.getvalue())
+    assert "blurry" in codes(jpeg(blurred))
+    assert "blurry" not in codes(jpeg(canvas))
 
 
 def test_two_people_are_multiple_faces(ardern: np.ndarray) -> None:

@@ -21,8 +21,13 @@ from ..sharpness import Sharpness, measure_sharpness
 from .errors import FacesUnavailableError
 from .types import Face, FaceDetector, FaceEmbedder
 
-# The face region is judged for sharpness at this size (its longer side, in pixels).
+# The face region is judged for sharpness at this size (its longer side, in pixels): about
+# the face's size in a 512 px training crop. A copy holding it smaller is not enough (a
+# JPEG decoded at 1/8 softens a blurred face into a sharp-looking one), so the analysis
+# decodes a finer copy then.
 FACE_ANALYSIS_SIDE = 256
+# The face region is the face box grown by this fraction of its size on every side.
+FACE_REGION_PAD = 0.1
 # Pre-flight detection size: a reference photo's face (a third of the frame or more) is
 # 150-250 px here, inside YuNet's 10-300 px range, and a second person at a third of
 # that size is still 50 px; 480 px runs in half the time of 640 px.
@@ -65,7 +70,12 @@ def _default_models() -> tuple[FaceDetector, FaceEmbedder]:
     return detector, SFaceEmbedder(threads=threads)
 
 
-def face_region(rgb: npt.NDArray[np.uint8], face: Face, pad: float = 0.1) -> np.ndarray:
+def region_side(face: Face) -> float:
+    """Longer side, in the face's own pixels, of the region judged for sharpness."""
+    return max(face.box[2], face.box[3]) * (1 + 2 * FACE_REGION_PAD)
+
+
+def face_region(rgb: npt.NDArray[np.uint8], face: Face, pad: float = FACE_REGION_PAD) -> np.ndarray:
     """Grey pixels of a face box (slightly padded, clipped to the image)."""
     h, w = rgb.shape[:2]
     x, y, bw, bh = face.box
@@ -80,6 +90,12 @@ def face_region(rgb: npt.NDArray[np.uint8], face: Face, pad: float = 0.1) -> np.
         size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     return gray
+
+
+def face_sharpness(rgb: npt.NDArray[np.uint8], face: Face) -> Sharpness | None:
+    """Blur estimate of ``face``'s region in ``rgb`` (None when the region is empty)."""
+    region = face_region(rgb, face)
+    return measure_sharpness(region) if region.size else None
 
 
 def find_faces(
@@ -103,9 +119,7 @@ def find_faces(
         embedding = None
         sharpness = None
         if found:
-            region = face_region(rgb, found[0])
-            if region.size:
-                sharpness = measure_sharpness(region)
+            sharpness = face_sharpness(rgb, found[0])
             if embed and embedder is not None:
                 embedding = embedder.embed(rgb, found[0])
     except FacesUnavailableError as exc:
