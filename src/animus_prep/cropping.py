@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .decode import load_upright
+from .decode import load_upright, normalized_rgb
 from .faces.crop import CropResult
 from .faces.crop import crop_face as _crop_around
 from .faces.findings import find_faces
@@ -34,14 +34,17 @@ def crop_face(
     The square's side is the face's larger side times 1 + 2 * margin, shifted to stay
     inside the image; it is resized to `size` but never upscaled unless `allow_upscale`.
     When the square would be under `min_side` source pixels, no image is made and the
-    result's `reason` says why. A path is opened with its EXIF orientation applied.
+    result's `reason` says why. A path or a Pillow image is turned upright by its EXIF
+    orientation; pixels are normalised as in the pre-flight (16-bit scaled to 8, alpha
+    flattened on grey). Arrays must be uint8 or uint16, (H, W), (H, W, 1), (H, W, 3) RGB
+    or (H, W, 4) RGBA; anything else raises ValueError.
     """
     if isinstance(image, str | Path):
         pil = load_upright(image)
     elif isinstance(image, Image.Image):
-        pil = ImageOps.exif_transpose(image).convert("RGB")
+        pil = normalized_rgb(ImageOps.exif_transpose(image))
     else:
-        pil = Image.fromarray(image).convert("RGB")
+        pil = normalized_rgb(_array_image(image))
     if face is None:
         rgb = np.asarray(pil)
         findings = find_faces(rgb, 1.0, embed=False, policy=Policy(), detector=detector)
@@ -53,6 +56,21 @@ def crop_face(
     return _crop_around(
         pil, face, size=size, margin=margin, allow_upscale=allow_upscale, min_side=min_side
     )
+
+
+def _array_image(array: np.ndarray) -> Image.Image:
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ValueError(
+            f"expected an image array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {a.shape}"
+        )
+    if a.dtype == np.uint16:
+        a = (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise ValueError(f"expected uint8 or uint16 pixels, got {a.dtype}")
+    return Image.fromarray(np.ascontiguousarray(a))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +105,16 @@ def crop_sources(
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
 ) -> list[CropOutcome]:
-    """Pre-flight each source (face photos), then write one crop per accepted photo."""
+    """Pre-flight each source (face photos), then write one crop per accepted photo.
+
+    Crops keep their source's name (and folder, under a folder source). Two sources that
+    would share a crop's name (``me.jpg`` and ``me.jpeg``, or ``x.jpg`` in two folders
+    given as files) never overwrite each other: the later one is named ``me-2.jpg``.
+    """
     policy = (policy or Policy()).with_overrides({"faces": True})
     out_dir = Path(out)
     outcomes: list[CropOutcome] = []
+    claimed: set[Path] = set()
     for src in sources:
         src_path = Path(src)
         report = preflight(
@@ -120,8 +144,20 @@ def crop_sources(
                 outcomes.append(CropOutcome(shown, None, result.box, None, result.reason))
                 continue
             rel = Path(prefix) / img.path if prefix else Path(img.path)
-            target = (out_dir / rel).with_suffix(".png" if img.format == "PNG" else ".jpg")
+            target = _unclaimed(
+                (out_dir / rel).with_suffix(".png" if img.format == "PNG" else ".jpg"), claimed
+            )
             target.parent.mkdir(parents=True, exist_ok=True)
             result.image.save(target, quality=95)
             outcomes.append(CropOutcome(shown, str(target), result.box, result.image.width, None))
     return outcomes
+
+
+def _unclaimed(target: Path, claimed: set[Path]) -> Path:
+    """``target``, or ``<stem>-<n><suffix>`` beside it if this run already wrote that name."""
+    candidate, n = target, 1
+    while candidate in claimed:
+        n += 1
+        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
+    claimed.add(candidate)
+    return candidate

@@ -371,6 +371,12 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
+def normalized_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow image as RGB uint8, the way the pre-flight sees it (16-bit scaled,
+    alpha flattened on grey)."""
+    return img if img.mode == "RGB" else Image.fromarray(_to_rgb(img))
+
+
 def load_upright(path: str | Path) -> Image.Image:
     """The full-resolution image, EXIF orientation applied, in RGB.
 

@@ -1,0 +1,113 @@
+"""The library's `crop_face` (any image input, face found when not given) and `crop_sources`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from animus_prep import crop_face
+from animus_prep.cropping import crop_sources
+
+FACES = Path(__file__).resolve().parents[2] / "examples" / "character" / "face"
+
+
+def pixels(path: str) -> np.ndarray:
+    with Image.open(path) as img:
+        return np.asarray(img.convert("L"), dtype=np.int16)
+
+
+@pytest.fixture(scope="module")
+def portrait() -> np.ndarray:
+    with Image.open(FACES / "ardern.jpg") as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def crop_of(image: object) -> np.ndarray:
+    result = crop_face(image, size=256, min_side=256)  # type: ignore[arg-type]
+    assert result.image is not None, result.reason
+    return np.asarray(result.image.convert("L"), dtype=np.int16)
+
+
+def test_path_pil_and_array_inputs_give_the_same_crop(portrait: np.ndarray) -> None:
+    from_path = crop_of(FACES / "ardern.jpg")
+    with Image.open(FACES / "ardern.jpg") as img:
+        from_pil = crop_of(img)
+    assert np.abs(from_pil - from_path).max() <= 1
+    assert np.abs(crop_of(portrait) - from_path).max() <= 1
+
+
+def test_sixteen_bit_grey_and_alpha_are_normalised_as_in_the_preflight(
+    portrait: np.ndarray, tmp_path: Path
+) -> None:
+    grey8 = np.asarray(Image.fromarray(portrait).convert("L"))
+    grey16 = grey8.astype(np.uint16) * 257
+    png = tmp_path / "grey16.png"
+    Image.fromarray(grey16).save(png)
+    expected = crop_of(grey8)
+    with Image.open(png) as img:
+        assert img.mode.startswith("I")
+        from_pil = crop_of(img)
+    for crop in (crop_of(png), from_pil, crop_of(grey16), crop_of(grey16[:, :, None])):
+        assert np.abs(crop - expected).max() <= 1
+    rgba = np.dstack([portrait, np.full(portrait.shape[:2], 255, np.uint8)])
+    assert np.abs(crop_of(rgba) - crop_of(portrait)).max() <= 1
+
+
+def test_a_sideways_pil_image_is_turned_upright(portrait: np.ndarray) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: the camera was held sideways
+    sideways = Image.fromarray(np.ascontiguousarray(np.rot90(portrait, 1)))
+    sideways.info["exif"] = exif.tobytes()
+    sideways.getexif()[0x0112] = 6
+    assert np.abs(crop_of(sideways) - crop_of(portrait)).mean() < 2
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((600, 600, 3), np.float32), "uint8 or uint16"),
+        (np.zeros((600, 600, 2), np.uint8), "image array"),
+        (np.zeros((600,), np.uint8), "image array"),
+    ],
+)
+def test_unsupported_arrays_are_a_clear_error(array: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        crop_face(array)
+
+
+def test_sources_sharing_a_crop_name_never_overwrite_each_other(tmp_path: Path) -> None:
+    same = tmp_path / "same"
+    same.mkdir()
+    shutil.copy(FACES / "ardern.jpg", same / "me.jpg")
+    shutil.copy(FACES / "ardern_mirrored.jpg", same / "me.jpeg")
+    for sub, name in (("a", "ardern.jpg"), ("b", "ardern_mirrored.jpg")):
+        (tmp_path / sub).mkdir()
+        shutil.copy(FACES / name, tmp_path / sub / "x.jpg")
+    out = tmp_path / "out"
+
+    outcomes = crop_sources(
+        [same, tmp_path / "a" / "x.jpg", tmp_path / "b" / "x.jpg"], out, size=512
+    )
+
+    written = [o.output for o in outcomes if o.output]
+    assert len(written) == 4, [o.to_json() for o in outcomes]
+    assert len(set(written)) == 4
+    assert sorted(p.name for p in out.rglob("*.jpg")) == ["me-2.jpg", "me.jpg", "x-2.jpg", "x.jpg"]
+    by_source = {o.source: o.output for o in outcomes if o.output}
+    # Each crop is its own source's: the mirrored photo's crop is the mirror image.
+    a, b = pixels(by_source["same/me.jpg"]), pixels(by_source["same/me.jpeg"])
+    assert np.abs(a - b[:, ::-1]).mean() < np.abs(a - b).mean()
+
+
+def test_a_rerun_overwrites_its_own_crops_in_place(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(FACES / "ardern.jpg", src / "a.jpg")
+    first = crop_sources([src], tmp_path / "out", size=512)
+    second = crop_sources([src], tmp_path / "out", size=512)
+    assert [o.output for o in first] == [o.output for o in second]
+    assert [p.name for p in (tmp_path / "out").rglob("*.jpg")] == ["a.jpg"]
