@@ -32,7 +32,7 @@ from skimage import data
 
 from animus_prep.faces import SFaceEmbedder, YuNetDetector, get_session
 from animus_prep.faces.detector import prepare
-from animus_prep.faces.findings import model_threads
+from animus_prep.faces.runtime import auto_threads
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "faces"
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
-    for threads in args.threads or sorted({1, model_threads()}):
+    for threads in args.threads or sorted({1, auto_threads()}):
         time_models(threads, args.repeats, args.rounds)
     if not args.skip_preflight:
         preflight_with_and_without_faces(args.repeats)

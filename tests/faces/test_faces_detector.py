@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 import sys
+import warnings
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import cv2
 import numpy as np
@@ -193,9 +197,9 @@ def test_thresholds_change_results(detector: YuNetDetector) -> None:
     assert [f.score for f in loose] == sorted((f.score for f in loose), reverse=True)
 
 
-def test_sessions_are_cached_and_single_threaded() -> None:
-    session = get_session("yunet")
-    assert get_session("yunet") is session
+def test_sessions_are_cached_per_thread_count() -> None:
+    session = get_session("yunet", threads=1)
+    assert get_session("yunet", threads=1) is session
     assert session.get_session_options().intra_op_num_threads == 1
     assert get_session("yunet", threads=2) is not session
     assert [i.shape[2:] for i in session.get_inputs()] == [["height", "width"]]
@@ -203,26 +207,59 @@ def test_sessions_are_cached_and_single_threaded() -> None:
         get_session("yunet", threads=0)
 
 
-def test_default_thread_count_is_configurable() -> None:
+def test_default_thread_count_is_automatic_and_configurable() -> None:
+    auto = max(1, min(4, os.cpu_count() or 1))
+    assert runtime.auto_threads() == auto  # alone in this process: every core, up to 4
+    assert get_session("yunet").get_session_options().intra_op_num_threads == auto
     try:
-        runtime.set_default_threads(2)
-        assert get_session("yunet").get_session_options().intra_op_num_threads == 2
+        runtime.set_default_threads(3)
+        assert get_session("yunet").get_session_options().intra_op_num_threads == 3
     finally:
-        runtime.set_default_threads(1)
-    assert get_session("yunet").get_session_options().intra_op_num_threads == 1
+        runtime.set_default_threads(None)
+    assert get_session("yunet").get_session_options().intra_op_num_threads == auto
     with pytest.raises(ValueError):
         runtime.set_default_threads(0)
 
 
+def _child_sessions() -> tuple[int, int, bool]:
+    """In a pool worker: the default thread count, and whether the parent's session
+    object came along (it must not be used)."""
+    session = get_session("yunet")
+    inherited = bool(runtime._inherited) and all(s is not session for s in runtime._inherited)
+    threads = int(session.get_session_options().intra_op_num_threads)
+    out = session.run(None, {"input": np.zeros((1, 3, 64, 64), np.float32)})
+    return threads, len(out), inherited
+
+
+def test_forked_workers_make_their_own_single_threaded_sessions() -> None:
+    parent = get_session("yunet")  # made before the fork, with every core
+    get_session("yunet", threads=1)  # the count a worker wants: still not to be reused
+    assert parent.get_session_options().intra_op_num_threads == runtime.auto_threads()
+    context = multiprocessing.get_context("fork")
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a multi-threaded process may deadlock: the case
+        # under test, which the runtime handles by never touching inherited sessions.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with ProcessPoolExecutor(2, mp_context=context) as pool:
+            results = [pool.submit(_child_sessions).result(timeout=120) for _ in range(4)]
+    for threads, outputs, inherited in results:
+        assert threads == 1
+        assert outputs == 12
+        assert inherited  # the parent's sessions were set aside, and not reused
+    assert get_session("yunet") is parent  # the parent keeps its own
+
+
 def test_missing_onnxruntime_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    monkeypatch.setattr(runtime, "_sessions", {})  # nothing cached
     with pytest.raises(FacesUnavailableError, match="onnxruntime cannot be imported") as info:
-        get_session("yunet", threads=3)  # not cached yet
+        get_session("yunet", threads=3)
     assert isinstance(info.value, RuntimeError)
 
 
 def test_missing_model_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runtime, "MODELS_PACKAGE", "animus_prep.no_such_models")
+    monkeypatch.setattr(runtime, "_sessions", {})  # nothing cached
     with pytest.raises(FacesUnavailableError, match=r"yunet\.onnx is missing"):
         get_session("yunet", threads=4)
 

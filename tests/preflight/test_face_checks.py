@@ -251,11 +251,11 @@ def test_face_models_use_one_thread_per_pool_worker_and_every_core_alone() -> No
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    from animus_prep.faces.findings import model_threads
+    from animus_prep.faces.runtime import auto_threads
 
-    assert model_threads() == max(1, min(4, os.cpu_count() or 1))
+    assert auto_threads() == max(1, min(4, os.cpu_count() or 1))
     with ProcessPoolExecutor(1) as pool:
-        assert pool.submit(model_threads).result() == 1
+        assert pool.submit(auto_threads).result() == 1
 
 
 def test_identity_can_be_turned_off_without_losing_the_other_face_checks(

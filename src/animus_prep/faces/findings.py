@@ -7,8 +7,6 @@ only their main face.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from dataclasses import dataclass
 from functools import cache
 
@@ -52,22 +50,15 @@ class FaceFindings:
         return self.faces[0] if self.faces else None
 
 
-def model_threads() -> int:
-    """Threads for the face models: one in a worker process (the pool spreads the work),
-    every core (up to four) when the pre-flight runs alone in this process."""
-    if multiprocessing.parent_process() is not None:
-        return 1
-    return max(1, min(4, os.cpu_count() or 1))
-
-
 @cache
 def _default_models() -> tuple[FaceDetector, FaceEmbedder]:
     from .detector import YuNetDetector
     from .recognizer import SFaceEmbedder
 
-    threads = model_threads()
-    detector = YuNetDetector(score_threshold=0.5, long_side=DETECT_LONG_SIDE, threads=threads)
-    return detector, SFaceEmbedder(threads=threads)
+    # No thread count: each session takes the runtime's default when it is made, which
+    # is one per worker process and every core (up to four) when running alone.
+    detector = YuNetDetector(score_threshold=0.5, long_side=DETECT_LONG_SIDE)
+    return detector, SFaceEmbedder()
 
 
 def region_side(face: Face) -> float:

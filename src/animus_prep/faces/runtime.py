@@ -1,13 +1,18 @@
 """onnxruntime sessions for the bundled models, created once per process.
 
-Pre-flight parallelises across processes, so each session uses one thread unless told
-otherwise (``set_default_threads`` or the ``threads`` argument).
+Thread counts are deliberate: the pre-flight parallelises across processes, so in a worker
+process a session uses one thread; alone in a process it uses every core, up to four
+(`auto_threads`). ``set_default_threads`` or a ``threads`` argument overrides that.
+A forked child never uses its parent's sessions: their thread pools did not survive the
+fork, so it makes its own.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.resources
+import multiprocessing
+import os
 import threading
 from types import ModuleType
 from typing import Any, Literal
@@ -19,15 +24,42 @@ MODELS_PACKAGE = "animus_prep.models"
 
 _lock = threading.Lock()
 _sessions: dict[tuple[str, int], Any] = {}
-_default_threads = 1
+# Sessions inherited over a fork: kept referenced, never destroyed, since destroying one
+# would wait on thread-pool threads that exist only in the parent.
+_inherited: list[Any] = []
+_default_threads: int | None = None
 
 
-def set_default_threads(threads: int) -> None:
-    """Threads (intra-op) for sessions created from now on without an explicit count."""
+def auto_threads() -> int:
+    """One thread in a worker process (the pool spreads the work), every core (up to
+    four) when running alone in a process."""
+    if multiprocessing.parent_process() is not None:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def default_threads() -> int:
+    """Threads for a session created without an explicit count."""
+    return auto_threads() if _default_threads is None else _default_threads
+
+
+def set_default_threads(threads: int | None) -> None:
+    """Threads (intra-op) for sessions created from now on without an explicit count;
+    None restores the automatic choice (`auto_threads`)."""
     global _default_threads
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     _default_threads = threads
+
+
+def _forget_parent_sessions() -> None:
+    global _lock
+    _lock = threading.Lock()  # the parent may have held it while forking
+    _inherited.extend(_sessions.values())
+    _sessions.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_sessions)
 
 
 def _onnxruntime() -> ModuleType:
@@ -52,7 +84,7 @@ def model_bytes(name: ModelName) -> bytes:
 
 def get_session(name: ModelName, threads: int | None = None) -> Any:
     """The process-wide ``onnxruntime.InferenceSession`` for ``name`` (created on first use)."""
-    count = _default_threads if threads is None else threads
+    count = default_threads() if threads is None else threads
     if count < 1:
         raise ValueError(f"threads must be >= 1, got {count}")
     key = (name, count)
