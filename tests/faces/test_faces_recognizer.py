@@ -148,6 +148,17 @@ def test_cosine_laws() -> None:
         l2_normalize(np.zeros(4))
 
 
+def test_cosine_of_extreme_vectors_is_exact_and_never_nan() -> None:
+    assert cosine([1e200, 1e200], [1e200, 1e200]) == pytest.approx(1.0)  # no overflow
+    assert cosine([1e-170, 0.0], [1.0, 0.0]) == pytest.approx(1.0)  # no underflow
+    assert cosine([1e-300, 1e-300], [-1.0, -1.0]) == pytest.approx(-1.0)
+    for bad in ([np.nan, 1.0], [np.inf, 1.0], [-np.inf, 0.0]):
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            cosine(bad, [1.0, 1.0])
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            cosine([1.0, 1.0], bad)
+
+
 # Identity on the corpus. person_b_1, person_a_1 and impostor_2 come only from ../shared.
 SAME = [("person_b_1.jpg", "person_b_2.jpg"), ("person_a_1.jpg", "person_a_2.jpg")]
 DIFFERENT = [

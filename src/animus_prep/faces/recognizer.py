@@ -69,15 +69,27 @@ def l2_normalize(v: npt.ArrayLike) -> npt.NDArray[np.float32]:
 
 
 def cosine(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
-    """Cosine similarity of two vectors (in [-1, 1])."""
+    """Cosine similarity of two vectors, in [-1, 1].
+
+    Raises ValueError for vectors of different lengths, a zero vector, or NaN or
+    infinite values (a NaN would otherwise compare as "not the same person").
+    """
     x = np.asarray(a, dtype=np.float64).reshape(-1)
     y = np.asarray(b, dtype=np.float64).reshape(-1)
     if x.shape != y.shape:
         raise ValueError(f"vectors differ in length: {x.shape[0]} and {y.shape[0]}")
-    denom = float(np.linalg.norm(x) * np.linalg.norm(y))
-    if denom == 0:
+    return float(np.clip(_unit(x) @ _unit(y), -1.0, 1.0))
+
+
+def _unit(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    if not np.isfinite(v).all():
+        raise ValueError("cosine of a vector with NaN or infinite values is undefined")
+    peak = float(np.abs(v).max(initial=0.0))
+    if peak == 0:
         raise ValueError("cosine of a zero vector is undefined")
-    return float(np.clip(x @ y / denom, -1.0, 1.0))
+    v = v / peak  # first to the unit peak, so the norm can neither overflow nor underflow
+    out: npt.NDArray[np.float64] = v / np.linalg.norm(v)
+    return out
 
 
 class SFaceEmbedder:
