@@ -253,7 +253,7 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
         )
     fmt = img.format or "unknown"
     raw_w, raw_h = img.size
-    orientation = _orientation(img)
+    orientation = _orientation_before_load(img)
     width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
     facts = {"format": fmt, "width": width, "height": height}
     accepted = ACCEPTED_FORMATS | (OPTIONAL_FORMATS if heif_available() else frozenset())
@@ -299,6 +299,10 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
             img.draft(img.mode, (raw_w * target // short, raw_h * target // short))
             reduced_from = data if img.size != (raw_w, raw_h) else None
     img.load()
+    if fmt == "PNG" and "exif" in img.info:
+        # A PNG's eXIf chunk may follow its pixels: known only now.
+        orientation = _orientation(img)
+        width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
     upright = img if img.mode in ("RGB", "L") else Image.fromarray(_to_rgb(img))
     if orientation in _TRANSPOSE_FOR_ORIENTATION:
         upright = upright.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
@@ -334,6 +338,18 @@ def _encoding_quality(fmt: str, jpeg_q: int | None, data: bytes) -> int:
     if fmt == "WEBP" and b"VP8L" in data[:4096]:
         return 100  # the lossless WebP bitstream
     return _UNKNOWN_LOSSY_QUALITY
+
+
+def _orientation_before_load(img: Image.Image) -> int:
+    """The EXIF orientation, without decoding pixels.
+
+    Pillow's ``getexif()`` decodes a PNG's whole image to look for an eXIf chunk after
+    the pixels, and a damaged stream's error would be swallowed here (and the pixel
+    limit not yet checked); such a PNG's orientation is read after the real load.
+    """
+    if img.format == "PNG" and "exif" not in img.info:
+        return 1
+    return _orientation(img)
 
 
 def _orientation(img: Image.Image) -> int:

@@ -174,6 +174,34 @@ def test_no_finer_copy_when_the_image_is_already_full_size() -> None:
         assert r.finer(10_000) is None
 
 
+def test_a_png_with_a_damaged_pixel_stream_is_unreadable() -> None:
+    data = bytearray(encode(photo("chelsea", 600), "PNG"))
+    idat = data.find(b"IDAT")
+    data[idat + 2000] ^= 0x10  # one flipped bit inside the compressed pixels
+    failed(decode_bytes(bytes(data), POLICY), ReasonCode.UNREADABLE)
+
+
+@pytest.mark.parametrize("exif_after_pixels", [False, True])
+def test_png_exif_orientation_is_applied_wherever_the_chunk_is(exif_after_pixels: bool) -> None:
+    arr = photo("chelsea", 300)  # wider than tall
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "PNG", exif=exif.tobytes())
+    data = buf.getvalue()
+    if exif_after_pixels:
+        start = data.find(b"eXIf") - 4
+        chunk = data[start : start + 12 + struct.unpack(">I", data[start : start + 4])[0]]
+        data = data.replace(chunk, b"")
+        end = data.find(b"IEND") - 4
+        data = data[:end] + chunk + data[end:]
+        assert data.find(b"eXIf") > data.find(b"IDAT")
+    r = ok(decode_bytes(data, POLICY))
+    assert r.orientation == 6
+    assert (r.width, r.height) == (arr.shape[0], arr.shape[1])
+    assert r.rgb.shape == (arr.shape[1], arr.shape[0], 3)
+
+
 def test_extension_that_lies_is_decoded_by_content_and_noted(astronaut: np.ndarray) -> None:
     r = ok(decode_bytes(encode(astronaut, "PNG"), POLICY, name="portrait.jpg"))
     assert r.format == "PNG"
