@@ -84,13 +84,18 @@ class ImageAnalysis:
     def is_better_copy_than(self, other: ImageAnalysis) -> bool:
         """Whether this is the better of two copies of one picture.
 
-        Passing the image checks first; then resolution, sharpness and encoding quality in
+        A copy in its proper place (face/ or body/<view>/, so its kind is known) first: a
+        stray backup outside them would be rejected as misplaced, losing the picture.
+        Then passing the image checks; then resolution, sharpness and encoding quality in
         that order, each only when the difference is beyond measurement noise (copies of one
         picture differ by a few hundredths of a pixel in measured sharpness).
         """
         a, b = self.measurements, other.measurements
         if a is None or b is None:
             return a is not None
+        placed_a, placed_b = self.candidate.kind is not None, other.candidate.kind is not None
+        if placed_a != placed_b:
+            return placed_a
         passed_a = all(c.passed for c in self.checks)
         passed_b = all(c.passed for c in other.checks)
         if passed_a != passed_b:

@@ -119,6 +119,19 @@ def test_duplicates_keep_the_best_copy_wherever_it_is(tmp_path: Path) -> None:
     assert report.image("face/d_other.jpg").accepted
 
 
+def test_a_stray_backup_never_wins_over_the_copy_in_place(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    arr = photo("astronaut", 1200)
+    # Identical bytes; the backup sorts first and is even the larger file.
+    write(root / "face" / "portrait.jpg", arr)
+    write(root / "a_backup.png", arr, "PNG")
+    report = preflight(root, policy=NO_FACES)
+    assert report.image("face/portrait.jpg").accepted
+    backup = report.image("a_backup.png")
+    assert ReasonCode.MISPLACED in backup.codes
+    assert backup.duplicate_of == "face/portrait.jpg"
+
+
 def test_over_cap_keeps_the_best_and_most_varied(tmp_path: Path) -> None:
     root = tmp_path / "c"
     for i in range(5):
