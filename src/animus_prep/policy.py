@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -74,7 +75,19 @@ class Policy:
     """Faces needed to infer the dominant identity of a set without reference photos."""
 
     def __post_init__(self) -> None:
-        for name in ("min_side", "max_pixels", "max_file_bytes", "analysis_side"):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise PolicyError(f"{f.name} must be a finite number, got {value}")
+        for name in (
+            "min_side",
+            "max_pixels",
+            "max_file_bytes",
+            "analysis_side",
+            "max_edge_width",
+            "max_face_edge_width",
+            "face_crop_side",
+        ):
             if getattr(self, name) <= 0:
                 raise PolicyError(f"{name} must be positive")
         if self.face_cap < 0 or self.body_cap < 0:
@@ -108,7 +121,10 @@ class Policy:
             elif isinstance(current, float):
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise PolicyError(f"{key} must be a number")
-                value = float(value)
+                try:
+                    value = float(value)
+                except OverflowError:
+                    raise PolicyError(f"{key} is too large") from None
             clean[key] = value
         return replace(self, **clean)
 
@@ -122,9 +138,15 @@ class Policy:
             raise PolicyError(f"cannot read policy file {path}: {exc}") from exc
         try:
             data: Any = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSON and TOML syntax, oversized numbers
             raise PolicyError(f"cannot parse policy file {path}: {exc}") from exc
         if isinstance(data, dict) and isinstance(data.get("policy"), dict):
+            others = sorted(k for k in data if k != "policy")
+            if others:
+                raise PolicyError(
+                    f"policy file {path} has settings both inside and outside its [policy] "
+                    f"table ({', '.join(others)}); put them all in one place"
+                )
             data = data["policy"]
         if not isinstance(data, dict):
             raise PolicyError(f"policy file {path} must hold a table of settings")

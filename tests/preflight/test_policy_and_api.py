@@ -32,6 +32,12 @@ def test_policy_files_in_toml_and_json(tmp_path: Path) -> None:
         ({"faces": 1}, "true or false"),
         ({"min_side": 0}, "positive"),
         ({"identity_threshold": 2.0}, "identity_threshold"),
+        ({"dark_p90": float("nan")}, "finite"),
+        ({"max_edge_width": float("inf")}, "finite"),
+        ({"max_edge_width": 0}, "positive"),
+        ({"max_face_edge_width": -1.0}, "positive"),
+        ({"face_crop_side": 0}, "positive"),
+        ({"dark_p90": 10**400}, "too large"),
     ],
 )
 def test_bad_policy_values_are_refused(values: dict[str, object], message: str) -> None:
@@ -44,6 +50,25 @@ def test_unparsable_policy_file(tmp_path: Path) -> None:
     bad.write_text("min_side = = 3")
     with pytest.raises(PolicyError, match="cannot parse"):
         Policy.from_file(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("nan.toml", "dark_p90 = nan\n"),
+        ("inf.json", '{"max_edge_width": Infinity}'),
+        ("huge.json", '{"min_side": ' + "9" * 5000 + "}"),
+        ("mixed.toml", "min_side = 1024\n[policy]\nface_cap = 10\n"),
+    ],
+)
+def test_policy_files_that_cannot_be_used_are_refused_clearly(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(PolicyError) as info:
+        Policy.from_file(path)
+    assert str(path) in str(info.value) or "finite" in str(info.value)
 
 
 def test_reason_codes_are_the_published_contract() -> None:
