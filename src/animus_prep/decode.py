@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import struct
 import warnings
 import zlib
@@ -175,15 +177,33 @@ def decode_path(path: str | Path, policy: Policy) -> DecodedImage | DecodeFailur
     """Decode a file on disk; never raises for a bad file."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > policy.max_file_bytes:
-            return _too_big(size, policy)
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return DecodeFailure(Reason(ReasonCode.UNREADABLE, _not_a_file(path, st.st_mode)))
+        if st.st_size > policy.max_file_bytes:
+            return _too_big(st.st_size, policy)
         data = path.read_bytes()
     except OSError as exc:
-        return DecodeFailure(
-            Reason(ReasonCode.UNREADABLE, f"cannot read file: {exc.strerror or exc}")
-        )
+        what = "broken link" if _is_broken_link(path) else "cannot read file"
+        return DecodeFailure(Reason(ReasonCode.UNREADABLE, f"{what}: {exc.strerror or exc}"))
     return decode_bytes(data, policy, name=path.name)
+
+
+def _is_broken_link(path: Path) -> bool:
+    try:
+        return path.is_symlink() and not path.exists()
+    except OSError:
+        return False
+
+
+def _not_a_file(path: Path, mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        try:
+            os.listdir(path)
+        except OSError as exc:
+            return f"a folder that cannot be read, so its photos are not checked: {exc.strerror}"
+        return "a folder, not a file"
+    return "not a regular file (a pipe, socket or device): not read"
 
 
 def decode_bytes(data: bytes, policy: Policy, *, name: str = "") -> DecodedImage | DecodeFailure:

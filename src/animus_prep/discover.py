@@ -2,8 +2,10 @@
 
 A character folder holds `face/` (face photos) and `body/<view>/` (body photos whose API
 image type is `body_image_<view>`). Any other folder can be checked with an explicit kind.
-Folders are walked recursively in a stable order; dotfiles and dot-folders are skipped;
-every other regular file is a candidate, so a stray text file gets a verdict too.
+Folders are walked recursively in a stable order, following linked folders (each real
+folder once, so a link back up cannot loop); dotfiles and dot-folders are skipped. Every
+other entry is a candidate, so a stray text file, a broken link or a folder that cannot
+be read gets a verdict too (`unreadable`) instead of vanishing from the report.
 """
 
 from __future__ import annotations
@@ -43,14 +45,27 @@ def body_image_type(view: str) -> str:
 
 def _walk(root: Path) -> list[Path]:
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    walked: set[tuple[int, int]] = set()
+
+    def cannot_list(error: OSError) -> None:
+        # A folder that cannot be listed becomes a candidate itself: it is reported
+        # unreadable, with the reason, rather than its photos silently missing.
+        if error.filename is not None:
+            found.append(Path(os.fsdecode(error.filename)))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=cannot_list):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            found.append(Path(dirpath))
+            continue
+        if (st.st_dev, st.st_ino) in walked:  # reached again through a link
+            dirnames[:] = []
+            continue
+        walked.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = Path(dirpath) / name
-            if path.is_file():
-                found.append(path)
+        found.extend(Path(dirpath) / name for name in sorted(filenames) if not name.startswith("."))
     return found
 
 
@@ -65,6 +80,13 @@ def is_character_folder(root: Path) -> bool:
 def discover(root: str | Path, kind: Kind | None = None, view: str = "front") -> list[Candidate]:
     """List the candidates under `root` (a folder, or a single file with `kind`)."""
     root = Path(root)
+    try:
+        return _discover(root, kind, view)
+    except OSError as exc:
+        raise LayoutError(f"{root}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def _discover(root: Path, kind: Kind | None, view: str) -> list[Candidate]:
     if not root.exists():
         raise LayoutError(f"{root}: no such file or folder")
     if kind is not None and kind not in KINDS:
@@ -77,6 +99,8 @@ def discover(root: str | Path, kind: Kind | None = None, view: str = "front") ->
         return [_candidate(root, root.name, kind, view)]
     if not root.is_dir():
         raise LayoutError(f"{root} is neither a file nor a folder")
+    with os.scandir(root):  # an unreadable root is an error, not an empty folder
+        pass
     if kind is not None:
         return [
             _candidate(p, _rel(p, root), kind, view)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -101,6 +102,47 @@ def test_report_follows_the_json_contract(tmp_path: Path) -> None:
             "unclassified": {"total": 1, "accepted": 0},
         },
     }
+
+
+def test_linked_folders_are_followed_once_and_odd_entries_get_a_verdict(tmp_path: Path) -> None:
+    real = tmp_path / "photos"
+    write(real / "a.jpg", scene(1))
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "face").symlink_to(real, target_is_directory=True)
+    (real / "loop").symlink_to(tmp_path / "c", target_is_directory=True)  # back up
+    (real / "broken.jpg").symlink_to(tmp_path / "gone.jpg")
+    (real / "self.jpg").symlink_to(real / "self.jpg")
+    os.mkfifo(real / "pipe.jpg")  # reading it would block forever
+    report = preflight(root, policy=NO_FACES)
+    paths = sorted(i.path for i in report.images)
+    assert paths == ["face/a.jpg", "face/broken.jpg", "face/pipe.jpg", "face/self.jpg"]
+    assert report.image("face/a.jpg").accepted
+    assert "broken link" in report.image("face/broken.jpg").reasons[0].message
+    assert "not a regular file" in report.image("face/pipe.jpg").reasons[0].message
+    for name in ("broken.jpg", "pipe.jpg", "self.jpg"):
+        assert report.image(f"face/{name}").codes == (ReasonCode.UNREADABLE,)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
+def test_a_folder_that_cannot_be_read_is_reported_not_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    write(root / "face" / "a.jpg", scene(1))
+    write(root / "face" / "locked" / "b.jpg", scene(2))
+    (root / "face" / "locked").chmod(0)
+    try:
+        report = preflight(root, policy=NO_FACES)
+    finally:
+        (root / "face" / "locked").chmod(0o755)
+    locked = report.image("face/locked")
+    assert locked.codes == (ReasonCode.UNREADABLE,)
+    assert "cannot be read" in locked.reasons[0].message
+    (root / "face").chmod(0)
+    try:
+        with pytest.raises(LayoutError, match="cannot be read"):
+            preflight(root / "face", kind="face", policy=NO_FACES)
+    finally:
+        (root / "face").chmod(0o755)
 
 
 def test_duplicates_keep_the_best_copy_wherever_it_is(tmp_path: Path) -> None:
