@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `animus-prep` command; returns the exit status."""
+    _escape_undecodable_names()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in _PASSTHROUGH:
         return _PASSTHROUGH[args_list[0]](args_list[1:])
@@ -63,6 +64,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("animus-prep: interrupted\n")
         return 130
     return status
+
+
+def _escape_undecodable_names() -> None:
+    """File names that are not valid in the file system's encoding reach Python as lone
+    surrogates; they are printed as ``\\udcXX`` escapes (still valid JSON, naming the
+    same bytes) instead of failing the whole output or writing invalid UTF-8."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 if __name__ == "__main__":

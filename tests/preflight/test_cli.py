@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +17,14 @@ from imagekit import gaussian, photo, scene, write
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "animus_prep.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -138,3 +140,36 @@ def test_crop_upscales_only_when_allowed(tmp_path: Path) -> None:
     )
     assert plain["crops"][0]["size"] < 1024
     assert grown["crops"][0]["size"] == 1024
+
+
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "utf-8"}, {"LC_ALL": "C.UTF-8"}])
+def test_file_names_that_are_not_utf8_still_give_valid_json(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    face = tmp_path / "char" / "face"
+    write(face / "good.jpg", photo("astronaut", 700))
+    raw = os.fsencode(face) + b"/caf\xe9.jpg"  # Latin-1 bytes: not valid UTF-8
+    with open(raw, "wb") as f:
+        f.write((face / "good.jpg").read_bytes())
+    proc = subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", "check", str(tmp_path / "char"), "--json"],
+        capture_output=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **env},
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout.decode("utf-8"))  # strict UTF-8
+    names = {img["path"] for img in doc["images"]}
+    assert "face/good.jpg" in names
+    (odd,) = names - {"face/good.jpg"}
+    assert os.fsencode(odd) == b"face/caf\xe9.jpg"  # the escape names the same bytes
+    table = subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", "check", str(tmp_path / "char")],
+        capture_output=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **env},
+    )
+    assert table.returncode == 0
+    assert "caf\\udce9.jpg" in table.stdout.decode("utf-8")
