@@ -14,6 +14,7 @@ from animus_prep.client import (
     AnimusError,
     AsyncClient,
     Client,
+    ClientConfigError,
     MissingAPIKeyError,
     RetryPolicy,
 )
@@ -59,6 +60,37 @@ def test_missing_key_is_a_clear_error(key: str | None) -> None:
     assert isinstance(info.value, AnimusError)
     with pytest.raises(MissingAPIKeyError):
         AsyncClient(api_key=key)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["sk-live-SECRET123\r\nX-Extra: 1", "sk live SECRET123", "\u201csk-live-SECRET123\u201d"],
+)
+def test_a_malformed_key_is_refused_up_front_without_showing_it(key: str) -> None:
+    for cls in (Client, AsyncClient):
+        with pytest.raises(ClientConfigError, match="malformed") as info:
+            cls(api_key=key)
+        assert "SECRET123" not in str(info.value)
+        assert isinstance(info.value, AnimusError) and isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("url", ["http://[::1/v2", "ftp://example.test/v2", "/v2", "api/v2"])
+def test_a_base_url_that_is_not_http_is_a_clear_error(url: str) -> None:
+    with pytest.raises(ClientConfigError, match="base URL"):
+        Client(api_key="k", base_url=url)
+
+
+def test_the_key_is_redacted_from_transport_errors_even_escaped() -> None:
+    key = "sk-live-'SECRET\\123'"
+
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"refused, headers were {dict(request.headers)!r}")
+
+    with Client(api_key=key, transport=httpx.MockTransport(fail), max_retries=0) as client:
+        with pytest.raises(AnimusError) as info:
+            client.characters.get("c1")
+    assert "SECRET" not in str(info.value)
+    assert "[redacted]" in str(info.value)
 
 
 def test_max_retries_sets_attempts() -> None:

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Generator, Mapping
@@ -78,6 +79,21 @@ class Call(Generic[T]):
     (a DELETE whose response was lost)."""
 
 
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+
+def _checked_base_url(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as error:
+        raise exc.ClientConfigError(f"the Animus base URL {url!r} is not a URL: {error}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise exc.ClientConfigError(
+            f"the Animus base URL {url!r} must be an http:// or https:// URL with a host"
+        )
+    return url
+
+
 class ClientCore:
     """Configuration plus the pure logic of every call. Holds the API key privately."""
 
@@ -96,9 +112,15 @@ class ClientCore:
             raise exc.MissingAPIKeyError(
                 "no Animus API key: pass api_key= or set the ANIMUS_API_KEY environment variable"
             )
-        self.__api_key = _Secret(key.strip())
+        key = key.strip()
+        if not _PRINTABLE_ASCII.fullmatch(key):
+            raise exc.ClientConfigError(
+                "the Animus API key is malformed: it must be printable ASCII with no spaces or "
+                "line breaks (look for a line break inside it, or typographic quotes around it)"
+            )
+        self.__api_key = _Secret(key)
         url = base_url or os.environ.get("ANIMUS_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = url.rstrip("/")
+        self.base_url = _checked_base_url(url.rstrip("/"))
         policy = retry or RetryPolicy()
         if max_retries is not None:
             if max_retries < 0:
@@ -187,8 +209,11 @@ class ClientCore:
         )
 
     def redact(self, text: str) -> str:
-        """Remove the API key from text that may echo request data."""
-        return text.replace(self.__api_key.reveal(), "[redacted]")
+        """Remove the API key from text that may echo request data (also as escaped)."""
+        key = self.__api_key.reveal()
+        for form in {key, repr(key)[1:-1], key.encode("unicode_escape").decode("ascii")}:
+            text = text.replace(form, "[redacted]")
+        return text
 
     def _redact_value(self, value: object) -> object:
         if isinstance(value, str):

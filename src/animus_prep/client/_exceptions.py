@@ -32,6 +32,7 @@ __all__ = [
     "AnimusError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientConfigError",
     "ConflictError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -48,7 +49,11 @@ class AnimusError(Exception):
     """Base class of every error raised by the client."""
 
 
-class MissingAPIKeyError(AnimusError):
+class ClientConfigError(AnimusError, ValueError):
+    """An API key or base URL that cannot be used (the message never holds the key)."""
+
+
+class MissingAPIKeyError(ClientConfigError):
     """No API key was passed and ``ANIMUS_API_KEY`` is not set."""
 
 
