@@ -86,9 +86,11 @@ def test_the_key_is_redacted_from_transport_errors_even_escaped() -> None:
     def fail(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"refused, headers were {dict(request.headers)!r}")
 
-    with Client(api_key=key, transport=httpx.MockTransport(fail), max_retries=0) as client:
-        with pytest.raises(AnimusError) as info:
-            client.characters.get("c1")
+    with (
+        Client(api_key=key, transport=httpx.MockTransport(fail), max_retries=0) as client,
+        pytest.raises(AnimusError) as info,
+    ):
+        client.characters.get("c1")
     assert "SECRET" not in str(info.value)
     assert "[redacted]" in str(info.value)
 

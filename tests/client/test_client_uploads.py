@@ -82,9 +82,17 @@ class FakeAssetServer:
 
 def test_content_filename_golden() -> None:
     assert content_filename("me.jpg", b"hello") == "me.2cf24dba5fb0a30e.jpg"
-    assert content_filename("dir/sub/Me Photo.PNG", b"hello") == "Me Photo.2cf24dba5fb0a30e.PNG"
+    assert content_filename("dir/sub/Me Photo.PNG", b"hello") == "Me_Photo.2cf24dba5fb0a30e.PNG"
     assert content_filename("noext", b"hello") == "noext.2cf24dba5fb0a30e"
     assert content_filename("", b"hello") == "image.2cf24dba5fb0a30e"
+
+
+def test_content_filename_is_ascii_so_servers_keep_it_whole() -> None:
+    assert (
+        content_filename("\u0444\u043e\u0442\u043e.jpg", b"hello") == "image.2cf24dba5fb0a30e.jpg"
+    )
+    assert content_filename("caf\u00e9 2.jpeg", b"hello") == "caf_2.2cf24dba5fb0a30e.jpeg"
+    assert content_filename("x.j\u00e9pg", b"hello") == "x.2cf24dba5fb0a30e.jpg"
 
 
 @given(name=st.from_regex(r"[a-z]{1,8}(\.[a-z]{1,4})?", fullmatch=True), data=st.binary())
@@ -122,6 +130,18 @@ def test_find_asset() -> None:
     assert find_asset([back], name, "body_image", "body_image_front") is None
     assert find_asset([back], name, "body_image", "body_image_back") is back
     assert find_asset(assets, content_filename("me.png", PHOTO), "face_image") is None
+
+
+def test_find_asset_when_the_server_dropped_or_changed_the_stem() -> None:
+    name = content_filename("me.jpg", PHOTO)
+    digest = name.split(".")[1]
+    stripped = Asset(asset_id="s", asset_type="face_image", filename=f"{digest}.jpg")
+    renamed = Asset(asset_id="r", asset_type="face_image", filename=f"upload-{digest}.jpg")
+    assert find_asset([stripped], name) is stripped
+    assert find_asset([renamed], name) is renamed
+    # The digest must be a whole part of the name, not inside a longer hex run.
+    longer = Asset(asset_id="l", asset_type="face_image", filename=f"a{digest}.jpg")
+    assert find_asset([longer], name) is None
 
 
 # Upload flows

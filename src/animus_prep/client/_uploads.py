@@ -35,6 +35,7 @@ _DIGEST_LEN = 16
 _MAX_STEM = 64
 _MAX_EXT = 8
 _TAGGED = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{16})$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def content_filename(original_name: str, data: bytes) -> str:
@@ -50,9 +51,10 @@ def content_filename(original_name: str, data: bytes) -> str:
     tagged = _TAGGED.match(stem)
     if tagged is not None and tagged["digest"] == digest:
         stem = tagged["stem"]
-    # Servers shorten long names; a short stem keeps the digest inside what they keep.
-    stem = stem[:_MAX_STEM]
-    ext = ext[:_MAX_EXT]
+    # Servers clean names (non-ASCII, spaces) and shorten long ones: a short ASCII stem
+    # keeps the name, and so the digest, intact through both.
+    stem = _UNSAFE.sub("_", stem).strip("_")[:_MAX_STEM] or "image"
+    ext = _UNSAFE.sub("", ext)[:_MAX_EXT]
     return f"{stem}.{digest}.{ext}" if ext else f"{stem}.{digest}"
 
 
@@ -91,9 +93,15 @@ def find_asset(
         name = asset.filename or ""
         if name == filename:
             return asset
-        if digest and f".{digest}." in f"{name}." and name.lower().endswith(ext):
+        if digest and name.lower().endswith(ext) and _holds_digest(name, digest):
             return asset
     return None
+
+
+def _holds_digest(name: str, digest: str) -> bool:
+    """Whether a stored name carries ``digest`` as a whole part (``x.<digest>.jpg``, or
+    ``<digest>.jpg`` when a server dropped the whole stem)."""
+    return re.search(rf"(^|[._-]){digest}(\.|$)", name) is not None
 
 
 def read_source(source: UploadSource, filename: str | None) -> tuple[str, bytes]:
