@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from .character import CharacterError, ensure_character
 from .cli_common import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -21,9 +22,9 @@ from .cli_common import (
     positive_int,
     process_pool,
 )
-from .client import Client, MissingAPIKeyError
+from .client import Client, ClientConfigError
 from .discover import LayoutError
-from .journal import Journal
+from .journal import Journal, JournalBusyError
 from .pipeline import JOURNAL_NAME, PipelineError, run_pipeline
 from .preflight import preflight
 from .render import ProgressBar
@@ -80,6 +81,12 @@ def add_run(sub: Subcommands) -> None:
     )
     p.add_argument("--no-train", action="store_true", help="stop once the dataset is approved")
     p.add_argument(
+        "--retry-augmentation",
+        action="store_true",
+        help="ask for face augmentation again after an earlier request got no answer "
+        "(it may have been charged: check the character first)",
+    )
+    p.add_argument(
         "--time-scale",
         type=float,
         default=3000.0,
@@ -111,7 +118,7 @@ def _client(args: argparse.Namespace, sandbox: bool = False) -> Iterator[Client]
         try:
             with Client(base_url=args.base_url) as client:
                 yield client
-        except MissingAPIKeyError as exc:
+        except ClientConfigError as exc:  # no key, a malformed key or base URL
             raise UsageError(str(exc)) from exc
         return
     from .sandbox import serve_in_thread
@@ -142,18 +149,17 @@ def _run_upload(args: argparse.Namespace) -> int:
             report = preflight(root, policy=policy, executor=executor, progress=ProgressBar())
         except LayoutError as exc:
             raise UsageError(str(exc)) from exc
-    with _client(args) as client, Journal(root / JOURNAL_NAME) as journal:
-        cid = args.character
-        if cid is None:
-            folder = str(root.resolve())
-            cid = journal.character(folder, args.name, client.base_url)
+    try:
+        with _client(args) as client, Journal(root / JOURNAL_NAME, lock=True) as journal:
+            cid = args.character
             if cid is None:
-                cid = client.characters.create(args.name).character_id or ""
-                journal.record_character(folder, args.name, client.base_url, cid)
-                say(f"created character {args.name} ({cid})")
-        outcomes = upload_accepted(
-            report, client, cid, journal, concurrency=args.concurrency, progress=ProgressBar()
-        )
+                cid = ensure_character(client, journal, str(root.resolve()), args.name, say)
+            outcomes = upload_accepted(
+                report, client, cid, journal, concurrency=args.concurrency, progress=ProgressBar()
+            )
+    except (JournalBusyError, CharacterError) as exc:
+        sys.stderr.write(f"animus-prep: error: {exc}\n")
+        return EXIT_REJECTED
     if args.json:
         doc = {
             "schema": "animus-prep.upload/1",
@@ -193,6 +199,7 @@ def _run_pipeline(args: argparse.Namespace) -> int:
                 train=not args.no_train,
                 poll_interval=interval,
                 log=say,
+                retry_augmentation=args.retry_augmentation,
             )
         except LayoutError as exc:
             raise UsageError(str(exc)) from exc

@@ -3,6 +3,8 @@
 It makes `upload` and `run` resumable: a rerun, or a run after a crash, skips every file
 whose content is already recorded as an asset of the character. The server's asset list
 stays the source of truth (uploads are reconciled with it), the journal saves the calls.
+Paid jobs are recorded before they are requested, so a rerun never pays twice. Opened
+with ``lock=True``, it also keeps a second command off the same folder while it runs.
 """
 
 from __future__ import annotations
@@ -11,6 +13,12 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import IO, NamedTuple
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; commands are then not kept apart
+    fcntl = None  # type: ignore[assignment]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -29,16 +37,38 @@ CREATE TABLE IF NOT EXISTS characters (
     base_url TEXT NOT NULL,
     PRIMARY KEY (folder, name, base_url)
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    character_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    job_id TEXT,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (character_id, kind)
+);
 """
+
+
+class JournalBusyError(RuntimeError):
+    """Another command holds the folder's journal lock."""
+
+
+class JobRecord(NamedTuple):
+    """A paid job as recorded: ``requested`` (sent, no answer yet), ``running``, ``done``."""
+
+    job_id: str | None
+    state: str
 
 
 class Journal:
     """Thread-safe record of uploads and of the character created for a folder."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, lock: bool = False) -> None:
         self.path = Path(path)
+        self._lock_file: IO[bytes] | None = None
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._lock_file = _exclusive(self.path.with_name(self.path.name + ".lock"))
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
         with self._lock, self._db:
@@ -48,6 +78,9 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the lock
+            self._lock_file = None
 
     def __enter__(self) -> Journal:
         return self
@@ -98,3 +131,41 @@ class Journal:
                 " VALUES (?, ?, ?, ?)",
                 (folder, name, base_url, character_id),
             )
+
+    def job(self, character_id: str, kind: str) -> JobRecord | None:
+        """The paid job of this kind recorded for the character, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT job_id, state FROM jobs WHERE character_id=? AND kind=?",
+                (character_id, kind),
+            ).fetchone()
+        return None if row is None else JobRecord(row[0], str(row[1]))
+
+    def record_job(self, character_id: str, kind: str, job_id: str | None, state: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO jobs (character_id, kind, job_id, state, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (character_id, kind, job_id, state, time.time()),
+            )
+
+    def forget_job(self, character_id: str, kind: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "DELETE FROM jobs WHERE character_id=? AND kind=?", (character_id, kind)
+            )
+
+
+def _exclusive(path: Path) -> IO[bytes] | None:
+    if fcntl is None:
+        return None
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise JournalBusyError(
+            f"another animus-prep command is working on this folder (it holds {path}); "
+            "wait for it to finish"
+        ) from None
+    return handle

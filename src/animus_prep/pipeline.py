@@ -12,8 +12,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .character import CharacterError, ensure_character
 from .client import Client, Status, TrainingProgress
-from .journal import Journal
+from .journal import Journal, JournalBusyError
 from .policy import Policy
 from .preflight import preflight
 from .report import Report
@@ -70,8 +71,13 @@ def run_pipeline(
     training_timeout: float = 4 * 3600.0,
     poll_interval: float = 15.0,
     log: Log | None = None,
+    retry_augmentation: bool = False,
 ) -> RunSummary:
-    """Run (or resume) the pipeline for the character folder at `path`."""
+    """Run (or resume) the pipeline for the character folder at `path`.
+
+    ``retry_augmentation`` requests face augmentation again when an earlier run's request
+    got no answer (it may have been charged, so that is never done by itself).
+    """
     say = log or (lambda _msg: None)
     policy = policy or Policy()
     root = Path(path)
@@ -83,28 +89,28 @@ def run_pipeline(
     say(f"pre-flight: {len(report.accepted)} of {len(report.images)} photos accepted")
     if not faces:
         raise PipelineError("no face photo was accepted; fix the rejected ones and run again")
-    with Journal(journal_path or root / JOURNAL_NAME) as journal:
-        folder = str(root.resolve())
-        cid = journal.character(folder, name, client.base_url)
-        if cid is None:
-            cid = client.characters.create(name).character_id
-            if not cid:
-                raise PipelineError("the server created a character without an id")
-            journal.record_character(folder, name, client.base_url, cid)
-            say(f"created character {name} ({cid})")
-        else:
-            say(f"resuming character {name} ({cid})")
+    try:
+        journal = Journal(journal_path or root / JOURNAL_NAME, lock=True)
+    except JournalBusyError as exc:
+        raise PipelineError(str(exc)) from exc
+    with journal:
+        try:
+            cid = ensure_character(client, journal, str(root.resolve()), name, say)
+        except CharacterError as exc:
+            raise PipelineError(str(exc)) from exc
         summary.character_id = cid
         summary.uploads = upload_accepted(report, client, cid, journal)
-    failed = [u for u in summary.uploads if u.status == "failed"]
-    new = sum(u.status == "uploaded" for u in summary.uploads)
-    say(f"uploads: {new} new, {len(summary.uploads) - new - len(failed)} already there")
-    if failed:
-        raise PipelineError(
-            f"{len(failed)} uploads failed (first: {failed[0].path}: {failed[0].error}); "
-            "run again to retry them"
+        failed = [u for u in summary.uploads if u.status == "failed"]
+        new = sum(u.status == "uploaded" for u in summary.uploads)
+        say(f"uploads: {new} new, {len(summary.uploads) - new - len(failed)} already there")
+        if failed:
+            raise PipelineError(
+                f"{len(failed)} uploads failed (first: {failed[0].path}: {failed[0].error}); "
+                "run again to retry them"
+            )
+        _augment_faces(
+            client, cid, journal, min_face_images, summary, poll_interval, say, retry_augmentation
         )
-    _augment_faces(client, cid, min_face_images, summary, poll_interval, say)
     status = client.dataset.status(cid)
     if (status.dataset_status or "").lower() != "approved":
         if not status.total_images:
@@ -136,11 +142,51 @@ AUGMENT_PROMPTS = (
 )
 
 
+AUGMENTATION = "face_augmentation"
+
+
 def _augment_faces(
-    client: Client, cid: str, wanted: int, summary: RunSummary, interval: float, say: Log
+    client: Client,
+    cid: str,
+    journal: Journal,
+    wanted: int,
+    summary: RunSummary,
+    interval: float,
+    say: Log,
+    retry: bool,
 ) -> None:
-    """Have the server synthesize faces when fewer than `wanted` face images exist."""
-    have = client.characters.get(cid).face_images_count or 0
+    """Have the server synthesize faces when fewer than `wanted` face images exist.
+
+    Paid up front, so at most once per character: the request is journaled before it is
+    sent, and a rerun waits on the recorded job instead of paying again.
+    """
+    character = client.characters.get(cid)
+    have = character.face_images_count or 0
+    if not character.body_images_count:
+        # The dataset needs a body photo too: stop before anything is paid for.
+        raise PipelineError(
+            "the character has no body photo, and the dataset needs one: add photos under "
+            "body/<view>/ (e.g. body/front/) and run again"
+        )
+    recorded = journal.job(cid, AUGMENTATION)
+    if recorded is not None and recorded.state == "requested" and retry:
+        journal.forget_job(cid, AUGMENTATION)
+        recorded = None
+    if recorded is not None:
+        if recorded.state == "done":
+            return
+        if recorded.job_id:
+            say(f"face augmentation: waiting for job {recorded.job_id} from an earlier run")
+            _wait_augmentation(client, cid, journal, recorded.job_id, interval)
+            return
+        if have >= wanted:
+            journal.record_job(cid, AUGMENTATION, None, "done")
+            return
+        raise PipelineError(
+            "an earlier run asked for face augmentation but got no answer, so it may have "
+            f"been charged; the character has {have} face images. Check its face images and "
+            "credits on the server, then run with --retry-augmentation to ask again"
+        )
     missing = wanted - have
     if missing <= 0:
         return
@@ -149,14 +195,23 @@ def _augment_faces(
     if source is None:
         raise PipelineError("no uploaded face photo to synthesize more faces from")
     prompts = [AUGMENT_PROMPTS[i % len(AUGMENT_PROMPTS)] for i in range(missing)]
+    journal.record_job(cid, AUGMENTATION, None, "requested")
     job = client.face_augmentation.create(cid, source, prompts=prompts)
+    journal.record_job(cid, AUGMENTATION, job.job_id, "running" if job.job_id else "done")
     say(
         f"face augmentation: {have} face images, {wanted} needed; synthesizing "
         f"{job.total_images or missing} ({job.credits_deducted} credits)"
     )
     if job.job_id:
-        client.face_augmentation.wait(job.job_id, timeout=1800.0, interval=min(interval, 2.0))
+        _wait_augmentation(client, cid, journal, job.job_id, interval)
     summary.augmented_faces = job.total_images or missing
+
+
+def _wait_augmentation(
+    client: Client, cid: str, journal: Journal, job_id: str, interval: float
+) -> None:
+    client.face_augmentation.wait(job_id, timeout=1800.0, interval=min(interval, 2.0))
+    journal.record_job(cid, AUGMENTATION, job_id, "done")
 
 
 def _progress_line(kind: str, say: Log) -> Callable[[TrainingProgress], None]:

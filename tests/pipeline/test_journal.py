@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from animus_prep.journal import Journal
+import pytest
+
+from animus_prep.journal import JobRecord, Journal, JournalBusyError
 
 
 def test_uploads_and_characters_survive_a_reopen(tmp_path: Path) -> None:
@@ -33,3 +37,40 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
             )
         )
         assert j.uploads("c") == 200
+
+
+def test_paid_jobs_are_recorded_per_character_and_kind(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as j:
+        assert j.job("c1", "face_augmentation") is None
+        j.record_job("c1", "face_augmentation", None, "requested")
+    with Journal(path) as j:
+        assert j.job("c1", "face_augmentation") == JobRecord(None, "requested")
+        j.record_job("c1", "face_augmentation", "job-7", "running")
+        assert j.job("c1", "face_augmentation") == JobRecord("job-7", "running")
+        assert j.job("c2", "face_augmentation") is None
+        j.forget_job("c1", "face_augmentation")
+        assert j.job("c1", "face_augmentation") is None
+
+
+def test_the_folder_lock_keeps_a_second_command_out_until_released(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    script = (
+        "import sys\n"
+        "from animus_prep.journal import Journal, JournalBusyError\n"
+        "try:\n"
+        "    Journal(sys.argv[1], lock=True).close()\n"
+        "except JournalBusyError:\n"
+        "    sys.exit(3)\n"
+    )
+
+    def other_process() -> int:
+        return subprocess.run([sys.executable, "-c", script, str(path)], timeout=60).returncode
+
+    with Journal(path, lock=True):
+        with pytest.raises(JournalBusyError, match="another animus-prep command"):
+            Journal(path, lock=True)
+        assert other_process() == 3
+        with Journal(path):  # reading without the lock stays possible
+            pass
+    assert other_process() == 0

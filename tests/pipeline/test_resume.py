@@ -1,0 +1,145 @@
+"""Runs cut short at the worst moments: a rerun must never pay or create twice."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pipeline_support import example_character
+
+from animus_prep import APIConnectionError, Client
+from animus_prep.journal import Journal
+from animus_prep.pipeline import JOURNAL_NAME, PipelineError, run_pipeline
+from animus_prep.sandbox import serve_in_thread
+
+KEY = "sk-resume-test"
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    with (
+        serve_in_thread(api_keys={KEY: 200}, time_scale=5000, seed=4) as url,
+        Client(api_key=KEY, base_url=url) as c,
+    ):
+        yield c
+
+
+def lost_answer(call: Callable[..., Any]) -> Callable[..., Any]:
+    """The call reaches the server, which acts on it; its answer never comes back."""
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        call(*args, **kwargs)
+        raise APIConnectionError("connection reset by peer", method="POST", url="lost")
+
+    return lost
+
+
+def never_sent(*args: Any, **kwargs: Any) -> Any:
+    raise APIConnectionError("connection reset by peer", method="POST", url="lost")
+
+
+def interrupted(*args: Any, **kwargs: Any) -> Any:
+    raise KeyboardInterrupt
+
+
+def faces(client: Client, cid: str) -> int:
+    return client.characters.get(cid).face_images_count or 0
+
+
+def run(root: Path, client: Client, **kwargs: Any) -> Any:
+    return run_pipeline(root, "Resume", client, poll_interval=0.05, train=False, **kwargs)
+
+
+def only_character(client: Client) -> str:
+    (character,) = list(client.characters.iter())
+    return character.character_id or ""
+
+
+def test_interrupted_while_waiting_for_augmentation_the_rerun_waits_and_pays_nothing(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path)
+    real_wait = client.face_augmentation.wait
+    client.face_augmentation.wait = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        run(root, client)
+    cid = only_character(client)
+    client.face_augmentation.wait = real_wait  # type: ignore[method-assign]
+    log: list[str] = []
+    second = run(root, client, log=log.append)
+    assert any("waiting for job" in line for line in log)
+    assert second.augmented_faces == 0
+    assert faces(client, cid) == 5  # 2 photos + 3 synthesized once, not 2 + 3 + 3
+
+
+def test_an_augmentation_answer_lost_after_the_charge_is_not_paid_again(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path)
+    real_create = client.face_augmentation.create
+    client.face_augmentation.create = lost_answer(real_create)  # type: ignore[method-assign]
+    with pytest.raises(APIConnectionError):
+        run(root, client)
+    cid = only_character(client)
+    client.face_augmentation.create = real_create  # type: ignore[method-assign]
+    for _ in range(200):  # the charged job finishes in the background (bounded wait)
+        if faces(client, cid) >= 5:
+            break
+        time.sleep(0.05)
+    second = run(root, client)
+    assert second.augmented_faces == 0
+    assert faces(client, cid) == 5
+
+
+def test_an_augmentation_request_with_no_answer_stops_until_the_user_says_retry(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path)
+    real_create = client.face_augmentation.create
+    client.face_augmentation.create = never_sent  # type: ignore[method-assign]
+    with pytest.raises(APIConnectionError):
+        run(root, client)
+    cid = only_character(client)
+    client.face_augmentation.create = real_create  # type: ignore[method-assign]
+    with pytest.raises(PipelineError, match="--retry-augmentation"):
+        run(root, client)
+    assert faces(client, cid) == 2  # nothing was paid for
+    third = run(root, client, retry_augmentation=True)
+    assert third.augmented_faces == 3
+    assert faces(client, cid) == 5
+
+
+def test_a_lost_create_answer_finds_the_created_character_again(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path)
+    real_create = client.characters.create
+    client.characters.create = lost_answer(real_create)  # type: ignore[method-assign]
+    with pytest.raises(APIConnectionError):
+        run(root, client)
+    cid = only_character(client)
+    client.characters.create = real_create  # type: ignore[method-assign]
+    log: list[str] = []
+    second = run(root, client, log=log.append)
+    assert second.character_id == cid
+    assert only_character(client) == cid
+    assert any(line.startswith("found character") for line in log)
+
+
+def test_no_body_photo_stops_before_anything_is_paid(tmp_path: Path, client: Client) -> None:
+    root = example_character(tmp_path)
+    shutil.rmtree(root / "body")
+    with pytest.raises(PipelineError, match="no body photo"):
+        run(root, client)
+    assert faces(client, only_character(client)) == 2  # no augmentation bought
+
+
+def test_a_second_command_on_the_same_folder_is_refused(tmp_path: Path, client: Client) -> None:
+    root = example_character(tmp_path)
+    with Journal(root / JOURNAL_NAME, lock=True), pytest.raises(PipelineError, match="another"):
+        run(root, client)
+    assert list(client.characters.iter()) == []  # refused before creating anything
