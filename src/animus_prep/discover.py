@@ -2,8 +2,9 @@
 
 A character folder holds `face/` (face photos) and `body/<view>/` (body photos whose API
 image type is `body_image_<view>`). Any other folder can be checked with an explicit kind.
-Folders are walked recursively in a stable order, following linked folders (each real
-folder once, so a link back up cannot loop); dotfiles and dot-folders are skipped. Every
+Folders are walked recursively in a stable order, following linked folders (a link back
+to a folder on its own path is not followed, so loops end); dotfiles and dot-folders are
+skipped. Every
 other entry is a candidate, so a stray text file, a broken link or a folder that cannot
 be read gets a verdict too (`unreadable`) instead of vanishing from the report.
 """
@@ -20,6 +21,8 @@ Kind = Literal["face", "body"]
 KINDS: tuple[Kind, ...] = ("face", "body")
 FACE_IMAGE_TYPE = "face_image"
 _VIEW = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+# Folders deeper than this are reported as entries, not walked (links can nest forever).
+_MAX_DEPTH = 32
 
 
 class LayoutError(ValueError):
@@ -44,28 +47,35 @@ def body_image_type(view: str) -> str:
 
 
 def _walk(root: Path) -> list[Path]:
+    """Every non-dot entry under ``root`` that is not a folder, and every folder that
+    cannot be listed. Linked folders are followed; a link back to a folder on its own
+    path (a loop) is not."""
     found: list[Path] = []
-    walked: set[tuple[int, int]] = set()
-
-    def cannot_list(error: OSError) -> None:
-        # A folder that cannot be listed becomes a candidate itself: it is reported
-        # unreadable, with the reason, rather than its photos silently missing.
-        if error.filename is not None:
-            found.append(Path(os.fsdecode(error.filename)))
-
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=cannot_list):
+    stack: list[tuple[Path, frozenset[tuple[int, int]]]] = [(root, frozenset())]
+    while stack:
+        folder, ancestors = stack.pop()
         try:
-            st = os.stat(dirpath)
+            st = folder.stat()
+            here = (st.st_dev, st.st_ino)
+            if here in ancestors:
+                continue
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name, reverse=True)
         except OSError:
-            dirnames[:] = []
-            found.append(Path(dirpath))
+            # Reported unreadable with the reason, rather than its photos silently missing.
+            found.append(folder)
             continue
-        if (st.st_dev, st.st_ino) in walked:  # reached again through a link
-            dirnames[:] = []
-            continue
-        walked.add((st.st_dev, st.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(Path(dirpath) / name for name in sorted(filenames) if not name.startswith("."))
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_folder = entry.is_dir()  # follows links
+            except OSError:
+                is_folder = False
+            if is_folder and len(ancestors) < _MAX_DEPTH:
+                stack.append((Path(entry.path), ancestors | {here}))
+            else:
+                found.append(Path(entry.path))
     return found
 
 

@@ -124,6 +124,19 @@ def test_linked_folders_are_followed_once_and_odd_entries_get_a_verdict(tmp_path
         assert report.image(f"face/{name}").codes == (ReasonCode.UNREADABLE,)
 
 
+def test_a_linked_face_folder_inside_the_character_folder_keeps_its_kind(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "c"
+    write(root / "archive" / "picked" / "me.jpg", scene(1))  # sorts before face/
+    (root / "face").symlink_to(root / "archive" / "picked", target_is_directory=True)
+    report = preflight(root, policy=NO_FACES)
+    assert report.image("face/me.jpg").accepted
+    stray = report.image("archive/picked/me.jpg")
+    assert ReasonCode.MISPLACED in stray.codes
+    assert stray.duplicate_of == "face/me.jpg"
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
 def test_a_folder_that_cannot_be_read_is_reported_not_skipped(tmp_path: Path) -> None:
     root = tmp_path / "c"
