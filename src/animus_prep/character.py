@@ -1,9 +1,10 @@
 """The character a folder is prepared for: found again, never created twice.
 
-The journal remembers the character created for a folder, name and server. When it does
-not (a first run, a journal deleted, or a create whose response was lost), the server is
-asked first: characters made by animus-prep carry a reference to their folder and name in
-their description, so the one an earlier run created is found and reused.
+The journal remembers the character created for a folder, name and server, and records a
+create before sending it. When a create was sent but its answer never came back, the
+server may have made the character all the same: characters made by animus-prep carry a
+reference to their folder and name in their description, so the whole character list is
+searched for it before anything is created again.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Callable
 from .client import Client
 from .journal import Journal
 
-#: Characters listed at most when looking for one an earlier run created.
-MAX_LISTED = 5000
+#: A listing longer than this is taken for a server that never says "no more".
+MAX_LISTED = 100_000
 
 
 class CharacterError(RuntimeError):
@@ -37,13 +38,20 @@ def ensure_character(
         say(f"resuming character {name} ({cid})")
         return cid
     ref = folder_ref(folder, name)
-    for n, character in enumerate(client.characters.iter()):
-        if n >= MAX_LISTED:
-            break
-        if character.character_id and ref in (character.description or ""):
-            journal.record_character(folder, name, client.base_url, character.character_id)
-            say(f"found character {name} ({character.character_id}) from an earlier run")
-            return character.character_id
+    if journal.character_requested(folder, name, client.base_url):
+        # Every page, in whatever order the server lists them, up to a bound no real
+        # account reaches (a server that always says "more" must not loop forever).
+        for n, character in enumerate(client.characters.iter()):
+            if n >= MAX_LISTED:
+                raise CharacterError(
+                    f"searched {MAX_LISTED} characters for the one an earlier run may have "
+                    f"created ({ref}) without reaching the end; not creating another"
+                )
+            if character.character_id and ref in (character.description or ""):
+                journal.record_character(folder, name, client.base_url, character.character_id)
+                say(f"found character {name} ({character.character_id}) from an earlier run")
+                return character.character_id
+    journal.record_character_request(folder, name, client.base_url)
     created = client.characters.create(name, description=f"Prepared with {ref}").character_id
     if not created:
         raise CharacterError("the server created a character without an id")

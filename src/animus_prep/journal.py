@@ -37,6 +37,13 @@ CREATE TABLE IF NOT EXISTS characters (
     base_url TEXT NOT NULL,
     PRIMARY KEY (folder, name, base_url)
 );
+CREATE TABLE IF NOT EXISTS character_requests (
+    folder TEXT NOT NULL,
+    name TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    requested_at REAL NOT NULL,
+    PRIMARY KEY (folder, name, base_url)
+);
 CREATE TABLE IF NOT EXISTS jobs (
     character_id TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -130,6 +137,27 @@ class Journal:
                 "INSERT OR REPLACE INTO characters (folder, name, base_url, character_id)"
                 " VALUES (?, ?, ?, ?)",
                 (folder, name, base_url, character_id),
+            )
+            self._db.execute(
+                "DELETE FROM character_requests WHERE folder=? AND name=? AND base_url=?",
+                (folder, name, base_url),
+            )
+
+    def character_requested(self, folder: str, name: str, base_url: str) -> bool:
+        """Whether a create was sent for this folder, name and server with no id recorded."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM character_requests WHERE folder=? AND name=? AND base_url=?",
+                (folder, name, base_url),
+            ).fetchone()
+        return row is not None
+
+    def record_character_request(self, folder: str, name: str, base_url: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO character_requests (folder, name, base_url, requested_at)"
+                " VALUES (?, ?, ?, ?)",
+                (folder, name, base_url, time.time()),
             )
 
     def job(self, character_id: str, kind: str) -> JobRecord | None:

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .character import CharacterError, ensure_character
-from .client import Client, Status, TrainingProgress
+from .client import APIStatusError, Client, Status, TrainingProgress
 from .journal import Journal, JournalBusyError
 from .policy import Policy
 from .preflight import preflight
-from .report import Report
+from .report import ImageReport, Report
 from .review import ReviewSummary, review_dataset
 from .upload import UploadOutcome, upload_accepted
 
@@ -93,7 +93,7 @@ def run_pipeline(
         journal = Journal(journal_path or root / JOURNAL_NAME, lock=True)
     except JournalBusyError as exc:
         raise PipelineError(str(exc)) from exc
-    with journal:
+    with journal:  # held to the end: the lock keeps a second command off this folder
         try:
             cid = ensure_character(client, journal, str(root.resolve()), name, say)
         except CharacterError as exc:
@@ -111,26 +111,40 @@ def run_pipeline(
         _augment_faces(
             client, cid, journal, min_face_images, summary, poll_interval, say, retry_augmentation
         )
-    status = client.dataset.status(cid)
-    if (status.dataset_status or "").lower() != "approved":
-        if not status.total_images:
-            started = client.dataset.generate(cid, use_default_prompts=True)
-            say(f"dataset: rendering {started.total_images or '?'} images")
-        summary.review = review_dataset(
-            client, cid, faces + bodies, policy, poll_interval=min(poll_interval, 2.0), log=say
-        )
-        r = summary.review
-        say(
-            f"review: {len(r.approved)} approved, {len(r.regenerated)} regenerated, "
-            f"{len(r.deleted)} deleted"
-        )
-        if not r.dataset_approved:
-            raise PipelineError(r.note or "the dataset was not approved")
-        say("dataset approved")
-    if train:
-        _train(client, cid, summary, training_timeout, poll_interval, say)
-        summary.generation_ready = bool(client.generation.capabilities(cid).generation_ready)
+        _approve_dataset(client, cid, faces + bodies, policy, summary, poll_interval, say)
+        if train:
+            _train(client, cid, summary, training_timeout, poll_interval, say)
+            summary.generation_ready = bool(client.generation.capabilities(cid).generation_ready)
     return summary
+
+
+def _approve_dataset(
+    client: Client,
+    cid: str,
+    references: list[ImageReport],
+    policy: Policy,
+    summary: RunSummary,
+    poll_interval: float,
+    say: Log,
+) -> None:
+    """Render the dataset (once), review every render and approve it, unless approved."""
+    status = client.dataset.status(cid)
+    if (status.dataset_status or "").lower() == "approved":
+        return
+    if not status.total_images:
+        started = client.dataset.generate(cid, use_default_prompts=True)
+        say(f"dataset: rendering {started.total_images or '?'} images")
+    summary.review = review_dataset(
+        client, cid, references, policy, poll_interval=min(poll_interval, 2.0), log=say
+    )
+    r = summary.review
+    say(
+        f"review: {len(r.approved)} approved, {len(r.regenerated)} regenerated, "
+        f"{len(r.deleted)} deleted"
+    )
+    if not r.dataset_approved:
+        raise PipelineError(r.note or "the dataset was not approved")
+    say("dataset approved")
 
 
 AUGMENT_PROMPTS = (
@@ -196,7 +210,12 @@ def _augment_faces(
         raise PipelineError("no uploaded face photo to synthesize more faces from")
     prompts = [AUGMENT_PROMPTS[i % len(AUGMENT_PROMPTS)] for i in range(missing)]
     journal.record_job(cid, AUGMENTATION, None, "requested")
-    job = client.face_augmentation.create(cid, source, prompts=prompts)
+    try:
+        job = client.face_augmentation.create(cid, source, prompts=prompts)
+    except APIStatusError as exc:
+        if exc.status_code < 500:  # a definite refusal (402, 400, 409...): nothing was paid
+            journal.forget_job(cid, AUGMENTATION)
+        raise
     journal.record_job(cid, AUGMENTATION, job.job_id, "running" if job.job_id else "done")
     say(
         f"face augmentation: {have} face images, {wanted} needed; synthesizing "

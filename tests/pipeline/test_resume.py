@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pipeline_support import example_character
 
-from animus_prep import APIConnectionError, Client
-from animus_prep.journal import Journal
+from animus_prep import APIConnectionError, Client, PaymentRequiredError
+from animus_prep.journal import Journal, JournalBusyError
 from animus_prep.pipeline import JOURNAL_NAME, PipelineError, run_pipeline
 from animus_prep.sandbox import serve_in_thread
 
@@ -117,17 +117,53 @@ def test_a_lost_create_answer_finds_the_created_character_again(
     tmp_path: Path, client: Client
 ) -> None:
     root = example_character(tmp_path)
+    for n in range(3):  # listed before ours
+        client.characters.create(f"other{n}")
     real_create = client.characters.create
     client.characters.create = lost_answer(real_create)  # type: ignore[method-assign]
     with pytest.raises(APIConnectionError):
         run(root, client)
-    cid = only_character(client)
     client.characters.create = real_create  # type: ignore[method-assign]
     log: list[str] = []
     second = run(root, client, log=log.append)
-    assert second.character_id == cid
-    assert only_character(client) == cid
+    names = sorted(c.name or "" for c in client.characters.iter())
+    assert names == ["Resume", "other0", "other1", "other2"]
     assert any(line.startswith("found character") for line in log)
+    assert second.character_id == next(
+        c.character_id for c in client.characters.iter() if c.name == "Resume"
+    )
+
+
+def test_a_refused_augmentation_is_not_taken_for_a_possible_charge(tmp_path: Path) -> None:
+    root = example_character(tmp_path)
+    with (
+        serve_in_thread(api_keys={KEY: 1}, time_scale=5000, seed=4) as url,  # 1.5 needed
+        Client(api_key=KEY, base_url=url) as poor,
+    ):
+        for _ in range(2):  # a definite refusal each time, never "ask with --retry"
+            with pytest.raises(PaymentRequiredError):
+                run(root, poor)
+        with Journal(root / JOURNAL_NAME) as journal:
+            assert journal.job(only_character(poor), "face_augmentation") is None
+
+
+def test_the_folder_stays_locked_until_the_run_ends(tmp_path: Path, client: Client) -> None:
+    root = example_character(tmp_path)
+    seen: list[str] = []
+    real_status = client.dataset.status
+
+    def status_while_probing(cid: str) -> Any:
+        try:
+            Journal(root / JOURNAL_NAME, lock=True).close()
+            seen.append("free")
+        except JournalBusyError:
+            seen.append("locked")
+        return real_status(cid)
+
+    client.dataset.status = status_while_probing  # type: ignore[method-assign]
+    run(root, client)
+    assert seen and set(seen) == {"locked"}
+    Journal(root / JOURNAL_NAME, lock=True).close()  # released at the end
 
 
 def test_no_body_photo_stops_before_anything_is_paid(tmp_path: Path, client: Client) -> None:
