@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .analysis import ImageAnalysis, analyze_bytes, best_copy
-from .client import AnimusError, Client, DatasetImage
+from .client import AnimusError, Client, DatasetImage, NotFoundError
 from .dedup import group_duplicates, verify_pair
 from .faces.identity import centroid
+from .fingerprint import Fingerprint
 from .policy import Policy
 from .reasons import Reason, ReasonCode
 from .report import ImageReport
@@ -33,6 +34,8 @@ class RenderVerdict:
     filename: str | None
     reasons: tuple[Reason, ...]
     identity_score: float | None = None
+    fingerprint: Fingerprint | None = field(default=None, repr=False, compare=False)
+    """For comparing later renders with this one once it is approved."""
 
     @property
     def ok(self) -> bool:
@@ -57,8 +60,10 @@ def judge_renders(
     renders: Sequence[tuple[str, str, bytes]],
     references: Sequence[ImageReport],
     policy: Policy,
+    approved: Sequence[RenderVerdict] = (),
 ) -> list[RenderVerdict]:
-    """Judge `(image_id, filename, bytes)` renders against the accepted reference photos."""
+    """Judge `(image_id, filename, bytes)` renders against the accepted reference photos,
+    each other, and the renders `approved` in earlier rounds."""
     rp = render_policy(policy)
     analyses = [
         analyze_bytes(data, name or image_id, rp, kind="face") for image_id, name, data in renders
@@ -94,9 +99,19 @@ def judge_renders(
                     Reason(ReasonCode.REFERENCE_COPY, f"a near-copy of the reference {path}")
                 )
                 break
+    kept = [(v.filename or v.image_id, v.fingerprint) for v in approved if v.fingerprint]
+    for i, a in enumerate(analyses):
+        if a.print is None:
+            continue
+        for name, fp in kept:
+            if fp is not None and verify_pair(fp, a.print, rp.duplicate_min_similarity).duplicate:
+                reasons[i].append(
+                    Reason(ReasonCode.DUPLICATE, f"the same picture as approved render {name}")
+                )
+                break
     _flag_render_copies(analyses, reasons, rp)
     return [
-        RenderVerdict(image_id, name, tuple(reasons[i]), scores[i])
+        RenderVerdict(image_id, name, tuple(reasons[i]), scores[i], analyses[i].print)
         for i, (image_id, name, _) in enumerate(renders)
     ]
 
@@ -160,14 +175,21 @@ def review_dataset(
 ) -> ReviewSummary:
     """Review every pending render until none is left, then approve the dataset.
 
-    A render that fails is regenerated up to `max_regenerations` times, then deleted.
-    Rounds are bounded by `max_rounds`, and each wait for renders by `wait_timeout`.
+    A render that fails is regenerated up to `max_regenerations` times, then deleted; one
+    that cannot be downloaded is left for the next round. Rounds are bounded by
+    `max_rounds`, and each wait for renders by `wait_timeout`. The dataset is approved
+    only when the server says it can be (its own count of approved renders against its
+    minimum, and at least `min_images`), so a rerun after an interruption finishes the job.
     """
     say = log or (lambda _msg: None)
     summary = ReviewSummary()
     tries: dict[str, int] = {}
     judged: set[tuple[str, int | None, str | None]] = set()
+    approved: list[RenderVerdict] = []
     for round_no in range(1, max_rounds + 1):
+        if not client.dataset.status(character_id).total_images:
+            summary.note = "the dataset has no renders (not generated yet, or all deleted)"
+            return summary
         client.dataset.wait_until_generated(
             character_id, timeout=wait_timeout, interval=poll_interval
         )
@@ -178,37 +200,71 @@ def review_dataset(
         if not todo:
             break
         say(f"round {round_no}: judging {len(todo)} renders")
-        verdicts = judge_renders(_download(client, todo), references, policy)
-        regenerating = False
-        for img, verdict in zip(todo, verdicts, strict=True):
-            image_id = img.image_id or ""
+        downloads = _download(client, todo)
+        fetched = [(img, d) for img, d in zip(todo, downloads, strict=True) if d is not None]
+        missing = len(todo) - len(fetched)
+        if missing:
+            say(f"  {missing} renders could not be downloaded: left for the next round")
+        verdicts = judge_renders([d for _, d in fetched], references, policy, approved)
+        again = missing > 0
+        for (img, _), verdict in zip(fetched, verdicts, strict=True):
             judged.add(_key(img))
             summary.verdicts.append(verdict)
+            again |= _act(client, character_id, verdict, tries, max_regenerations, summary, say)
             if verdict.ok:
-                client.dataset.approve_image(character_id, image_id)
-                summary.approved.append(image_id)
-                continue
-            codes = ", ".join(dict.fromkeys(r.code.value for r in verdict.reasons))
-            if tries.get(image_id, 0) < max_regenerations:
-                tries[image_id] = tries.get(image_id, 0) + 1
-                client.dataset.regenerate_image(character_id, image_id)
-                summary.regenerated.append(image_id)
-                regenerating = True
-                say(f"  regenerate {verdict.filename or image_id}: {codes}")
-            else:
-                client.dataset.delete_image(character_id, image_id)
-                summary.deleted.append(image_id)
-                say(f"  delete {verdict.filename or image_id}: {codes} (budget spent)")
-        if not regenerating:
+                approved.append(verdict)
+        if not again:
             break
     else:
         summary.note = f"stopped after {max_rounds} rounds with renders still under review"
         return summary
-    if len(summary.approved) < min_images:
-        summary.note = f"only {len(summary.approved)} renders approved; dataset not approved"
+    return _approve(client, character_id, min_images, summary)
+
+
+def _act(
+    client: Client,
+    cid: str,
+    verdict: RenderVerdict,
+    tries: dict[str, int],
+    budget: int,
+    summary: ReviewSummary,
+    say: ReviewLog,
+) -> bool:
+    """Approve, regenerate or delete one render; whether a new version will come."""
+    image_id = verdict.image_id
+    codes = ", ".join(dict.fromkeys(r.code.value for r in verdict.reasons))
+    try:
+        if verdict.ok:
+            client.dataset.approve_image(cid, image_id)
+            summary.approved.append(image_id)
+            return False
+        if tries.get(image_id, 0) < budget:
+            tries[image_id] = tries.get(image_id, 0) + 1
+            client.dataset.regenerate_image(cid, image_id)
+            summary.regenerated.append(image_id)
+            say(f"  regenerate {verdict.filename or image_id}: {codes}")
+            return True
+        client.dataset.delete_image(cid, image_id)
+        summary.deleted.append(image_id)
+        say(f"  delete {verdict.filename or image_id}: {codes} (budget spent)")
+    except NotFoundError:
+        say(f"  {verdict.filename or image_id} is gone from the dataset: skipped")
+    return False
+
+
+def _approve(client: Client, cid: str, min_images: int, summary: ReviewSummary) -> ReviewSummary:
+    status = client.dataset.status(cid)
+    have = status.approved_images if status.approved_images is not None else len(summary.approved)
+    need = max(min_images, status.min_required or 0)
+    if have < need or status.can_approve is False:
+        summary.note = (
+            f"{have} renders approved; the dataset needs {need} and the server "
+            f"{'does not allow' if status.can_approve is False else 'needs more before'} "
+            "approval yet: add reference photos, or review the renders left"
+        )
         return summary
     try:
-        client.dataset.approve(character_id)
+        client.dataset.approve(cid)
     except AnimusError as exc:
         summary.note = f"the server refused to approve the dataset: {exc}"
         return summary
@@ -221,14 +277,19 @@ def _key(img: DatasetImage) -> tuple[str, int | None, str | None]:
     return (img.image_id or "", img.seed, img.view_url)
 
 
-def _download(client: Client, images: Sequence[DatasetImage]) -> list[tuple[str, str, bytes]]:
-    def one(img: DatasetImage) -> tuple[str, str, bytes]:
-        data = b""
-        if img.view_url:
-            try:
-                data = client.download(img.view_url)
-            except AnimusError as exc:
-                logger.warning("cannot download %s: %s", img.image_id, exc)
+def _download(
+    client: Client, images: Sequence[DatasetImage]
+) -> list[tuple[str, str, bytes] | None]:
+    """Each render's bytes, or None when it could not be downloaded (judged next round)."""
+
+    def one(img: DatasetImage) -> tuple[str, str, bytes] | None:
+        if not img.view_url:
+            return None
+        try:
+            data = client.download(img.view_url)
+        except AnimusError as exc:
+            logger.warning("cannot download %s: %s", img.image_id, exc)
+            return None
         return (img.image_id or "", img.filename or img.image_id or "", data)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
