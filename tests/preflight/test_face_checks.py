@@ -15,6 +15,7 @@ from animus_prep.analysis import analyze_decoded
 from animus_prep.decode import decode_bytes
 from animus_prep.discover import Candidate
 from animus_prep.faces import Face, FacesUnavailableError, YuNetDetector
+from animus_prep.faces.findings import DETECT_LONG_SIDE
 from animus_prep.policy import Policy
 from animus_prep.preflight import assemble, preflight
 from animus_prep.reasons import ReasonCode
@@ -97,6 +98,30 @@ def test_face_blur_verdict_does_not_depend_on_the_file_format(ardern: np.ndarray
     assert "blurry" in codes(png.getvalue())
     assert "blurry" in codes(jpeg(blurred))
     assert "blurry" not in codes(jpeg(canvas))
+
+
+BLOUSE = Path(__file__).resolve().parents[1] / "faces" / "data" / "blouse_render.jpg"
+
+
+class _NoSecondLook:
+    """The bundled detector, without its `confirm` (it cannot look again)."""
+
+    def __init__(self, inner: YuNetDetector) -> None:
+        self.inner = inner
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        return self.inner.detect(rgb)
+
+
+def test_a_blouse_pattern_is_not_a_second_person() -> None:
+    data = BLOUSE.read_bytes()
+    assert codes(data) == set()
+    # The pattern does pass for a face at the pre-flight's detection size: only the
+    # second look (the whole image again, finer) tells it apart.
+    detector = YuNetDetector(score_threshold=0.5, long_side=DETECT_LONG_SIDE)
+    cand = Candidate(Path("x.jpg"), "x.jpg", "face", "face_image")
+    a = analyze_decoded(cand, decode_bytes(data, POLICY), POLICY, detector=_NoSecondLook(detector))
+    assert "multiple_faces" in {r.code.value for r in a.reasons()}
 
 
 def test_two_people_are_multiple_faces(ardern: np.ndarray) -> None:

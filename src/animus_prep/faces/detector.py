@@ -12,6 +12,8 @@ from .types import Face
 
 #: YuNet finds faces of roughly 10-300 px, so photos are analysed with this long side.
 DEFAULT_LONG_SIDE = 640
+#: How much longer (px) the long side is when `YuNetDetector.confirm` looks again.
+CONFIRM_STEP = 160
 
 
 def _as_rgb(image: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
@@ -126,3 +128,20 @@ class YuNetDetector:
         elif to_full is not None:
             fx, fy = fx * to_full, fy * to_full
         return [face.scaled(fx, fy) for face in found.to_faces()]
+
+    def confirm(self, rgb: npt.NDArray[np.uint8], face: Face, *, min_score: float) -> bool:
+        """Whether ``face`` (in ``rgb``'s pixels) is found again at a finer scale.
+
+        The whole image is searched again with a long side `CONFIRM_STEP` px longer. A
+        face is found again; a pattern that looked like one at this detector's scale (a
+        floral blouse) usually is not. (A crop around it is no test: out of context, the
+        pattern looks like a face at most scales.)
+        """
+        image = _as_rgb(rgb)
+        finer = YuNetDetector(
+            score_threshold=min_score,
+            nms_threshold=self.nms_threshold,
+            long_side=self.long_side + CONFIRM_STEP,
+            threads=self.threads,
+        )
+        return any(float(yunet.iou(face.box, f.box)[0]) >= 0.3 for f in finer.detect(image))

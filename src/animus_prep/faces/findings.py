@@ -89,6 +89,26 @@ def face_sharpness(rgb: npt.NDArray[np.uint8], face: Face) -> Sharpness | None:
     return measure_sharpness(region) if region.size else None
 
 
+def _confirmed(
+    rgb: npt.NDArray[np.uint8], faces: list[Face], detector: FaceDetector, policy: Policy
+) -> list[Face]:
+    """Drop second faces that would count as another person but are not found again when
+    looked at more closely (detectors that cannot look again keep them all)."""
+    confirm = getattr(detector, "confirm", None)
+    if confirm is None or len(faces) < 2:
+        return faces
+    main_side = max(faces[0].box[2], faces[0].box[3])
+    kept = [faces[0]]
+    for f in faces[1:]:
+        counts = (
+            max(f.box[2], f.box[3]) >= policy.second_face_min_ratio * main_side
+            and f.score >= policy.second_face_min_score
+        )
+        if not counts or confirm(rgb, f, min_score=policy.second_face_min_score):
+            kept.append(f)
+    return kept
+
+
 def find_faces(
     rgb: npt.NDArray[np.uint8],
     scale: float,
@@ -107,6 +127,7 @@ def find_faces(
         found = [f for f in detector.detect(rgb) if f.score >= policy.face_min_score]
         # The largest face is the subject; a confident small face does not outrank it.
         found.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+        found = _confirmed(rgb, found, detector, policy)
         embedding = None
         sharpness = None
         if found:
