@@ -44,6 +44,12 @@ CREATE TABLE IF NOT EXISTS character_requests (
     requested_at REAL NOT NULL,
     PRIMARY KEY (folder, name, base_url)
 );
+CREATE TABLE IF NOT EXISTS regenerations (
+    character_id TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (character_id, image_id)
+);
 CREATE TABLE IF NOT EXISTS jobs (
     character_id TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -158,6 +164,23 @@ class Journal:
                 "INSERT OR REPLACE INTO character_requests (folder, name, base_url, requested_at)"
                 " VALUES (?, ?, ?, ?)",
                 (folder, name, base_url, time.time()),
+            )
+
+    def regenerations(self, character_id: str) -> dict[str, int]:
+        """How often each render of the character was sent back for regeneration."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT image_id, count FROM regenerations WHERE character_id=?",
+                (character_id,),
+            ).fetchall()
+        return {str(image_id): int(count) for image_id, count in rows}
+
+    def record_regeneration(self, character_id: str, image_id: str, count: int) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO regenerations (character_id, image_id, count)"
+                " VALUES (?, ?, ?)",
+                (character_id, image_id, count),
             )
 
     def job(self, character_id: str, kind: str) -> JobRecord | None:

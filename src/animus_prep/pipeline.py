@@ -7,7 +7,7 @@ uploads, renders or pays for anything twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,15 +111,40 @@ def run_pipeline(
         _augment_faces(
             client, cid, journal, min_face_images, summary, poll_interval, say, retry_augmentation
         )
-        _approve_dataset(client, cid, faces + bodies, policy, summary, poll_interval, say)
+        _approve_dataset(client, journal, cid, faces + bodies, policy, summary, poll_interval, say)
         if train:
             _train(client, cid, summary, training_timeout, poll_interval, say)
             summary.generation_ready = bool(client.generation.capabilities(cid).generation_ready)
     return summary
 
 
+class _JournaledTries(MutableMapping[str, int]):
+    """Regenerations per render, kept in the journal so the budget holds across runs."""
+
+    def __init__(self, journal: Journal, cid: str) -> None:
+        self._journal, self._cid = journal, cid
+        self._counts = journal.regenerations(cid)
+
+    def __getitem__(self, key: str) -> int:
+        return self._counts[key]
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self._journal.record_regeneration(self._cid, key, value)
+        self._counts[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._counts[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._counts)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
 def _approve_dataset(
     client: Client,
+    journal: Journal,
     cid: str,
     references: list[ImageReport],
     policy: Policy,
@@ -135,7 +160,13 @@ def _approve_dataset(
         started = client.dataset.generate(cid, use_default_prompts=True)
         say(f"dataset: rendering {started.total_images or '?'} images")
     summary.review = review_dataset(
-        client, cid, references, policy, poll_interval=min(poll_interval, 2.0), log=say
+        client,
+        cid,
+        references,
+        policy,
+        poll_interval=min(poll_interval, 2.0),
+        log=say,
+        tries=_JournaledTries(journal, cid),
     )
     r = summary.review
     say(

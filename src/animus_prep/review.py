@@ -10,7 +10,7 @@ the dataset is approved. Every loop and wait is bounded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -172,6 +172,7 @@ def review_dataset(
     poll_interval: float = 2.0,
     min_images: int = 1,
     log: ReviewLog | None = None,
+    tries: MutableMapping[str, int] | None = None,
 ) -> ReviewSummary:
     """Review every pending render until none is left, then approve the dataset.
 
@@ -180,10 +181,12 @@ def review_dataset(
     `max_rounds`, and each wait for renders by `wait_timeout`. The dataset is approved
     only when the server says it can be (its own count of approved renders against its
     minimum, and at least `min_images`), so a rerun after an interruption finishes the job.
+    `tries` counts regenerations per render; pass a persistent mapping to keep the budget
+    across runs.
     """
     say = log or (lambda _msg: None)
     summary = ReviewSummary()
-    tries: dict[str, int] = {}
+    tries = {} if tries is None else tries
     judged: set[tuple[str, int | None, str | None]] = set()
     approved: list[RenderVerdict] = []
     for round_no in range(1, max_rounds + 1):
@@ -225,7 +228,7 @@ def _act(
     client: Client,
     cid: str,
     verdict: RenderVerdict,
-    tries: dict[str, int],
+    tries: MutableMapping[str, int],
     budget: int,
     summary: ReviewSummary,
     say: ReviewLog,

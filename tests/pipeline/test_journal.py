@@ -74,3 +74,15 @@ def test_the_folder_lock_keeps_a_second_command_out_until_released(tmp_path: Pat
         with Journal(path):  # reading without the lock stays possible
             pass
     assert other_process() == 0
+
+
+def test_regeneration_counts_survive_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as j:
+        assert j.regenerations("c1") == {}
+        j.record_regeneration("c1", "img1", 1)
+        j.record_regeneration("c1", "img1", 2)
+        j.record_regeneration("c2", "img9", 1)
+    with Journal(path) as j:
+        assert j.regenerations("c1") == {"img1": 2}
+        assert j.regenerations("c2") == {"img9": 1}

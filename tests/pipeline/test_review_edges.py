@@ -149,3 +149,23 @@ def test_a_new_render_that_repeats_an_approved_one_is_a_duplicate(
     (again,) = judge_renders([("r2", "r2.jpg", data)], references[1], Policy(), [kept])
     assert [r.code for r in again.reasons] == [ReasonCode.DUPLICATE]
     assert "approved render r1.jpg" in again.reasons[0].message
+
+
+def test_the_regeneration_budget_holds_across_interrupted_reviews(
+    references: tuple[Path, list[Any]],
+) -> None:
+    with (
+        serve_in_thread(api_keys={KEY: 100}, time_scale=5000, seed=7, defect_rate=0.6) as url,
+        Client(api_key=KEY, base_url=url) as c,
+    ):
+        cid = character(c, references)
+        tries: dict[str, int] = {}
+        regenerated: list[str] = []
+        for _ in range(3):  # three runs, each cut short after one round
+            s = review_dataset(
+                c, cid, references[1], Policy(), max_regenerations=1, max_rounds=1, tries=tries
+            )
+            regenerated += s.regenerated
+    assert regenerated, "the seed gives bad renders to regenerate"
+    assert max(regenerated.count(i) for i in regenerated) == 1
+    assert all(tries[i] == 1 for i in regenerated)
