@@ -222,3 +222,22 @@ def test_402_for_training(tmp_path: Path, clock: FakeClock) -> None:
             "current_balance": 10.0,
         }
         assert c.get(f"/{cid}/training/jobs").json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "a\\ud800b"}',  # a lone surrogate
+        b'{"name": "ok", "description": "\\udfff"}',
+        b'{"name": NaN}',
+        b'{"name": "x", "description": 1e999}',
+        b'{"name": -Infinity}',
+    ],
+)
+def test_input_json_cannot_echo_back_is_a_422_not_a_500(client: httpx.Client, body: bytes) -> None:
+    r = client.post("/characters", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail and all({"type", "loc", "msg"} <= set(item) for item in detail)
+    # The connection stays usable for the next request.
+    assert client.get("/characters").status_code == 200

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 logger = logging.getLogger("animus_prep.sandbox")
@@ -61,5 +64,29 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         return JSONResponse(body, status_code=402)
 
+    async def on_invalid(request: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own handler echoes the input back, and fails (a 500) on input that
+        # JSON cannot carry: lone surrogates, NaN, infinities.
+        assert isinstance(exc, RequestValidationError)
+        detail = [
+            {"type": e.get("type"), "loc": _json_safe(list(e.get("loc", ()))), "msg": e.get("msg")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": _json_safe(detail)}, status_code=422)
+
     app.add_exception_handler(SandboxError, on_sandbox_error)
     app.add_exception_handler(InsufficientCredits, on_credits)
+    app.add_exception_handler(RequestValidationError, on_invalid)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with strings JSON can encode and no non-finite numbers."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+    return value
