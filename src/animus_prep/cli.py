@@ -7,6 +7,8 @@ run); the sandbox parses its own options.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `animus-prep` command; returns the exit status."""
     _escape_undecodable_names()
+    _exit_cleanly_on_sigterm()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in _PASSTHROUGH:
         return _PASSTHROUGH[args_list[0]](args_list[1:])
@@ -64,6 +67,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("animus-prep: interrupted\n")
         return 130
     return status
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C (worker pools shut down, journal and lock released)
+    instead of killing this process and orphaning its pre-flight workers."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    # Outside the main thread (an embedding application) signals are not ours to set.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _escape_undecodable_names() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
 from typing import TypeAlias
 
 from .policy import Policy, PolicyError
@@ -43,6 +45,8 @@ def number_between(low: float, high: float, *, low_open: bool = False) -> Callab
             x = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"not a finite number: {value!r}")
         if not (low < x if low_open else low <= x) or not x <= high:
             if high == float("inf"):
                 raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}")
@@ -51,6 +55,16 @@ def number_between(low: float, high: float, *, low_open: bool = False) -> Callab
         return x
 
     return parse
+
+
+def existing_folder(path: str) -> Path:
+    """``path`` as a folder, or a UsageError that says what it is instead."""
+    folder = Path(path)
+    if folder.is_dir():
+        return folder
+    if folder.exists():
+        raise UsageError(f"{path} is a file, not a folder")
+    raise UsageError(f"{path}: no such folder")
 
 
 def load_policy(args: argparse.Namespace) -> Policy:

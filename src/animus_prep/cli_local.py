@@ -13,6 +13,7 @@ from .cli_common import (
     Subcommands,
     UsageError,
     add_run_options,
+    existing_folder,
     load_policy,
     number_between,
     positive_int,
@@ -38,7 +39,6 @@ def add_check(sub: Subcommands) -> None:
     p.add_argument("--kind", choices=("face", "body"), help="every file under PATH is this kind")
     p.add_argument(
         "--view",
-        default="front",
         help="body view for --kind body (image type body_image_VIEW; default: front)",
     )
     add_run_options(p, "print the JSON report on stdout")
@@ -57,8 +57,10 @@ def _run_check(args: argparse.Namespace) -> int:
     policy = load_policy(args)
     if not Path(args.path).exists():
         raise UsageError(f"{args.path}: no such file or folder")
-    if args.reference and not Path(args.reference).is_dir():
-        raise UsageError(f"{args.reference}: no such folder")
+    if args.reference:
+        existing_folder(args.reference)
+    if args.view is not None and args.kind != "body":
+        raise UsageError("--view goes with --kind body (a character folder names its views)")
     with process_pool(args.workers) as executor:
         try:
             report = preflight(
@@ -66,7 +68,7 @@ def _run_check(args: argparse.Namespace) -> int:
                 kind=args.kind,
                 policy=policy,
                 executor=executor,
-                view=args.view,
+                view=args.view or "front",
                 reference=args.reference,
                 progress=ProgressBar(),
             )
@@ -111,6 +113,10 @@ def _run_crop(args: argparse.Namespace) -> int:
     for src in args.sources:
         if not Path(src).exists():
             raise UsageError(f"{src}: no such file or folder")
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot make a folder there ({exc.strerror})") from exc
     with process_pool(args.workers) as executor:
         try:
             outcomes = crop_sources(

@@ -18,11 +18,13 @@ from .cli_common import (
     Subcommands,
     UsageError,
     add_run_options,
+    existing_folder,
     load_policy,
+    number_between,
     positive_int,
     process_pool,
 )
-from .client import Client, ClientConfigError
+from .client import Client, ClientConfigError, MissingAPIKeyError
 from .discover import LayoutError
 from .journal import Journal, JournalBusyError
 from .pipeline import JOURNAL_NAME, PipelineError, run_pipeline
@@ -88,13 +90,13 @@ def add_run(sub: Subcommands) -> None:
     )
     p.add_argument(
         "--time-scale",
-        type=float,
+        type=number_between(0, 1e6, low_open=True),
         default=3000.0,
         help="with --sandbox: how much faster than real time jobs run (default: 3000)",
     )
     p.add_argument(
         "--poll-interval",
-        type=float,
+        type=number_between(0, 3600, low_open=True),
         default=15.0,
         help="seconds between status polls (default: 15; 0.2 with --sandbox)",
     )
@@ -118,7 +120,11 @@ def _client(args: argparse.Namespace, sandbox: bool = False) -> Iterator[Client]
         try:
             with Client(base_url=args.base_url) as client:
                 yield client
-        except ClientConfigError as exc:  # no key, a malformed key or base URL
+        except MissingAPIKeyError as exc:
+            raise UsageError(
+                "no Animus API key: set the ANIMUS_API_KEY environment variable"
+            ) from exc
+        except ClientConfigError as exc:  # a malformed key or base URL
             raise UsageError(str(exc)) from exc
         return
     from .sandbox import serve_in_thread
@@ -140,9 +146,7 @@ def _scratch_journal() -> Iterator[Path]:
 
 def _run_upload(args: argparse.Namespace) -> int:
     policy = load_policy(args)
-    root = Path(args.path)
-    if not root.is_dir():
-        raise UsageError(f"{args.path}: no such folder")
+    root = existing_folder(args.path)
     say = _say(args)
     with process_pool(args.workers) as executor:
         try:
@@ -178,8 +182,7 @@ def _run_upload(args: argparse.Namespace) -> int:
 
 def _run_pipeline(args: argparse.Namespace) -> int:
     policy = load_policy(args)
-    if not Path(args.path).is_dir():
-        raise UsageError(f"{args.path}: no such folder")
+    existing_folder(args.path)
     interval = args.poll_interval if not args.sandbox or args.poll_interval != 15.0 else 0.2
     say = _say(args)
     with (

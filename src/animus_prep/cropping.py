@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .decode import load_upright, normalized_rgb
+from .discover import is_character_folder
 from .faces.crop import CropResult
 from .faces.crop import crop_face as _crop_around
 from .faces.findings import find_faces
@@ -107,9 +108,10 @@ def crop_sources(
 ) -> list[CropOutcome]:
     """Pre-flight each source (face photos), then write one crop per accepted photo.
 
-    Crops keep their source's name (and folder, under a folder source). Two sources that
-    would share a crop's name (``me.jpg`` and ``me.jpeg``, or ``x.jpg`` in two folders
-    given as files) never overwrite each other: the later one is named ``me-2.jpg``.
+    A character folder stands for its ``face/`` folder. Crops keep their source's name
+    (and folder, under a folder source). Two sources that would share a crop's name
+    (``me.jpg`` and ``me.jpeg``, or ``x.jpg`` in two folders given as files) never
+    overwrite each other: the later one is named ``me-2.jpg``.
     """
     policy = (policy or Policy()).with_overrides({"faces": True})
     out_dir = Path(out)
@@ -117,6 +119,10 @@ def crop_sources(
     claimed: set[Path] = set()
     for src in sources:
         src_path = Path(src)
+        if src_path.is_dir() and is_character_folder(src_path):
+            src_path = src_path / "face"  # a character folder's face photos (body/ is not)
+            if not src_path.is_dir():
+                continue
         report = preflight(
             src_path, kind="face", policy=policy, executor=executor, progress=progress
         )

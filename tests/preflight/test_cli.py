@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +176,92 @@ def test_file_names_that_are_not_utf8_still_give_valid_json(
     )
     assert table.returncode == 0
     assert "caf\\udce9.jpg" in table.stdout.decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "{char}", "--name", "X", "--sandbox", "--poll-interval", "0"], "must be within"),
+        (["run", "{char}", "--name", "X", "--sandbox", "--time-scale", "nan"], "not a finite"),
+        (["crop", "{char}", "--out", "{file}"], "cannot make a folder"),
+        (["check", "{char}", "--view", "back"], "--view goes with --kind body"),
+        (["upload", "{file}", "--name", "X"], "is a file, not a folder"),
+        (["check", "{char}", "--reference", "{file}"], "is a file, not a folder"),
+        (["sandbox", "--port", "99999"], "0-65535"),
+        (["sandbox", "--data", "{file}"], "is a file, not a folder"),
+    ],
+)
+def test_bad_values_are_usage_errors_before_anything_runs(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    char = tmp_path / "char"
+    write(char / "face" / "good.jpg", photo("astronaut", 700))
+    afile = tmp_path / "afile.txt"
+    afile.write_text("x")
+    proc = run(*(a.format(char=char, file=afile) for a in args))
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_missing_api_key_names_the_environment_variable(tmp_path: Path) -> None:
+    char = tmp_path / "char"
+    write(char / "face" / "good.jpg", photo("astronaut", 700))
+    env = {k: v for k, v in os.environ.items() if k != "ANIMUS_API_KEY"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", "upload", str(char), "--name", "X"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 2
+    assert "set the ANIMUS_API_KEY environment variable" in proc.stderr
+    assert "api_key=" not in proc.stderr
+
+
+def test_crop_of_a_character_folder_crops_its_face_photos_only(tmp_path: Path) -> None:
+    out = tmp_path / "crops"
+    proc = run("crop", str(EXAMPLES / "character"), "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    sources = {c["source"] for c in json.loads(proc.stdout)["crops"]}
+    assert sources and all(s.startswith("face/") for s in sources)
+    assert not (out / "body").exists()
+
+
+def test_sigterm_stops_a_run_without_leaving_worker_processes(tmp_path: Path) -> None:
+    char = tmp_path / "sigterm-char"
+    shutil.copytree(EXAMPLES / "character", char)
+    with subprocess.Popen(
+        [sys.executable, "-m", "animus_prep.cli", "run", str(char), "--name", "T", "--sandbox"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the pre-flight's worker pool lives for the whole run
+            if line.startswith("created character"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + signal.SIGTERM, rest
+        assert "Traceback" not in rest
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(char)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_mentioning(str(char)) == []
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if text.encode() in cmdline:
+            found.append(int(entry.name))
+    return found

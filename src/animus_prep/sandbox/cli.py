@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..cli_common import number_between
 from .app import create_app
@@ -39,13 +40,23 @@ def _faults(text: str) -> str:
     return text
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("must be within 0-65535")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="animus-prep sandbox",
         description="Run a local stand-in for the Animus v2 API (base URL printed on start).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8787, help="port; 0 picks a free one")
+    parser.add_argument("--port", type=_port, default=8787, help="port; 0 picks a free one")
     parser.add_argument(
         "--data", metavar="DIR", help="state folder, kept across restarts (default: temporary)"
     )
@@ -88,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `animus-prep sandbox`; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.data is not None and Path(args.data).exists() and not Path(args.data).is_dir():
+        parser.error(f"--data {args.data} is a file, not a folder")
     keys = dict(args.api_key or [(DEFAULT_API_KEY, DEFAULT_CREDITS)])
     app = create_app(
         data_dir=args.data,
