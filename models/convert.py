@@ -25,6 +25,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -108,6 +109,17 @@ def fold_dequantize(model: onnx.ModelProto) -> int:
     return len(folded)
 
 
+def _rebuild(graph: onnx.GraphProto, nodes: list[Any], extra: list[Any]) -> None:
+    """Give ``graph`` these nodes and extra initializers; drop initializers nothing reads."""
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(extra)
+    used = {i for n in graph.node for i in n.input}
+    kept = [t for t in graph.initializer if t.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+
+
 def unblock_dequantize(model: onnx.ModelProto) -> int:
     """Rewrite blocked DequantizeLinear as Cast/Sub/Mul/Reshape over the same int8 data.
 
@@ -150,13 +162,7 @@ def unblock_dequantize(model: onnx.ModelProto) -> int:
             helper.make_node("Reshape", [f"{out}/m", f"{out}/shape"], [out]),
         ]
         count += 1
-    del graph.node[:]
-    graph.node.extend(nodes)
-    graph.initializer.extend(extra)
-    used = {i for n in graph.node for i in n.input}
-    kept = [t for t in graph.initializer if t.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
+    _rebuild(graph, nodes, extra)
     return count
 
 
@@ -186,13 +192,7 @@ def expand_prelu(model: onnx.ModelProto) -> int:
             helper.make_node("Add", [f"{out}/scaled", f"{out}/kept"], [out]),
         ]
         count += 1
-    del graph.node[:]
-    graph.node.extend(nodes)
-    graph.initializer.extend(extra)
-    used = {i for n in graph.node for i in n.input}
-    kept = [t for t in graph.initializer if t.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
+    _rebuild(graph, nodes, extra)
     return count
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pipeline_support import example_character
+from pipeline_support import example_character, sandbox_character
 
 from animus_prep import Client, Policy, preflight
 from animus_prep.review import judge_renders, review_dataset
@@ -22,17 +22,7 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:  
 
 
 def _setup(client: Client, root: Path, refs: list) -> str:  # type: ignore[type-arg]
-    cid = client.characters.create("Reviewed").character_id or ""
-    for img in refs:
-        data = (root / img.path).read_bytes()
-        name = Path(img.path).name
-        if img.kind == "face":
-            client.assets.upload_face(cid, data, filename=name)
-        else:
-            client.assets.upload_body(cid, data, filename=name, image_type=img.image_type)
-    client.dataset.generate(cid)
-    client.dataset.wait_until_generated(cid, timeout=120, interval=0.2)
-    return cid
+    return sandbox_character(client, root, refs, "Reviewed")
 
 
 @pytest.mark.parametrize("seed", [3, 11])

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_support import example_character
+from pipeline_support import example_character, sandbox_character
 
 from animus_prep import APIConnectionError, Client, Policy, ReasonCode, preflight
 from animus_prep.review import judge_renders, review_dataset
@@ -32,19 +32,7 @@ def client() -> Iterator[Client]:
 
 
 def character(client: Client, refs: tuple[Path, list[Any]], generate: bool = True) -> str:
-    root, accepted = refs
-    cid = client.characters.create("Edges").character_id or ""
-    for img in accepted:
-        data = (root / img.path).read_bytes()
-        name = Path(img.path).name
-        if img.kind == "face":
-            client.assets.upload_face(cid, data, filename=name)
-        else:
-            client.assets.upload_body(cid, data, filename=name, image_type=img.image_type)
-    if generate:
-        client.dataset.generate(cid)
-        client.dataset.wait_until_generated(cid, timeout=120, interval=0.2)
-    return cid
+    return sandbox_character(client, refs[0], refs[1], "Edges", generate)
 
 
 def review(client: Client, cid: str, refs: tuple[Path, list[Any]]) -> Any:
