@@ -138,15 +138,7 @@ def analyze_decoded(
 ) -> ImageAnalysis:
     """Measure, check and fingerprint a decoded image (no I/O but the face models)."""
     if isinstance(result, DecodeFailure):
-        return ImageAnalysis(
-            candidate=candidate,
-            width=result.width,
-            height=result.height,
-            format=result.format,
-            sha256=result.sha256,
-            file_bytes=result.file_bytes,
-            failure=result.reason,
-        )
+        return _failed(candidate, result, result.reason)
     gray = shrink_gray(result.gray, policy.analysis_side)
     m = measure(None, result.width, result.height, policy, gray)
     checks = run_checks(m, policy)
@@ -222,32 +214,46 @@ def _with_face_checks(
 
 def analyze(candidate: Candidate, policy: Policy) -> ImageAnalysis:
     """Decode a candidate file once and analyse it; never raises for a bad file."""
-    decoded = decode_path(candidate.path, policy)
+    return _analyze_safely(candidate, decode_path(candidate.path, policy), policy)
+
+
+def analyze_bytes(data: bytes, name: str, policy: Policy, kind: str = "face") -> ImageAnalysis:
+    """Analyse image bytes that never touched the disk (e.g. a downloaded render); never
+    raises for bad data."""
+    image_type = FACE_IMAGE_TYPE if kind == "face" else body_image_type("front")
+    candidate = Candidate(Path(name), name, "face" if kind == "face" else "body", image_type)
+    return _analyze_safely(candidate, decode_bytes(data, policy, name=name), policy)
+
+
+def _analyze_safely(
+    candidate: Candidate, decoded: DecodedImage | DecodeFailure, policy: Policy
+) -> ImageAnalysis:
     try:
         return analyze_decoded(candidate, decoded, policy)
     except (cv2.error, ValueError, MemoryError) as exc:
         # The file decoded, but an image this odd broke a measurement: still a verdict,
         # never a traceback, and the message says it is worth reporting.
-        return ImageAnalysis(
-            candidate=candidate,
-            sha256=decoded.sha256,
-            file_bytes=decoded.file_bytes,
-            format=decoded.format,
-            width=decoded.width,
-            height=decoded.height,
-            failure=Reason(
-                ReasonCode.UNREADABLE,
-                f"decoded, but could not be analysed ({type(exc).__name__}: {exc}); "
-                "please report this file",
-            ),
+        reason = Reason(
+            ReasonCode.UNREADABLE,
+            f"decoded, but could not be analysed ({type(exc).__name__}: {exc}); "
+            "please report this file",
         )
+        return _failed(candidate, decoded, reason)
 
 
-def analyze_bytes(data: bytes, name: str, policy: Policy, kind: str = "face") -> ImageAnalysis:
-    """Analyse image bytes that never touched the disk (e.g. a downloaded render)."""
-    image_type = FACE_IMAGE_TYPE if kind == "face" else body_image_type("front")
-    candidate = Candidate(Path(name), name, "face" if kind == "face" else "body", image_type)
-    return analyze_decoded(candidate, decode_bytes(data, policy, name=name), policy)
+def _failed(
+    candidate: Candidate, decoded: DecodedImage | DecodeFailure, reason: Reason
+) -> ImageAnalysis:
+    """The analysis of an image that gets no measurements: what the decode learnt."""
+    return ImageAnalysis(
+        candidate=candidate,
+        width=decoded.width,
+        height=decoded.height,
+        format=decoded.format,
+        sha256=decoded.sha256,
+        file_bytes=decoded.file_bytes,
+        failure=reason,
+    )
 
 
 def spread_vector(a: ImageAnalysis) -> np.ndarray:

@@ -101,3 +101,29 @@ def test_all_matches_the_real_public_names() -> None:
         doc = getattr(getattr(animus_prep, name), "__doc__", None)
         if callable(getattr(animus_prep, name)):
             assert doc, f"{name} has no docstring"
+
+
+def test_an_image_that_breaks_a_measurement_is_a_verdict_from_file_or_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import animus_prep.analysis as analysis
+    from animus_prep.discover import Candidate
+    from imagekit import encode, photo
+
+    data = encode(photo("astronaut", 600), "JPEG")
+    path = tmp_path / "odd.jpg"
+    path.write_bytes(data)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("an image this odd")
+
+    monkeypatch.setattr(analysis, "measure", broken)
+    cand = Candidate(path, "odd.jpg", "face", "face_image")
+    for a in (
+        analysis.analyze(cand, Policy(faces=False)),
+        analysis.analyze_bytes(data, "odd.jpg", Policy(faces=False)),
+    ):
+        (reason,) = a.reasons()
+        assert reason.code is ReasonCode.UNREADABLE
+        assert "could not be analysed" in reason.message
+        assert a.width == 600 and a.sha256
