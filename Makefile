@@ -3,15 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The editable install is a tree of links (setuptools' strict mode) that type checkers
+# can follow, unlike the default import hook. Files added or removed need a new tree, so
+# the install depends on the list of package files, rewritten only when it changes.
+FILES := $(VENV)/.package-files
+PACKAGE_FILES := $(sort $(shell find src models -type f -not -path '*/__pycache__/*' \
+	-not -path '*.egg-info/*' 2>/dev/null))
 
-.PHONY: install test lint typecheck pytest demo bench clean
+.PHONY: install test lint typecheck pytest demo bench clean FORCE
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(FILES): FORCE
+	@mkdir -p $(VENV)
+	@echo '$(PACKAGE_FILES)' | cmp -s - $@ || echo '$(PACKAGE_FILES)' > $@
+
+$(STAMP): pyproject.toml $(FILES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox]' --config-settings editable_mode=strict
 	touch $(STAMP)
 
 lint: install

@@ -149,8 +149,8 @@ def phone_photos(folder: Path) -> list[Path]:
 def preflight_with_and_without_faces(repeats: int) -> None:
     import tempfile
 
-    from animus_prep.analysis import analyze
-    from animus_prep.discover import Candidate
+    from animus_prep.inspection.analysis import analyze
+    from animus_prep.inspection.discover import Candidate
     from animus_prep.policy import Policy
 
     with tempfile.TemporaryDirectory() as tmp:

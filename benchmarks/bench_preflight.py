@@ -33,16 +33,17 @@ from typing import Any
 
 from PIL import Image
 
-from animus_prep.analysis import ImageAnalysis, analyze
-from animus_prep.checks import analysis_gray, measure
-from animus_prep.decode import DecodedImage, decode_path
-from animus_prep.dedup import verify_pair
-from animus_prep.discover import Candidate, discover
-from animus_prep.fingerprint import fingerprint, hamming, thumbnail_of
+from animus_prep.inspection.analysis import ImageAnalysis, analyze
+from animus_prep.inspection.assemble import assemble
+from animus_prep.inspection.decode import DecodedImage, decode_path
+from animus_prep.inspection.dedup import verify_pair
+from animus_prep.inspection.discover import Candidate, discover
+from animus_prep.inspection.fingerprint import fingerprint, hamming, thumbnail_of
+from animus_prep.inspection.measure import measure, shrink_gray
+from animus_prep.inspection.report import Report
+from animus_prep.inspection.run import preflight, run_analyses
 from animus_prep.policy import Policy
-from animus_prep.preflight import assemble, preflight, run_analyses
 from animus_prep.reasons import ReasonCode
-from animus_prep.report import Report
 
 HERE = Path(__file__).resolve().parent
 FACES = HERE.parent.parent / "shared" / "corpora" / "faces"
@@ -125,10 +126,10 @@ def stage_times(files: Sequence[Path], policy: Policy, repeats: int) -> dict[str
         if not isinstance(d, DecodedImage):
             continue
         count += 1
-        gray = analysis_gray(d.rgb, policy.analysis_side)
+        gray = shrink_gray(d.gray, policy.analysis_side)
         stages = {
-            "gray": lambda d=d: analysis_gray(d.rgb, policy.analysis_side),
-            "measure": lambda d=d, g=gray: measure(d.rgb, d.width, d.height, policy, g),
+            "gray": lambda d=d: shrink_gray(d.gray, policy.analysis_side),
+            "measure": lambda d=d, g=gray: measure(g, d.width, d.height),
             "fingerprint": lambda d=d, g=gray: fingerprint(g, thumbnail_of(d.image)),
         }
         for name, fn in stages.items():

@@ -1,25 +1,18 @@
-"""Shared fixtures: where the optional shared corpora live (absent in a user's clone)."""
+"""Fixtures for every test: the optional shared corpora (absent in a user's clone)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_dir() -> Path | None:
-    """The shared corpora folder beside the clone, or None when it is not there."""
-    env = os.environ.get("ANIMUS_PREP_SHARED")
-    path = Path(env) if env else REPO.parent / "shared"
-    return path if (path / "corpora").is_dir() else None
+from corpora import ENV, shared_dir
 
 
 @pytest.fixture
 def shared() -> Path:
+    """The shared corpora folder; the test is skipped when it is absent."""
     path = shared_dir()
     if path is None:
-        pytest.skip("the shared corpora (../shared) are not present in this checkout")
+        pytest.skip(f"the shared corpora (../shared, or ${ENV}) are not present")
     return path

@@ -2,39 +2,59 @@
 
 Pre-flight checks (`preflight`), face crops (`crop_face`) and the Animus API client
 (`Client`, `AsyncClient`; resource models live in `animus_prep.client`).
+
+The public names are loaded on first use, so ``import animus_prep.client`` (or the
+sandbox) does not pay for OpenCV, onnxruntime and the image stack it does not need.
 """
 
-from .analysis import ImageAnalysis, analyze_bytes
-from .client import (
-    AnimusError,
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    APITimeoutError,
-    AsyncClient,
-    AuthenticationError,
-    BadRequestError,
-    Client,
-    ClientConfigError,
-    ConflictError,
-    MissingAPIKeyError,
-    NotFoundError,
-    PaymentRequiredError,
-    RateLimitError,
-    RetryPolicy,
-    ServerError,
-    WaitTimeoutError,
-)
-from .cropping import CropOutcome, crop_face, crop_sources
-from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
-from .discover import Candidate, LayoutError, discover
-from .faces import CropResult, Face
-from .policy import Policy, PolicyError
-from .preflight import preflight
-from .reasons import Reason, ReasonCode
-from .report import SCHEMA, ImageReport, Report
+import importlib as _importlib
+import typing as _typing
 
 __version__ = "0.1.0"
+
+# Public name -> module that defines it.
+_EXPORTS: dict[str, str] = {
+    "preflight": "inspection.run",
+    "Policy": "policy",
+    "PolicyError": "policy",
+    "Reason": "reasons",
+    "ReasonCode": "reasons",
+    "Report": "inspection.report",
+    "ImageReport": "inspection.report",
+    "SCHEMA": "inspection.report",
+    "LayoutError": "inspection.discover",
+    "Candidate": "inspection.discover",
+    "discover": "inspection.discover",
+    "DecodedImage": "inspection.decode",
+    "DecodeFailure": "inspection.decode",
+    "decode_bytes": "inspection.decode",
+    "decode_path": "inspection.decode",
+    "ImageAnalysis": "inspection.analysis",
+    "analyze_bytes": "inspection.analysis",
+    "crop_face": "crops",
+    "crop_sources": "crops",
+    "CropResult": "crops",
+    "CropOutcome": "crops",
+    "Face": "faces.types",
+    "Client": "client",
+    "AsyncClient": "client",
+    "RetryPolicy": "client",
+    "AnimusError": "client",
+    "APIError": "client",
+    "APIStatusError": "client",
+    "APIConnectionError": "client",
+    "APITimeoutError": "client",
+    "AuthenticationError": "client",
+    "BadRequestError": "client",
+    "ClientConfigError": "client",
+    "ConflictError": "client",
+    "MissingAPIKeyError": "client",
+    "NotFoundError": "client",
+    "PaymentRequiredError": "client",
+    "RateLimitError": "client",
+    "ServerError": "client",
+    "WaitTimeoutError": "client",
+}
 
 __all__ = [
     "SCHEMA",
@@ -79,3 +99,47 @@ __all__ = [
     "discover",
     "preflight",
 ]
+
+if _typing.TYPE_CHECKING:
+    from .client import (
+        AnimusError,
+        APIConnectionError,
+        APIError,
+        APIStatusError,
+        APITimeoutError,
+        AsyncClient,
+        AuthenticationError,
+        BadRequestError,
+        Client,
+        ClientConfigError,
+        ConflictError,
+        MissingAPIKeyError,
+        NotFoundError,
+        PaymentRequiredError,
+        RateLimitError,
+        RetryPolicy,
+        ServerError,
+        WaitTimeoutError,
+    )
+    from .crops import CropOutcome, CropResult, crop_face, crop_sources
+    from .faces.types import Face
+    from .inspection.analysis import ImageAnalysis, analyze_bytes
+    from .inspection.decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
+    from .inspection.discover import Candidate, LayoutError, discover
+    from .inspection.report import SCHEMA, ImageReport, Report
+    from .inspection.run import preflight
+    from .policy import Policy, PolicyError
+    from .reasons import Reason, ReasonCode
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -10,16 +10,12 @@ nothing really waits.
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
-import io
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, NamedTuple
 
 import httpx
-import numpy as np
 from fastapi import FastAPI
-from PIL import Image
 
 from animus_prep.client import AsyncClient, Client
 from animus_prep.client.testing import FakeClock
@@ -37,18 +33,6 @@ IN_PROCESS_URL = "http://sandbox/v2"
 BYPASS = {"X-Sandbox-Faults": "off"}
 
 Scenario = Callable[[Any], Awaitable[Any]]
-
-
-@functools.lru_cache(maxsize=64)
-def photo(seed: int, size: tuple[int, int] = (640, 800)) -> bytes:
-    """A sharp, textured synthetic JPEG that passes the sandbox's upload checks."""
-    w, h = size
-    rng = np.random.default_rng(seed)
-    blocks = rng.integers(0, 256, (max(1, h // 16), max(1, w // 16), 3), dtype=np.uint8)
-    img = Image.fromarray(blocks).resize((w, h), Image.Resampling.NEAREST)
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=85)
-    return out.getvalue()
 
 
 async def aw(value: Any) -> Any:

@@ -30,7 +30,6 @@ from sandbox_support import (
     aw,
     collect,
     leaks,
-    photo,
     raw_client,
     run,
 )
@@ -65,6 +64,7 @@ from animus_prep.sandbox import (
     serve_in_thread,
 )
 from animus_prep.sandbox.faults import FaultPlan, parse_faults
+from photos import textured
 
 # Retries that never really wait: backoff is scaled down and sleeps go to a FakeClock.
 PATIENT = RetryPolicy(attempts=12, initial_wait=0.05, max_wait=0.5, timeout=600)
@@ -112,11 +112,11 @@ async def new_character(c: Any, *, faces: int = 1, bodies: int = 1, name: str = 
     character = await aw(c.characters.create(name, "test character"))
     cid: str = character.character_id
     for i in range(faces):
-        await aw(c.assets.upload_face(cid, photo(100 + i), filename=f"face-{i}.jpg"))
+        await aw(c.assets.upload_face(cid, textured(100 + i), filename=f"face-{i}.jpg"))
     for i in range(bodies):
         await aw(
             c.assets.upload_body(
-                cid, photo(200 + i), filename=f"body-{i}.jpg", image_type="body_image_front"
+                cid, textured(200 + i), filename=f"body-{i}.jpg", image_type="body_image_front"
             )
         )
     return cid
@@ -220,21 +220,23 @@ def test_uploads_list_filters_and_downloads(
     mode: str, app: FastAPI, clock: FakeClock, tmp_path: Path
 ) -> None:
     path = tmp_path / "front face.jpg"
-    path.write_bytes(photo(1))
+    path.write_bytes(textured(1))
 
     async def scenario(c: Any) -> dict[str, Any]:
         cid = (await aw(c.characters.create("Chloe"))).character_id
         out: dict[str, Any] = {"cid": cid}
         out["from_path"] = await aw(c.assets.upload_face(cid, path))
-        out["from_bytes"] = await aw(c.assets.upload_face(cid, photo(2), filename="smile.jpg"))
+        out["from_bytes"] = await aw(c.assets.upload_face(cid, textured(2), filename="smile.jpg"))
         out["body"] = await aw(
-            c.assets.upload_body(cid, photo(3), filename="back.jpg", image_type="body_image_back")
+            c.assets.upload_body(
+                cid, textured(3), filename="back.jpg", image_type="body_image_back"
+            )
         )
         out["all"] = await aw(c.assets.list(cid))
         out["faces"] = await aw(c.assets.list(cid, asset_type="face_image"))
         out["bodies"] = await aw(c.assets.list(cid, asset_type="body_image"))
         out["skipped"] = await aw(c.assets.upload_face(cid, path, skip_existing=True))
-        out["again"] = await aw(c.assets.upload_face(cid, photo(2), filename="smile.jpg"))
+        out["again"] = await aw(c.assets.upload_face(cid, textured(2), filename="smile.jpg"))
         out["after"] = await aw(c.assets.list(cid))
         out["bytes"] = await aw(c.download(out["body"].view_url))
         out["character"] = await aw(c.characters.get(cid))
@@ -244,8 +246,8 @@ def test_uploads_list_filters_and_downloads(
     out = run(mode, scenario, app=app, clock=clock, log=log)
     from_path, from_bytes, body = out["from_path"], out["from_bytes"], out["body"]
     assert from_path.success is True and from_path.asset_id
-    assert from_path.filename == content_filename("front face.jpg", photo(1)).replace(" ", "_")
-    assert from_bytes.filename == content_filename("smile.jpg", photo(2))
+    assert from_path.filename == content_filename("front face.jpg", textured(1)).replace(" ", "_")
+    assert from_bytes.filename == content_filename("smile.jpg", textured(2))
     assert from_path.caption_status == "completed"
     assert body.image_type == "body_image_back"
     assert not (from_path.reconciled or from_bytes.reconciled or body.reconciled)
@@ -270,7 +272,7 @@ def test_uploads_list_filters_and_downloads(
     face_posts = [e for e in log if e.method == "POST" and e.path.endswith("/face-image")]
     assert len(face_posts) == 3
 
-    assert out["bytes"] == photo(3)
+    assert out["bytes"] == textured(3)
     assert (out["character"].face_images_count, out["character"].body_images_count) == (2, 1)
 
 
@@ -625,7 +627,7 @@ def test_another_organizations_resources_are_not_found(mode: str, app: FastAPI) 
             lambda: c.characters.update(cid, name="Stolen"),
             lambda: c.characters.delete(cid),
             lambda: c.assets.list(cid),
-            lambda: c.assets.upload_face(cid, photo(5), filename="intruder.jpg"),
+            lambda: c.assets.upload_face(cid, textured(5), filename="intruder.jpg"),
             lambda: c.dataset.status(cid),
             lambda: c.training.status(cid),
             lambda: c.generation.capabilities(cid),
@@ -676,10 +678,10 @@ def test_invalid_uploads_are_bad_requests(mode: str, app: FastAPI) -> None:
         cid = (await aw(c.characters.create("Chloe"))).character_id
         out: dict[str, Any] = {}
         with pytest.raises(BadRequestError) as small:
-            await aw(c.assets.upload_face(cid, photo(7, (400, 400)), filename="small.jpg"))
+            await aw(c.assets.upload_face(cid, textured(7, (400, 400)), filename="small.jpg"))
         out["small"] = small.value
         with pytest.raises(BadRequestError) as kind:
-            await aw(c.assets.upload_body(cid, photo(8), filename="b.jpg", image_type="front"))
+            await aw(c.assets.upload_body(cid, textured(8), filename="b.jpg", image_type="front"))
         out["kind"] = kind.value
         with pytest.raises(BadRequestError) as garbage:
             await aw(c.assets.upload_face(cid, b"not an image", filename="x.jpg"))
@@ -768,8 +770,8 @@ def _faulty_server(tmp_path: Path, faults: str, seed: int) -> Any:
 
 
 def test_lost_responses_never_duplicate_uploads(mode: str, tmp_path: Path) -> None:
-    files = [(f"face-{i}.jpg", photo(300 + i), None) for i in range(6)] + [
-        (f"body-{i}.jpg", photo(400 + i), "body_image_front") for i in range(2)
+    files = [(f"face-{i}.jpg", textured(300 + i), None) for i in range(6)] + [
+        (f"body-{i}.jpg", textured(400 + i), "body_image_front") for i in range(2)
     ]
 
     async def scenario(c: Any) -> list[Any]:
@@ -813,7 +815,7 @@ def test_retries_through_503_and_429_without_duplicates(mode: str, tmp_path: Pat
         cid = made[0].character_id
         await aw(c.characters.update(cid, description="updated"))
         uploads = [
-            await aw(c.assets.upload_face(cid, photo(500 + i), filename=f"f{i}.jpg"))
+            await aw(c.assets.upload_face(cid, textured(500 + i), filename=f"f{i}.jpg"))
             for i in range(3)
         ]
         listing = await collect(c.characters.iter(page_size=2))
@@ -844,7 +846,7 @@ def test_resets_are_retried_when_resending_is_safe(mode: str, tmp_path: Path) ->
         got = await aw(c.characters.get(cid))
         renamed = await aw(c.characters.update(cid, name="Renamed"))
         uploads = [
-            await aw(c.assets.upload_face(cid, photo(600 + i), filename=f"f{i}.jpg"))
+            await aw(c.assets.upload_face(cid, textured(600 + i), filename=f"f{i}.jpg"))
             for i in range(4)
         ]
         listing = await aw(c.assets.list(cid))
@@ -922,8 +924,8 @@ def test_skip_existing_recognises_long_file_names(mode: str, app: FastAPI) -> No
 
     async def scenario(c: Any) -> tuple[Any, Any]:
         cid = (await aw(c.characters.create("Chloe"))).character_id
-        first = await aw(c.assets.upload_face(cid, photo(9), filename=name))
-        second = await aw(c.assets.upload_face(cid, photo(9), filename=name, skip_existing=True))
+        first = await aw(c.assets.upload_face(cid, textured(9), filename=name))
+        second = await aw(c.assets.upload_face(cid, textured(9), filename=name, skip_existing=True))
         return first, second
 
     log: list[Exchange] = []

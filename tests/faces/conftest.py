@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from faces_support import RGB, load_rgb, photo_path
 
 from animus_prep.faces import SFaceEmbedder, YuNetDetector
+from photos import RGB, face_photo_path, load_rgb
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +26,7 @@ def photo() -> Callable[[str], RGB]:
 
     def get(name: str) -> RGB:
         if name not in cache:
-            cache[name] = load_rgb(photo_path(name))
+            cache[name] = load_rgb(face_photo_path(name))
         return cache[name]
 
     return get

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from animus_prep import crop_face
-from animus_prep.cropping import crop_sources
+from animus_prep.crops import crop_sources
+from animus_prep.policy import Policy
 
 FACES = Path(__file__).resolve().parents[2] / "examples" / "character" / "face"
 
@@ -111,3 +112,35 @@ def test_a_rerun_overwrites_its_own_crops_in_place(tmp_path: Path) -> None:
     second = crop_sources([src], tmp_path / "out", size=512)
     assert [o.output for o in first] == [o.output for o in second]
     assert [p.name for p in (tmp_path / "out").rglob("*.jpg")] == ["a.jpg"]
+
+
+def test_the_policy_margin_is_the_margin_of_the_written_crop(tmp_path: Path) -> None:
+    # The face_too_small check judges the crop at the policy's margin; the written crop
+    # must be that same square, and an explicit margin still wins.
+    src = tmp_path / "src"
+    src.mkdir()
+    # The portrait on a wide canvas, so that no square is clipped by the frame.
+    with Image.open(FACES / "ardern.jpg") as img:
+        canvas = Image.new("RGB", (img.width * 3, img.height * 2), (128, 128, 128))
+        canvas.paste(img.convert("RGB"), (img.width, img.height // 2))
+    canvas.save(src / "a.jpg", quality=95)
+    default = crop_sources([src], tmp_path / "d", size=512)[0]
+    tight = crop_sources([src], tmp_path / "t", size=512, policy=Policy(face_crop_margin=0.3))[0]
+    explicit = crop_sources(
+        [src], tmp_path / "e", size=512, margin=0.6, policy=Policy(face_crop_margin=0.3)
+    )[0]
+    assert default.box is not None and tight.box is not None and explicit.box is not None
+    side = {
+        name: o.box[2] - o.box[0] for name, o in (("d", default), ("t", tight), ("e", explicit))
+    }  # type: ignore[index]
+    # side = face * (1 + 2 * margin): 2.2 face at the default 0.6, 1.6 face at 0.3.
+    assert side["t"] / side["d"] == pytest.approx(1.6 / 2.2, rel=0.02)
+    assert side["e"] == side["d"]
+
+
+def test_crop_face_defaults_follow_the_policy(portrait: np.ndarray) -> None:
+    face = crop_face(portrait)
+    assert face.image is not None
+    policy = Policy()
+    found = crop_face(portrait, margin=policy.face_crop_margin)
+    assert found.box == face.box

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from animus_prep.faces import Face, crop_box, crop_face
+from animus_prep.crops import crop_face
+from animus_prep.faces import Face, crop_box
 
 LANDMARKS = ((0.0, 0.0),) * 5
 

@@ -14,12 +14,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
-from faces_support import CORPUS, RGB
 from PIL import Image, ImageOps
 from skimage import data
 
 from animus_prep.faces import Face, FacesUnavailableError, YuNetDetector, get_session, runtime
 from animus_prep.faces.detector import prepare, shrink
+from photos import FACE_CORPUS as CORPUS
+from photos import RGB
 
 # Golden boxes (x, y, w, h) and scores; they move only if the model or preprocessing does.
 GOLDEN = {

@@ -10,7 +10,6 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import pytest
-from faces_support import RGB
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage import data
@@ -23,7 +22,9 @@ from animus_prep.faces import (
     align_face,
     cosine,
 )
-from animus_prep.faces.recognizer import ARCFACE_TEMPLATE, l2_normalize, similarity_transform
+from animus_prep.faces.identity import l2_normalize
+from animus_prep.faces.recognizer import ARCFACE_TEMPLATE, similarity_transform
+from photos import RGB
 
 
 def only_face(detector: YuNetDetector, image: RGB) -> Face:

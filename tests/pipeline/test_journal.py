@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from animus_prep.journal import JobRecord, Journal, JournalBusyError
+from animus_prep.pipeline.journal import JobRecord, JournalBusyError, WorkJournal
 
 
 def test_uploads_and_characters_survive_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "j" / "journal.sqlite"
-    with Journal(path) as j:
+    with WorkJournal(path) as j:
         assert j.uploaded("c1", "abc", "face_image") is None
         j.record_upload("c1", "abc", "face_image", "face/a.jpg", "asset-1")
         j.record_character("/f", "Chloe", "http://x/v2", "c1")
-    with Journal(path) as j:
+    with WorkJournal(path) as j:
         assert j.uploaded("c1", "abc", "face_image") == "asset-1"
         # Same content as another kind, or for another character, is another upload.
         assert j.uploaded("c1", "abc", "body_image_front") is None
@@ -29,7 +29,7 @@ def test_uploads_and_characters_survive_a_reopen(tmp_path: Path) -> None:
 
 
 def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
-    with Journal(tmp_path / "j.sqlite") as j, ThreadPoolExecutor(8) as pool:
+    with WorkJournal(tmp_path / "j.sqlite") as j, ThreadPoolExecutor(8) as pool:
         list(
             pool.map(
                 lambda i: j.record_upload("c", f"sha{i}", "face_image", f"{i}.jpg", f"a{i}"),
@@ -41,10 +41,10 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 
 def test_paid_jobs_are_recorded_per_character_and_kind(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
-    with Journal(path) as j:
+    with WorkJournal(path) as j:
         assert j.job("c1", "face_augmentation") is None
         j.record_job("c1", "face_augmentation", None, "requested")
-    with Journal(path) as j:
+    with WorkJournal(path) as j:
         assert j.job("c1", "face_augmentation") == JobRecord(None, "requested")
         j.record_job("c1", "face_augmentation", "job-7", "running")
         assert j.job("c1", "face_augmentation") == JobRecord("job-7", "running")
@@ -57,9 +57,9 @@ def test_the_folder_lock_keeps_a_second_command_out_until_released(tmp_path: Pat
     path = tmp_path / "journal.sqlite"
     script = (
         "import sys\n"
-        "from animus_prep.journal import Journal, JournalBusyError\n"
+        "from animus_prep.pipeline.journal import WorkJournal, JournalBusyError\n"
         "try:\n"
-        "    Journal(sys.argv[1], lock=True).close()\n"
+        "    WorkJournal(sys.argv[1], lock=True).close()\n"
         "except JournalBusyError:\n"
         "    sys.exit(3)\n"
     )
@@ -67,22 +67,22 @@ def test_the_folder_lock_keeps_a_second_command_out_until_released(tmp_path: Pat
     def other_process() -> int:
         return subprocess.run([sys.executable, "-c", script, str(path)], timeout=60).returncode
 
-    with Journal(path, lock=True):
+    with WorkJournal(path, lock=True):
         with pytest.raises(JournalBusyError, match="another animus-prep command"):
-            Journal(path, lock=True)
+            WorkJournal(path, lock=True)
         assert other_process() == 3
-        with Journal(path):  # reading without the lock stays possible
+        with WorkJournal(path):  # reading without the lock stays possible
             pass
     assert other_process() == 0
 
 
 def test_regeneration_counts_survive_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
-    with Journal(path) as j:
+    with WorkJournal(path) as j:
         assert j.regenerations("c1") == {}
         j.record_regeneration("c1", "img1", 1)
         j.record_regeneration("c1", "img1", 2)
         j.record_regeneration("c2", "img9", 1)
-    with Journal(path) as j:
+    with WorkJournal(path) as j:
         assert j.regenerations("c1") == {"img1": 2}
         assert j.regenerations("c2") == {"img9": 1}

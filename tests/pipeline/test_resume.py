@@ -12,8 +12,8 @@ import pytest
 from pipeline_support import example_character
 
 from animus_prep import APIConnectionError, Client, PaymentRequiredError
-from animus_prep.journal import Journal, JournalBusyError
-from animus_prep.pipeline import JOURNAL_NAME, PipelineError, run_pipeline
+from animus_prep.pipeline.journal import JournalBusyError, WorkJournal
+from animus_prep.pipeline.run import JOURNAL_NAME, PipelineError, run_pipeline
 from animus_prep.sandbox import serve_in_thread
 
 KEY = "sk-resume-test"
@@ -143,7 +143,7 @@ def test_a_refused_augmentation_is_not_taken_for_a_possible_charge(tmp_path: Pat
         for _ in range(2):  # a definite refusal each time, never "ask with --retry"
             with pytest.raises(PaymentRequiredError):
                 run(root, poor)
-        with Journal(root / JOURNAL_NAME) as journal:
+        with WorkJournal(root / JOURNAL_NAME) as journal:
             assert journal.job(only_character(poor), "face_augmentation") is None
 
 
@@ -154,7 +154,7 @@ def test_the_folder_stays_locked_until_the_run_ends(tmp_path: Path, client: Clie
 
     def status_while_probing(cid: str) -> Any:
         try:
-            Journal(root / JOURNAL_NAME, lock=True).close()
+            WorkJournal(root / JOURNAL_NAME, lock=True).close()
             seen.append("free")
         except JournalBusyError:
             seen.append("locked")
@@ -163,7 +163,7 @@ def test_the_folder_stays_locked_until_the_run_ends(tmp_path: Path, client: Clie
     client.dataset.status = status_while_probing  # type: ignore[method-assign]
     run(root, client)
     assert seen and set(seen) == {"locked"}
-    Journal(root / JOURNAL_NAME, lock=True).close()  # released at the end
+    WorkJournal(root / JOURNAL_NAME, lock=True).close()  # released at the end
 
 
 def test_no_body_photo_stops_before_anything_is_paid(tmp_path: Path, client: Client) -> None:
@@ -176,6 +176,6 @@ def test_no_body_photo_stops_before_anything_is_paid(tmp_path: Path, client: Cli
 
 def test_a_second_command_on_the_same_folder_is_refused(tmp_path: Path, client: Client) -> None:
     root = example_character(tmp_path)
-    with Journal(root / JOURNAL_NAME, lock=True), pytest.raises(PipelineError, match="another"):
+    with WorkJournal(root / JOURNAL_NAME, lock=True), pytest.raises(PipelineError, match="another"):
         run(root, client)
     assert list(client.characters.iter()) == []  # refused before creating anything

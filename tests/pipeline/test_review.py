@@ -8,7 +8,7 @@ import pytest
 from pipeline_support import example_character, sandbox_character
 
 from animus_prep import Client, Policy, preflight
-from animus_prep.review import judge_renders, review_dataset
+from animus_prep.pipeline.review import judge_renders, review_dataset
 from animus_prep.sandbox import close_app, create_app, injected_defects, serve_in_thread
 
 KEY = "sk-review-test"

@@ -10,7 +10,7 @@ import pytest
 from pipeline_support import example_character, sandbox_character
 
 from animus_prep import APIConnectionError, Client, Policy, ReasonCode, preflight
-from animus_prep.review import judge_renders, review_dataset
+from animus_prep.pipeline.review import judge_renders, review_dataset
 from animus_prep.sandbox import serve_in_thread
 
 KEY = "sk-review-edges"

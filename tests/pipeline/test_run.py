@@ -10,7 +10,7 @@ from pathlib import Path
 from pipeline_support import EXAMPLES, example_character
 
 from animus_prep import Client, Policy
-from animus_prep.pipeline import PipelineError, run_pipeline
+from animus_prep.pipeline.run import PipelineError, run_pipeline
 from animus_prep.sandbox import serve_in_thread
 
 KEY = "sk-run-test"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from animus_prep import Client, Policy, preflight
 from animus_prep.client import RetryPolicy
-from animus_prep.journal import Journal
+from animus_prep.pipeline.journal import WorkJournal
+from animus_prep.pipeline.upload import upload_accepted
 from animus_prep.sandbox import serve_in_thread
-from animus_prep.upload import upload_accepted
-from imagekit import scene, write
+from photos import scene, write
 
 KEY = "sk-upload-test"
 NO_FACES = Policy(faces=False)
@@ -36,7 +36,7 @@ def test_lost_responses_never_yield_a_second_asset(tmp_path: Path) -> None:
     with (
         serve_in_thread(api_keys={KEY: 100}, faults="lost:0.4", seed=7) as url,
         _client(url) as client,
-        Journal(tmp_path / "j.sqlite") as journal,
+        WorkJournal(tmp_path / "j.sqlite") as journal,
     ):
         cid = client.characters.create("Lossy").character_id or ""
         first = upload_accepted(report, client, cid, journal, concurrency=4)
@@ -53,11 +53,11 @@ def test_lost_responses_never_yield_a_second_asset(tmp_path: Path) -> None:
     with (
         serve_in_thread(api_keys={KEY: 100}) as url2,
         _client(url2) as client,
-        Journal(tmp_path / "fresh.sqlite") as journal,
+        WorkJournal(tmp_path / "fresh.sqlite") as journal,
     ):
         cid2 = client.characters.create("Second").character_id or ""
         upload_accepted(report, client, cid2, journal)
-        with Journal(tmp_path / "empty.sqlite") as nothing_known:
+        with WorkJournal(tmp_path / "empty.sqlite") as nothing_known:
             third = upload_accepted(report, client, cid2, nothing_known)
         assert {o.status for o in third} == {"already"}
         assert len(client.assets.list(cid2).assets) == 9
@@ -70,7 +70,7 @@ def test_a_file_changed_since_the_check_is_not_uploaded(tmp_path: Path) -> None:
     with (
         serve_in_thread(api_keys={KEY: 100}) as url,
         _client(url) as client,
-        Journal(tmp_path / "j.sqlite") as journal,
+        WorkJournal(tmp_path / "j.sqlite") as journal,
     ):
         cid = client.characters.create("Changed").character_id or ""
         outcomes = {o.path: o for o in upload_accepted(report, client, cid, journal)}

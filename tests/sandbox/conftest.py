@@ -11,12 +11,12 @@ from fastapi import FastAPI
 
 from animus_prep.sandbox import close_app, create_app, serve_in_thread
 
-from .support import KEY, OTHER_KEY, FakeClock, api_client
+from .support import KEY, OTHER_KEY, SANDBOX_START, FakeClock, api_client
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(SANDBOX_START)
 
 
 @pytest.fixture

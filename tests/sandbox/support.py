@@ -1,44 +1,25 @@
-"""Shared pieces of the sandbox tests: test images, clocks, clients, pipeline steps."""
+"""Shared pieces of the sandbox tests: keys, clients, pipeline steps.
+
+Images come from the tests' one photo helper (`photos.textured`), clocks from the
+client's public `FakeClock`, started at a realistic time.
+"""
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
-import numpy as np
-from PIL import Image
+
+from animus_prep.client.testing import FakeClock
+from photos import textured
+
+SANDBOX_START = 1_800_000_000.0
+"""Where the sandbox tests' fake clocks start: a realistic Unix time."""
 
 KEY = "sk-test-a"
 OTHER_KEY = "sk-test-b"
-
-
-def textured_image(seed: int, size: tuple[int, int] = (640, 800), fmt: str = "JPEG") -> bytes:
-    """A sharp, textured synthetic photo (blocks plus a gradient), no network needed."""
-    w, h = size
-    rng = np.random.default_rng(seed)
-    blocks = rng.integers(0, 256, (max(1, h // 16), max(1, w // 16), 3), dtype=np.uint8)
-    img = Image.fromarray(blocks).resize((w, h), Image.Resampling.NEAREST)
-    grad = np.linspace(0, 60, w, dtype=np.float32)[None, :, None]
-    arr = np.clip(np.asarray(img, dtype=np.float32) * 0.8 + grad, 0, 255).astype(np.uint8)
-    out = io.BytesIO()
-    Image.fromarray(arr).save(out, fmt)
-    return out.getvalue()
-
-
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def api_client(base_url: str, key: str = KEY) -> httpx.Client:
@@ -49,7 +30,7 @@ def upload(client: httpx.Client, cid: str, kind: str, seed: int, **extra: Any) -
     data = {"image_type": "body_image_front"} if kind == "body" else None
     return client.post(
         f"/{cid}/upload/{kind}-image",
-        files={"file": (f"{kind}_{seed}.jpg", textured_image(seed), "image/jpeg")},
+        files={"file": (f"{kind}_{seed}.jpg", textured(seed), "image/jpeg")},
         data=data,
         **extra,
     )

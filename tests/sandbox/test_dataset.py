@@ -14,7 +14,7 @@ from PIL import Image
 from animus_prep.sandbox import Defect, close_app, create_app, injected_defects, serve_in_thread
 from animus_prep.sandbox.defects import plan_batch
 
-from .support import KEY, FakeClock, api_client, generate_dataset, make_character
+from .support import KEY, SANDBOX_START, FakeClock, api_client, generate_dataset, make_character
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -95,7 +95,7 @@ def test_defect_plan_is_reproducible_and_exact() -> None:
 
 
 def _defect_sequence(tmp_path: Path, seed: int) -> list[str | None]:
-    clock = FakeClock()
+    clock = FakeClock(SANDBOX_START)
     app = create_app(data_dir=tmp_path, api_keys={KEY: 10}, seed=seed, defect_rate=0.4, clock=clock)
     try:
         with serve_in_thread(app) as url, api_client(url) as c:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from animus_prep.sandbox import serve_in_thread
+from photos import textured
 
 from .support import (
     KEY,
@@ -21,7 +22,6 @@ from .support import (
     approve_all,
     generate_dataset,
     make_character,
-    textured_image,
     upload,
 )
 
@@ -88,10 +88,10 @@ def test_402_body_and_balance_untouched(tmp_path: Path, clock: FakeClock) -> Non
 def test_400_validation_of_uploads(client: httpx.Client) -> None:
     cid = make_character(client, faces=0, bodies=0)
     cases = {
-        "small": (textured_image(1, (400, 400)), "image/jpeg", "at least 512x512"),
-        "corrupt": (textured_image(1)[:5000], "image/jpeg", "corrupt or truncated"),
+        "small": (textured(1, (400, 400)), "image/jpeg", "at least 512x512"),
+        "corrupt": (textured(1)[:5000], "image/jpeg", "corrupt or truncated"),
         "text": (b"hello world", "image/jpeg", "not a decodable"),
-        "type": (textured_image(1), "text/html", "Unsupported content type"),
+        "type": (textured(1), "text/html", "Unsupported content type"),
     }
     for name, (data, ctype, needle) in cases.items():
         r = client.post(f"/{cid}/upload/face-image", files={"file": (f"{name}.jpg", data, ctype)})

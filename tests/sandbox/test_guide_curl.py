@@ -2,13 +2,12 @@
 
 Only the base URL, the key and the placeholders (character id, photo paths) change. The
 guide lives in the shared folder next to the repository (`<repo>/../shared`, or
-`$ANIMUS_SHARED_DIR`); without it the test is skipped.
+`$ANIMUS_PREP_SHARED`); without it the test is skipped.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -18,18 +17,11 @@ from typing import Any
 import pytest
 
 from animus_prep.sandbox import serve_in_thread
+from photos import textured
 
-from .support import KEY, api_client, textured_image, wait_for
+from .support import KEY, api_client, wait_for
 
 VENDOR_BASE = "https://api.animusai.co/v2"
-REPO = Path(__file__).resolve().parents[2]
-
-
-def shared_dir() -> Path | None:
-    for candidate in (os.environ.get("ANIMUS_SHARED_DIR"), REPO.parent / "shared"):
-        if candidate and (Path(candidate) / "seed").is_dir():
-            return Path(candidate)
-    return None
 
 
 def guide_commands(text: str) -> list[list[str]]:
@@ -65,10 +57,7 @@ def test_guide_parsing_finds_every_curl_command() -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_vendor_guide_curl_commands_succeed(tmp_path: Path) -> None:
-    shared = shared_dir()
-    if shared is None:
-        pytest.skip("shared folder with the vendor guide is absent")
+def test_vendor_guide_curl_commands_succeed(tmp_path: Path, shared: Path) -> None:
     guide = (shared / "seed" / "animus-character-pipeline-guide.txt").read_text()
     commands = guide_commands(guide)
     assert len(commands) == 8, commands
@@ -76,8 +65,8 @@ def test_vendor_guide_curl_commands_succeed(tmp_path: Path) -> None:
         "/path/to/headshot.jpg": tmp_path / "headshot.jpg",
         "/path/to/full-body.jpg": tmp_path / "full-body.jpg",
     }
-    photos["/path/to/headshot.jpg"].write_bytes(textured_image(1, (768, 768)))
-    photos["/path/to/full-body.jpg"].write_bytes(textured_image(2, (600, 1000)))
+    photos["/path/to/headshot.jpg"].write_bytes(textured(1, (768, 768)))
+    photos["/path/to/full-body.jpg"].write_bytes(textured(2, (600, 1000)))
 
     with serve_in_thread(data_dir=tmp_path / "data", api_keys={KEY: 500}, time_scale=5000) as url:
         state: dict[str, str] = {}

@@ -6,11 +6,19 @@ from pathlib import Path
 
 from animus_prep.sandbox import close_app, create_app, injected_defects, serve_in_thread
 
-from .support import KEY, FakeClock, api_client, approve_all, generate_dataset, make_character
+from .support import (
+    KEY,
+    SANDBOX_START,
+    FakeClock,
+    api_client,
+    approve_all,
+    generate_dataset,
+    make_character,
+)
 
 
 def test_restart_keeps_everything(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(SANDBOX_START)
     data = tmp_path / "state"
     app = create_app(data_dir=data, api_keys={KEY: 100}, seed=3, clock=clock)
     try:

@@ -8,8 +8,9 @@ import httpx
 
 import animus_prep.sandbox as sandbox
 from animus_prep.sandbox import SyncASGITransport, close_app, create_app
+from photos import textured
 
-from .support import KEY, FakeClock, textured_image
+from .support import KEY, SANDBOX_START, FakeClock
 
 
 def test_all_matches_the_real_exports() -> None:
@@ -21,7 +22,7 @@ def test_all_matches_the_real_exports() -> None:
 
 
 def test_sync_transport_without_lifespan_still_renders(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(SANDBOX_START)
     app = create_app(data_dir=tmp_path, api_keys={KEY: 10}, clock=clock, defect_rate=0)
     try:
         with httpx.Client(
@@ -33,7 +34,7 @@ def test_sync_transport_without_lifespan_still_renders(tmp_path: Path) -> None:
             for kind in ("face", "body"):
                 r = c.post(
                     f"/{cid}/upload/{kind}-image",
-                    files={"file": ("a.jpg", textured_image(3), "image/jpeg")},
+                    files={"file": ("a.jpg", textured(3), "image/jpeg")},
                 )
                 assert r.status_code == 200
             c.post(f"/{cid}/dataset/generate", json={"prompts": ["a", "b"]})

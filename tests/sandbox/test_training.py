@@ -19,6 +19,7 @@ from animus_prep.sandbox.jobs import training_state
 
 from .support import (
     KEY,
+    SANDBOX_START,
     FakeClock,
     api_client,
     approve_all,
@@ -93,7 +94,7 @@ def test_cancel_while_running(client: httpx.Client, clock: FakeClock) -> None:
 
 
 def test_failures_are_reported(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(SANDBOX_START)
     app = create_app(data_dir=tmp_path, api_keys={KEY: 100}, training_failure_rate=1.0, clock=clock)
     try:
         with serve_in_thread(app) as url, api_client(url) as c:

@@ -7,8 +7,9 @@ import httpx
 from animus_prep import Client
 from animus_prep.client import RetryPolicy
 from animus_prep.sandbox import SyncASGITransport, close_app, create_app
+from photos import textured
 
-from .support import KEY, textured_image
+from .support import KEY
 
 
 def test_a_lost_response_in_process_is_a_protocol_error_and_uploads_stay_exactly_once() -> None:
@@ -39,8 +40,7 @@ def test_a_lost_response_in_process_is_a_protocol_error_and_uploads_stay_exactly
             sleep=lambda _s: None,
         ) as client:
             results = [
-                client.assets.upload_face(cid, textured_image(i), filename=f"f{i}.jpg")
-                for i in range(5)
+                client.assets.upload_face(cid, textured(i), filename=f"f{i}.jpg") for i in range(5)
             ]
             assets = client.assets.list(cid).assets
         assert len(assets) == 5 and len({a.filename for a in assets}) == 5

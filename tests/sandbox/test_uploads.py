@@ -10,7 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from PIL import Image
 
-from .support import make_character, textured_image, upload
+from photos import textured
+
+from .support import make_character, upload
 
 
 def test_idempotency_key_replays_the_first_result(client: httpx.Client) -> None:
@@ -52,7 +54,7 @@ def test_uploaded_filename_is_kept_and_sanitised(client: httpx.Client) -> None:
     for raw, expected in names.items():
         r = client.post(
             f"/{cid}/upload/face-image",
-            files={"file": (raw, textured_image(len(raw)), "image/jpeg")},
+            files={"file": (raw, textured(len(raw)), "image/jpeg")},
         )
         assert r.status_code == 200
         assert r.json()["filename"] == expected
@@ -62,7 +64,7 @@ def test_uploaded_filename_is_kept_and_sanitised(client: httpx.Client) -> None:
 
 def test_view_url_serves_the_uploaded_bytes(client: httpx.Client) -> None:
     cid = make_character(client, faces=0, bodies=0)
-    data = textured_image(5, fmt="PNG")
+    data = textured(5, fmt="PNG")
     r = client.post(f"/{cid}/upload/face-image", files={"file": ("a.png", data, "image/png")})
     view = r.json()["view_url"]
     assert view.startswith(str(client.base_url).rstrip("/"))
@@ -76,7 +78,7 @@ def test_caps_of_20_faces_and_40_bodies(client: httpx.Client) -> None:
     r = upload(client, cid, "face", 999)
     assert r.status_code == 400
     assert "at most 20" in r.json()["detail"]
-    small = textured_image(3, (300, 400))
+    small = textured(3, (300, 400))
     for i in range(40):
         r = client.post(
             f"/{cid}/upload/body-image",
@@ -120,7 +122,7 @@ def test_other_formats_and_bad_image_type_are_refused(client: httpx.Client) -> N
     assert r.status_code == 400
     r = client.post(
         f"/{cid}/upload/body-image",
-        files={"file": ("b.jpg", textured_image(1), "image/jpeg")},
+        files={"file": ("b.jpg", textured(1), "image/jpeg")},
         data={"image_type": "../../etc"},
     )
     assert r.status_code == 400

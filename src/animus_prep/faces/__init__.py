@@ -1,16 +1,20 @@
-"""Face detection (YuNet), identity embeddings (SFace) and face crops."""
+"""The face models and their geometry: YuNet detection, SFace identity, crop squares.
 
-from .crop import CropResult, crop_box, crop_face
+A leaf of the package: nothing here imports the rest of animus_prep. How the pre-flight
+uses these models lives in `animus_prep.inspection.faces`.
+"""
+
+from .crop import crop_box
 from .detector import YuNetDetector
 from .errors import FacesUnavailableError
-from .recognizer import SAME_PERSON_COSINE, SFaceEmbedder, align_face, cosine
+from .identity import SAME_PERSON_COSINE, cosine
+from .recognizer import SFaceEmbedder, align_face
 from .runtime import clear_sessions, get_session, set_default_threads
 from .types import LANDMARK_NAMES, Face, FaceDetector, FaceEmbedder
 
 __all__ = [
     "LANDMARK_NAMES",
     "SAME_PERSON_COSINE",
-    "CropResult",
     "Face",
     "FaceDetector",
     "FaceEmbedder",
@@ -21,7 +25,6 @@ __all__ = [
     "clear_sessions",
     "cosine",
     "crop_box",
-    "crop_face",
     "get_session",
     "set_default_threads",
 ]

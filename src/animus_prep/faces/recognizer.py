@@ -6,11 +6,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .identity import l2_normalize
 from .runtime import get_session
 from .types import Face
 
-#: Same-person threshold on cosine similarity published with OpenCV's SFace.
-SAME_PERSON_COSINE = 0.363
 ALIGNED_SIZE = 112
 #: ArcFace's 112x112 template for the five landmarks, in YuNet's order.
 ARCFACE_TEMPLATE = np.array(
@@ -58,38 +57,6 @@ def align_face(rgb: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.uint8]:
         rgb, matrix, (ALIGNED_SIZE, ALIGNED_SIZE), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)
     )
     return np.asarray(out, dtype=np.uint8)
-
-
-def l2_normalize(v: npt.ArrayLike) -> npt.NDArray[np.float32]:
-    a = np.asarray(v, dtype=np.float32).reshape(-1)
-    norm = float(np.linalg.norm(a))
-    if not np.isfinite(norm) or norm == 0:
-        raise ValueError("cannot normalise a zero or non-finite vector")
-    return (a / norm).astype(np.float32)
-
-
-def cosine(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
-    """Cosine similarity of two vectors, in [-1, 1].
-
-    Raises ValueError for vectors of different lengths, a zero vector, or NaN or
-    infinite values (a NaN would otherwise compare as "not the same person").
-    """
-    x = np.asarray(a, dtype=np.float64).reshape(-1)
-    y = np.asarray(b, dtype=np.float64).reshape(-1)
-    if x.shape != y.shape:
-        raise ValueError(f"vectors differ in length: {x.shape[0]} and {y.shape[0]}")
-    return float(np.clip(_unit(x) @ _unit(y), -1.0, 1.0))
-
-
-def _unit(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    if not np.isfinite(v).all():
-        raise ValueError("cosine of a vector with NaN or infinite values is undefined")
-    peak = float(np.abs(v).max(initial=0.0))
-    if peak == 0:
-        raise ValueError("cosine of a zero vector is undefined")
-    v = v / peak  # first to the unit peak, so the norm can neither overflow nor underflow
-    out: npt.NDArray[np.float64] = v / np.linalg.norm(v)
-    return out
 
 
 class SFaceEmbedder:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli_common import number_between
+from .._argtypes import number_between
 from .app import create_app
 from .faults import FaultSpecError, parse_faults
 from .server import base_url, bind, run

@@ -1,0 +1,38 @@
+"""argparse value types shared by the `animus-prep` and `animus-prep sandbox` commands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+
+def positive_int(value: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def number_between(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    """argparse type: a number in [low, high] (or (low, high] with `low_open`)."""
+
+    def parse(value: str) -> float:
+        try:
+            x = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"not a finite number: {value!r}")
+        if not (low < x if low_open else low <= x) or not x <= high:
+            if high == float("inf"):
+                raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}")
+            opening = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"must be within {opening}{low:g}, {high:g}]")
+        return x
+
+    return parse

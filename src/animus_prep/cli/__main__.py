@@ -1,0 +1,5 @@
+"""`python -m animus_prep.cli`: the `animus-prep` command."""
+
+from . import main
+
+raise SystemExit(main())

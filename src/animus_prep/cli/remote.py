@@ -1,0 +1,225 @@
+"""Commands that talk to the Animus API: `upload` and `run`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ..client import Client, ClientConfigError, MissingAPIKeyError
+from ..inspection.discover import LayoutError
+from ..pipeline.run import PipelineError, run_pipeline
+from ..pipeline.upload import UploadError, upload_folder
+from .common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    Subcommands,
+    UsageError,
+    add_run_options,
+    existing_folder,
+    load_policy,
+    number_between,
+    positive_int,
+    process_pool,
+)
+from .output import ProgressBar
+
+POLL_INTERVAL = 15.0
+"""Seconds between status polls against the real API: trainings take hours."""
+SANDBOX_POLL_INTERVAL = 0.2
+"""Against the embedded sandbox, whose clock runs thousands of times faster."""
+
+
+def _add_api_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--base-url",
+        help="API base URL (default: $ANIMUS_BASE_URL or https://api.animusai.co/v2); "
+        "the key is read from $ANIMUS_API_KEY, never from the command line",
+    )
+    add_run_options(p, "print a JSON summary on stdout")
+
+
+def add_upload(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "upload",
+        help="pre-flight a character folder and upload what passes, exactly once",
+        description=(
+            "Check PATH, then upload every accepted photo to the character (face photos as "
+            "face images, body/<view>/ as body_image_<view>), each exactly once: a rerun, a "
+            "crash or a lost response never yields a second copy."
+        ),
+    )
+    p.add_argument("path", metavar="PATH", help="character folder (face/, body/<view>/)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--character", metavar="ID", help="upload to this character")
+    target.add_argument("--name", help="create (or reuse) a character with this name")
+    p.add_argument(
+        "--concurrency", type=positive_int, default=4, help="uploads at once (default: 4)"
+    )
+    _add_api_options(p)
+    p.set_defaults(run=_run_upload)
+
+
+def add_run(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "run",
+        help="the whole job: check, upload, render, review, approve, train",
+        description=(
+            "Run (or resume) the whole pipeline for the character folder PATH: pre-flight, "
+            "create the character, upload accepted photos exactly once, synthesize faces if "
+            "too few, render the dataset, review every render (approve, regenerate, delete), "
+            "approve the dataset, then train the face and body LoRAs and watch them."
+        ),
+    )
+    p.add_argument("path", metavar="PATH", help="character folder (face/, body/<view>/)")
+    p.add_argument("--name", required=True, help="the character's name")
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against an embedded local sandbox instead of the real API (no credits)",
+    )
+    p.add_argument("--no-train", action="store_true", help="stop once the dataset is approved")
+    p.add_argument(
+        "--retry-augmentation",
+        action="store_true",
+        help="ask for face augmentation again after an earlier request got no answer "
+        "(it may have been charged: check the character first)",
+    )
+    p.add_argument(
+        "--time-scale",
+        type=number_between(0, 1e6, low_open=True),
+        default=3000.0,
+        help="with --sandbox: how much faster than real time jobs run (default: 3000)",
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=number_between(0, 3600, low_open=True),
+        default=None,
+        help=f"seconds between status polls (default: {POLL_INTERVAL:g}; "
+        f"{SANDBOX_POLL_INTERVAL:g} with --sandbox)",
+    )
+    _add_api_options(p)
+    p.set_defaults(run=_run_pipeline)
+
+
+def poll_interval(args: argparse.Namespace) -> float:
+    """`--poll-interval` as given, else the default for where the run goes."""
+    if args.poll_interval is not None:
+        return float(args.poll_interval)
+    return SANDBOX_POLL_INTERVAL if args.sandbox else POLL_INTERVAL
+
+
+def _say(args: argparse.Namespace) -> Callable[[str], None]:
+    stream = sys.stderr if args.json else sys.stdout
+
+    def say(message: str) -> None:
+        stream.write(message + "\n")
+        stream.flush()
+
+    return say
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace, sandbox: bool = False) -> Iterator[Client]:
+    if not sandbox:
+        try:
+            with Client(base_url=args.base_url) as client:
+                yield client
+        except MissingAPIKeyError as exc:
+            raise UsageError(
+                "no Animus API key: set the ANIMUS_API_KEY environment variable"
+            ) from exc
+        except ClientConfigError as exc:  # a malformed key or base URL
+            raise UsageError(str(exc)) from exc
+        return
+    from ..sandbox import serve_in_thread
+
+    key = f"sk-sandbox-{secrets.token_hex(8)}"
+    with serve_in_thread(
+        api_keys={key: 1000.0}, time_scale=args.time_scale, seed=0, defect_rate=0.2
+    ) as url:
+        _say(args)(f"sandbox: {url} (a local stand-in for the Animus API; no credits spent)")
+        with Client(api_key=key, base_url=url) as client:
+            yield client
+
+
+@contextlib.contextmanager
+def _scratch_journal() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="animus-prep-") as tmp:
+        yield Path(tmp) / "journal.sqlite"
+
+
+def _run_upload(args: argparse.Namespace) -> int:
+    policy = load_policy(args)
+    root = existing_folder(args.path)
+    say = _say(args)
+    try:
+        with process_pool(args.workers) as executor, _client(args) as client:
+            summary = upload_folder(
+                root,
+                client,
+                character_id=args.character,
+                name=args.name,
+                policy=policy,
+                executor=executor,
+                concurrency=args.concurrency,
+                check_progress=ProgressBar(),
+                progress=ProgressBar(),
+                log=say,
+            )
+    except LayoutError as exc:
+        raise UsageError(str(exc)) from exc
+    except UploadError as exc:
+        sys.stderr.write(f"animus-prep: error: {exc}\n")
+        return EXIT_REJECTED
+    if args.json:
+        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
+    else:
+        for o in summary.uploads:
+            tail = f" ({o.error})" if o.error else ""
+            say(f"{o.status:9} {o.path}{tail}")
+        say(f"{len(summary.report.rejected)} rejected by the pre-flight (see `animus-prep check`)")
+    return EXIT_REJECTED if summary.failed else EXIT_OK
+
+
+def _run_pipeline(args: argparse.Namespace) -> int:
+    policy = load_policy(args)
+    existing_folder(args.path)
+    interval = poll_interval(args)
+    say = _say(args)
+    with (
+        contextlib.ExitStack() as stack,
+        process_pool(args.workers) as executor,
+        _client(args, args.sandbox) as client,
+    ):
+        try:
+            summary = run_pipeline(
+                args.path,
+                args.name,
+                client,
+                policy=policy,
+                executor=executor,
+                # An embedded sandbox forgets everything when it stops: so does its journal.
+                journal_path=stack.enter_context(_scratch_journal()) if args.sandbox else None,
+                train=not args.no_train,
+                poll_interval=interval,
+                log=say,
+                retry_augmentation=args.retry_augmentation,
+            )
+        except LayoutError as exc:
+            raise UsageError(str(exc)) from exc
+        except PipelineError as exc:
+            say(f"stopped: {exc}")
+            return EXIT_REJECTED
+    if args.json:
+        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
+    elif summary.generation_ready:
+        say(f"done: character {summary.character_id} is ready for generation")
+    else:
+        say(f"done: character {summary.character_id}")
+    return EXIT_OK

@@ -1,0 +1,221 @@
+"""Square, face-centred training crops: of one image, or of every accepted face photo.
+
+One crop rule everywhere: the square's side is the face's larger side times
+1 + 2 * margin (the policy's `face_crop_margin`, the same margin the `face_too_small`
+check assumes), shifted to stay inside the image, resized to `size` but never upscaled
+unless asked. A square under the policy's `face_crop_side` source pixels is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps
+
+from .faces.crop import crop_box
+from .faces.types import Face, FaceDetector
+from .inspection.decode import load_upright, normalized_rgb
+from .inspection.discover import is_character_folder
+from .inspection.faces import find_faces
+from .inspection.run import ProgressCallback, preflight
+from .policy import Policy
+
+DEFAULT_CROP_SIZE = 1024
+"""Side of a written crop in pixels: the resolution LoRA trainers train faces at."""
+
+
+@dataclass(frozen=True, slots=True)
+class CropResult:
+    """A crop (or the reason there is none) and where it came from."""
+
+    image: Image.Image | None
+    """The crop, ``size`` px square (smaller if that would need upscaling); None if refused."""
+    box: tuple[int, int, int, int]
+    """left, top, right, bottom of the square in source pixels (right/bottom exclusive)."""
+    reason: str | None = None
+    """Why there is no image (no face, or the square would be too small), else None."""
+
+    @property
+    def side(self) -> int:
+        """Side of the square in source pixels."""
+        return self.box[2] - self.box[0]
+
+    @property
+    def ok(self) -> bool:
+        return self.image is not None
+
+
+def crop_face(
+    image: Image.Image | npt.NDArray[np.generic] | str | Path,
+    face: Face | None = None,
+    *,
+    size: int = DEFAULT_CROP_SIZE,
+    margin: float | None = None,
+    allow_upscale: bool = False,
+    min_side: int | None = None,
+    detector: FaceDetector | None = None,
+) -> CropResult:
+    """One square crop centred on `face` (found with the bundled detector when omitted).
+
+    `margin` and `min_side` default to the policy's `face_crop_margin` and
+    `face_crop_side`. When the square would be under `min_side` source pixels, no image
+    is made and the result's `reason` says why. A path or a Pillow image is turned upright
+    by its EXIF orientation; pixels are normalised as in the pre-flight (16-bit scaled to
+    8, alpha flattened on grey). Arrays must be uint8 or uint16, (H, W), (H, W, 1),
+    (H, W, 3) RGB or (H, W, 4) RGBA, with ``face`` in their pixels; anything else raises
+    ValueError.
+    """
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    defaults = Policy()
+    margin = defaults.face_crop_margin if margin is None else margin
+    min_side = defaults.face_crop_side if min_side is None else min_side
+    if isinstance(image, str | Path):
+        pil = load_upright(image)
+    elif isinstance(image, Image.Image):
+        pil = normalized_rgb(ImageOps.exif_transpose(image))
+    else:
+        pil = normalized_rgb(_array_image(image))
+    if face is None:
+        findings = find_faces(np.asarray(pil), 1.0, embed=False, policy=defaults, detector=detector)
+        if findings.unavailable:
+            return CropResult(None, (0, 0, 0, 0), findings.unavailable)
+        if findings.main is None:
+            return CropResult(None, (0, 0, 0, 0), "no face found")
+        face = findings.main
+    return _square(pil, face, size, margin, allow_upscale, min_side)
+
+
+def _square(
+    pil: Image.Image, face: Face, size: int, margin: float, allow_upscale: bool, min_side: int
+) -> CropResult:
+    """The crop of an upright RGB image (the rule in the module docstring)."""
+    box = crop_box(pil.size, face, margin)
+    side = box[2] - box[0]
+    if side < min_side:
+        return CropResult(
+            None, box, f"face crop would be {side} px from the source, under {min_side} px"
+        )
+    square = pil.crop(box)
+    target = size if allow_upscale else min(size, side)
+    if target != side:
+        square = square.resize((target, target), Image.Resampling.LANCZOS)
+    return CropResult(square, box)
+
+
+def _array_image(array: npt.NDArray[np.generic]) -> Image.Image:
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ValueError(
+            f"expected an image array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {a.shape}"
+        )
+    if a.dtype == np.uint16:
+        a = (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise ValueError(f"expected uint8 or uint16 pixels, got {a.dtype}")
+    return Image.fromarray(np.ascontiguousarray(a))
+
+
+@dataclass(frozen=True, slots=True)
+class CropOutcome:
+    """What happened to one source photo."""
+
+    source: str
+    output: str | None
+    box: tuple[int, int, int, int] | None
+    size: int | None
+    skipped: str | None
+    """Why no crop was written (rejected by the pre-flight, or too small), else None."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "output": self.output,
+            "box": list(self.box) if self.box else None,
+            "size": self.size,
+            "skipped": self.skipped,
+        }
+
+
+def crop_sources(
+    sources: Sequence[str | Path],
+    out: str | Path,
+    *,
+    size: int = DEFAULT_CROP_SIZE,
+    margin: float | None = None,
+    allow_upscale: bool = False,
+    policy: Policy | None = None,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[CropOutcome]:
+    """Pre-flight each source (face photos), then write one crop per accepted photo.
+
+    `margin` defaults to the policy's `face_crop_margin`, so the written crop is the one
+    the `face_too_small` check judged. A character folder stands for its ``face/``
+    folder. Crops keep their source's name (and folder, under a folder source). Two
+    sources that would share a crop's name (``me.jpg`` and ``me.jpeg``, or ``x.jpg`` in
+    two folders given as files) never overwrite each other: the later one is named
+    ``me-2.jpg``.
+    """
+    policy = (policy or Policy()).with_overrides({"faces": True})
+    if margin is not None:
+        policy = policy.with_overrides({"face_crop_margin": float(margin)})
+    out_dir = Path(out)
+    outcomes: list[CropOutcome] = []
+    claimed: set[Path] = set()
+    for src in sources:
+        src_path = Path(src)
+        if src_path.is_dir() and is_character_folder(src_path):
+            src_path = src_path / "face"  # a character folder's face photos (body/ is not)
+            if not src_path.is_dir():
+                continue
+        report = preflight(
+            src_path, kind="face", policy=policy, executor=executor, progress=progress
+        )
+        prefix = src_path.name if len(sources) > 1 and src_path.is_dir() else ""
+        for img in report.images:
+            shown = f"{src_path.name}/{img.path}" if src_path.is_dir() else img.path
+            if not img.accepted:
+                codes = ", ".join(dict.fromkeys(r.code.value for r in img.reasons))
+                outcomes.append(CropOutcome(shown, None, None, None, f"rejected: {codes}"))
+                continue
+            if not img.faces:  # accepted face photos have a face; be safe all the same
+                outcomes.append(CropOutcome(shown, None, None, None, "no face found"))
+                continue
+            path = src_path / img.path if src_path.is_dir() else src_path
+            result = _square(
+                load_upright(path),
+                img.faces[0],
+                size,
+                policy.face_crop_margin,
+                allow_upscale,
+                policy.face_crop_side,
+            )
+            if result.image is None:
+                outcomes.append(CropOutcome(shown, None, result.box, None, result.reason))
+                continue
+            rel = Path(prefix) / img.path if prefix else Path(img.path)
+            target = _unclaimed(
+                (out_dir / rel).with_suffix(".png" if img.format == "PNG" else ".jpg"), claimed
+            )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            result.image.save(target, quality=95)
+            outcomes.append(CropOutcome(shown, str(target), result.box, result.image.width, None))
+    return outcomes
+
+
+def _unclaimed(target: Path, claimed: set[Path]) -> Path:
+    """``target``, or ``<stem>-<n><suffix>`` beside it if this run already wrote that name."""
+    candidate, n = target, 1
+    while candidate in claimed:
+        n += 1
+        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
+    claimed.add(candidate)
+    return candidate

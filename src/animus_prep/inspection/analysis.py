@@ -1,0 +1,243 @@
+"""Everything learnt about one file from its single decode: the unit of parallel work.
+
+`analyze` runs in worker processes, so its input and output are small, picklable values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..faces.types import FaceDetector, FaceEmbedder
+from ..policy import Policy
+from ..reasons import Reason, ReasonCode
+from .checks import CheckResult, Evidence, run_checks
+from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
+from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
+from .faces import FACE_ANALYSIS_SIDE, FaceFindings, face_sharpness, find_faces, region_side
+from .fingerprint import Fingerprint, fingerprint, thumbnail_of
+from .measure import Measurements, measure, shrink_gray
+
+
+@dataclass(frozen=True, slots=True)
+class ImageAnalysis:
+    """One image's decode facts, measurements, verdicts and fingerprint."""
+
+    candidate: Candidate
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    sha256: str | None = None
+    file_bytes: int | None = None
+    jpeg_quality: int | None = None
+    encoding_quality: int = 0
+    orientation: int = 1
+    notes: tuple[str, ...] = ()
+    failure: Reason | None = None
+    """Set when the file could not be decoded; nothing else was measured."""
+    measurements: Measurements | None = None
+    checks: tuple[CheckResult, ...] = ()
+    print: Fingerprint | None = field(default=None, repr=False)
+    faces: FaceFindings | None = None
+    """Face detection results; None when face checks were off or do not apply."""
+
+    def reasons(self) -> list[Reason]:
+        """Rejections found in this image alone (before set-level checks)."""
+        if self.failure is not None:
+            return [self.failure]
+        return [c.reason() for c in self.checks if not c.passed]
+
+    def blur_score(self) -> float | None:
+        """The sharpness check's 0-1 blur score (0.5 at the policy limit), if measured."""
+        for c in self.checks:
+            if c.name == "sharpness":
+                return c.score
+        return None
+
+    def quality(self) -> float:
+        """0-1 desirability as training data: resolution, sharpness, exposure, encoding."""
+        m = self.measurements
+        if m is None:
+            return 0.0
+        resolution = min(1.0, min(m.width, m.height) / 1536.0)
+        blur = self.blur_score()
+        sharp = 0.5 if blur is None else 1.0 - blur
+        exposure = 1.0 - min(1.0, abs(m.luma_p50 - 118.0) / 118.0)
+        encoding = self.encoding_quality / 100.0
+        return 0.35 * resolution + 0.4 * sharp + 0.15 * exposure + 0.1 * encoding
+
+    def is_better_copy_than(self, other: ImageAnalysis) -> bool:
+        """Whether this is the better of two copies of one picture.
+
+        A copy in its proper place (face/ or body/<view>/, so its kind is known) first: a
+        stray backup outside them would be rejected as misplaced, losing the picture.
+        Then passing the image checks; then resolution, sharpness and encoding quality in
+        that order, each only when the difference is beyond measurement noise (copies of one
+        picture differ by a few hundredths of a pixel in measured sharpness).
+        """
+        a, b = self.measurements, other.measurements
+        if a is None or b is None:
+            return a is not None
+        placed_a, placed_b = self.candidate.kind is not None, other.candidate.kind is not None
+        if placed_a != placed_b:
+            return placed_a
+        passed_a = all(c.passed for c in self.checks)
+        passed_b = all(c.passed for c in other.checks)
+        if passed_a != passed_b:
+            return passed_a
+        pa, pb = a.width * a.height, b.width * b.height
+        if max(pa, pb) > _RESOLUTION_TIE * min(pa, pb):
+            return pa > pb
+        ea, eb = a.sharpness.edge_width, b.sharpness.edge_width
+        if abs(ea - eb) > _SHARPNESS_TIE:
+            return ea < eb
+        if abs(self.encoding_quality - other.encoding_quality) >= _ENCODING_TIE:
+            return self.encoding_quality > other.encoding_quality
+        density_a = (self.file_bytes or 0) / max(pa, 1)
+        density_b = (other.file_bytes or 0) / max(pb, 1)
+        return density_a > density_b
+
+
+# Differences within these are treated as ties between copies of one picture.
+_RESOLUTION_TIE = 1.1
+_SHARPNESS_TIE = 0.2
+_ENCODING_TIE = 3
+
+
+def best_copy(members: Sequence[ImageAnalysis]) -> int:
+    """Index of the best copy: the one that wins most pairwise comparisons (first on ties)."""
+    wins = [
+        sum(a.is_better_copy_than(b) for j, b in enumerate(members) if j != i)
+        for i, a in enumerate(members)
+    ]
+    return max(range(len(members)), key=lambda i: (wins[i], -i))
+
+
+def analyze_decoded(
+    candidate: Candidate,
+    result: DecodedImage | DecodeFailure,
+    policy: Policy,
+    *,
+    detector: FaceDetector | None = None,
+    embedder: FaceEmbedder | None = None,
+) -> ImageAnalysis:
+    """Measure, check and fingerprint a decoded image (no I/O but the face models)."""
+    if isinstance(result, DecodeFailure):
+        return _failed(candidate, result, result.reason)
+    gray = shrink_gray(result.gray, policy.analysis_side)
+    m = measure(gray, result.width, result.height)
+    findings = None
+    if policy.faces and candidate.kind is not None:
+        findings = find_faces(
+            result.rgb,
+            result.scale,
+            embed=candidate.kind == "face" and policy.identity,
+            policy=policy,
+            detector=detector,
+            embedder=embedder,
+        )
+        findings = _face_sharpness_at_full_detail(result, findings)
+    usable = findings if findings is not None and findings.unavailable is None else None
+    checks = run_checks(Evidence(m, candidate.kind, usable), policy)
+    return ImageAnalysis(
+        candidate=candidate,
+        width=result.width,
+        height=result.height,
+        format=result.format,
+        sha256=result.sha256,
+        file_bytes=result.file_bytes,
+        jpeg_quality=result.jpeg_quality,
+        encoding_quality=result.encoding_quality,
+        orientation=result.orientation,
+        notes=result.notes,
+        measurements=m,
+        checks=tuple(checks),
+        print=fingerprint(gray, thumbnail_of(result.image)),
+        faces=findings,
+    )
+
+
+def _face_sharpness_at_full_detail(result: DecodedImage, findings: FaceFindings) -> FaceFindings:
+    """Re-judge the main face's sharpness on a finer copy when the reduced one is too coarse.
+
+    The face is judged at `FACE_ANALYSIS_SIDE` px. A large JPEG's reduced copy can hold it
+    at a fraction of that (1/8 DCT scaling), where a blurred face looks sharp; then the
+    file is decoded again at the coarsest scale that holds the face at full judging size,
+    so a JPEG and a PNG of the same pixels get the same verdict.
+    """
+    main = findings.main
+    if main is None or result.source is None:
+        return findings
+    full_side = region_side(main)
+    if full_side / result.scale >= FACE_ANALYSIS_SIDE:
+        return findings
+    wanted = min(1.0, FACE_ANALYSIS_SIDE / full_side)
+    finer = result.finer(math.ceil(min(result.width, result.height) * wanted))
+    if finer is None:
+        return findings
+    per_full = max(finer.size) / max(result.width, result.height)
+    rgb = np.asarray(finer, dtype=np.uint8)
+    return replace(findings, face_sharpness=face_sharpness(rgb, main.scaled(per_full)))
+
+
+def analyze(candidate: Candidate, policy: Policy) -> ImageAnalysis:
+    """Decode a candidate file once and analyse it; never raises for a bad file."""
+    return _analyze_safely(candidate, decode_path(candidate.path, policy), policy)
+
+
+def analyze_bytes(data: bytes, name: str, policy: Policy, kind: str = "face") -> ImageAnalysis:
+    """Analyse image bytes that never touched the disk (e.g. a downloaded render); never
+    raises for bad data."""
+    image_type = FACE_IMAGE_TYPE if kind == "face" else body_image_type("front")
+    candidate = Candidate(Path(name), name, "face" if kind == "face" else "body", image_type)
+    return _analyze_safely(candidate, decode_bytes(data, policy, name=name), policy)
+
+
+def _analyze_safely(
+    candidate: Candidate, decoded: DecodedImage | DecodeFailure, policy: Policy
+) -> ImageAnalysis:
+    try:
+        return analyze_decoded(candidate, decoded, policy)
+    except (cv2.error, ValueError, MemoryError) as exc:
+        # The file decoded, but an image this odd broke a measurement: still a verdict,
+        # never a traceback, and the message says it is worth reporting.
+        reason = Reason(
+            ReasonCode.UNREADABLE,
+            f"decoded, but could not be analysed ({type(exc).__name__}: {exc}); "
+            "please report this file",
+        )
+        return _failed(candidate, decoded, reason)
+
+
+def _failed(
+    candidate: Candidate, decoded: DecodedImage | DecodeFailure, reason: Reason
+) -> ImageAnalysis:
+    """The analysis of an image that gets no measurements: what the decode learnt."""
+    return ImageAnalysis(
+        candidate=candidate,
+        width=decoded.width,
+        height=decoded.height,
+        format=decoded.format,
+        sha256=decoded.sha256,
+        file_bytes=decoded.file_bytes,
+        failure=reason,
+    )
+
+
+def spread_vector(a: ImageAnalysis) -> np.ndarray:
+    """A unit vector describing what an image looks like, for choosing a varied set."""
+    p = a.print
+    if p is None:
+        return np.zeros(64 + 64, dtype=np.float32)
+    bits = np.array([(p.phash >> i) & 1 for i in range(64)], dtype=np.float32) * 2 - 1
+    small = p.thumbnail.reshape(-1, 3) // 64
+    hist = np.bincount(small[:, 0] * 16 + small[:, 1] * 4 + small[:, 2], minlength=64)
+    hist = np.sqrt(hist / max(hist.sum(), 1)).astype(np.float32)
+    v = np.concatenate([bits / 8.0, hist])
+    out: np.ndarray = v / (np.linalg.norm(v) + 1e-9)
+    return out

@@ -1,0 +1,231 @@
+"""Whole-folder decisions over per-image analyses: placement, duplicates, identity, caps.
+
+Each decision states a rejection the way the per-image checks do (`checks.rejection`).
+The duplicate search and the identity scoring here are also what the render review uses,
+so a render and a reference photo are judged by one rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..faces.identity import Embedding, judge_identity, similarities
+from ..faces.types import Face
+from ..policy import Policy
+from ..reasons import Reason, ReasonCode
+from .analysis import ImageAnalysis, best_copy, spread_vector
+from .checks import rejection
+from .dedup import group_duplicates
+from .report import ImageReport, MetricValue, Report
+from .selection import select_within_cap
+
+
+def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
+    out: dict[str, MetricValue] = {"file_bytes": a.file_bytes}
+    m = a.measurements
+    if m is not None:
+        blur = a.blur_score()
+        out.update(
+            edge_width=round(m.sharpness.edge_width, 4),
+            blur_score=None if blur is None else round(blur, 4),
+            edge_pixels=m.sharpness.edge_pixels,
+            noise_sigma=round(m.sharpness.noise_sigma, 3),
+            luma_p10=m.luma_p10,
+            luma_p50=m.luma_p50,
+            luma_p90=m.luma_p90,
+            clipped_fraction=round(m.clipped_fraction, 4),
+            quality=round(a.quality(), 4),
+        )
+    if a.jpeg_quality is not None:
+        out["jpeg_quality"] = a.jpeg_quality
+    if a.orientation != 1:
+        out["exif_orientation"] = a.orientation
+    if a.print is not None:
+        out["phash"] = f"{a.print.phash:016x}"
+    return out
+
+
+def assemble(
+    root: str,
+    analyses: Sequence[ImageAnalysis],
+    policy: Policy,
+    *,
+    references: Sequence[ImageAnalysis] = (),
+) -> Report:
+    """Set-level decisions (duplicates, identity, caps) over per-image analyses."""
+    reasons: list[list[Reason]] = [a.reasons() for a in analyses]
+    for i, a in enumerate(analyses):
+        if a.candidate.kind is None:
+            reasons[i].insert(
+                0,
+                rejection(
+                    "placement",
+                    ReasonCode.MISPLACED,
+                    "not in face/ or body/<view>/ of the character folder, so its kind is "
+                    "unknown; move it there or check its folder with --kind",
+                ),
+            )
+    duplicate_of = duplicates_among(analyses, policy)
+    for i, (keep, sim) in duplicate_of.items():
+        reasons[i].append(
+            rejection(
+                "duplicate",
+                ReasonCode.DUPLICATE,
+                f"same picture as {analyses[keep].candidate.relpath}, which is the better "
+                f"copy (similarity {sim:.2f})",
+                score=sim,
+                threshold=policy.duplicate_min_similarity,
+            )
+        )
+    identity, warnings = _apply_identity(analyses, reasons, duplicate_of, references, policy)
+    _apply_caps(analyses, reasons, policy)
+    images = tuple(
+        ImageReport(
+            path=a.candidate.relpath,
+            kind=a.candidate.kind,
+            image_type=a.candidate.image_type,
+            reasons=tuple(reasons[i]),
+            width=a.width,
+            height=a.height,
+            format=a.format,
+            sha256=a.sha256,
+            metrics=_metrics(a),
+            duplicate_of=(
+                analyses[duplicate_of[i][0]].candidate.relpath if i in duplicate_of else None
+            ),
+            notes=a.notes,
+            faces=_faces(a),
+            identity_score=identity.get(i),
+            thumbnail=a.print.thumbnail if a.print is not None else None,
+            embedding=a.faces.embedding if a.faces is not None else None,
+            fingerprint=a.print,
+        )
+        for i, a in enumerate(analyses)
+    )
+    return Report(root=root, policy=policy, images=images, warnings=tuple(warnings))
+
+
+def duplicates_among(
+    analyses: Sequence[ImageAnalysis], policy: Policy
+) -> dict[int, tuple[int, float]]:
+    """Every copy that is not the best of its duplicate group: index -> (index of the
+    copy kept, similarity to it)."""
+    decoded = [i for i, a in enumerate(analyses) if a.print is not None]
+    prints = [p for p in (analyses[i].print for i in decoded) if p is not None]
+    groups = group_duplicates(
+        prints,
+        lambda group: group[best_copy([analyses[decoded[k]] for k in group])],
+        max_distance=policy.duplicate_hash_distance,
+        min_similarity=policy.duplicate_min_similarity,
+    )
+    return {decoded[o]: (decoded[g.keep], g.similarity[o]) for g in groups for o in g.others}
+
+
+def main_face_embeddings(analyses: Sequence[ImageAnalysis]) -> dict[int, Embedding]:
+    """Index -> identity embedding of the main face, for analyses that have one."""
+    return {
+        i: a.faces.embedding
+        for i, a in enumerate(analyses)
+        if a.faces is not None and a.faces.embedding is not None
+    }
+
+
+def identity_mismatches(
+    embeddings: Mapping[int, Embedding], target: Embedding, policy: Policy, against: str
+) -> tuple[dict[int, float], dict[int, Reason]]:
+    """Each face's similarity to the character's identity, and a rejection for every face
+    under the policy's same-person threshold (`against` names what it was compared to)."""
+    scores = similarities(embeddings, target)
+    reasons = {
+        i: rejection(
+            "identity",
+            ReasonCode.IDENTITY_MISMATCH,
+            f"looks like someone else: similarity {score:.2f} to {against} "
+            f"(same person above {policy.identity_threshold:.3f})",
+            score=score,
+            threshold=policy.identity_threshold,
+        )
+        for i, score in scores.items()
+        if score < policy.identity_threshold
+    }
+    return scores, reasons
+
+
+def _faces(a: ImageAnalysis) -> tuple[Face, ...] | None:
+    if a.faces is None or a.faces.unavailable is not None:
+        return None
+    return a.faces.faces
+
+
+def _apply_identity(
+    analyses: Sequence[ImageAnalysis],
+    reasons: list[list[Reason]],
+    duplicate_of: dict[int, tuple[int, float]],
+    references: Sequence[ImageAnalysis],
+    policy: Policy,
+) -> tuple[dict[int, float], list[str]]:
+    """Score face photos against the character's identity; flag the other people."""
+    warnings: list[str] = []
+    unavailable = next(
+        (a.faces.unavailable for a in analyses if a.faces and a.faces.unavailable), None
+    )
+    if unavailable:
+        return {}, [f"{unavailable}; face checks were skipped"]
+    if not policy.faces:
+        return {}, warnings
+    embeddings = main_face_embeddings(analyses)
+    # Each picture votes once: copies of one photo must not outvote the rest.
+    voters = {i: e for i, e in embeddings.items() if i not in duplicate_of}
+    ref = [
+        a.faces.embedding
+        for a in references
+        if a.faces is not None and a.faces.embedding is not None and len(a.faces.faces) == 1
+    ]
+    if references and not ref:
+        warnings.append("no reference photo shows exactly one face; identity not checked")
+        return {}, warnings
+    verdict = judge_identity(
+        voters, policy.identity_threshold, reference=ref, min_faces=policy.identity_min_faces
+    )
+    if verdict.note:
+        warnings.append(verdict.note)
+    if verdict.target is None:
+        return {}, warnings
+    # Every face photo is scored, copies included, against the one identity.
+    against = "the reference photos" if ref else "the person in most of the face photos"
+    scores, mismatches = identity_mismatches(embeddings, verdict.target, policy, against)
+    for i, reason in mismatches.items():
+        reasons[i].append(reason)
+    return scores, warnings
+
+
+def _apply_caps(
+    analyses: Sequence[ImageAnalysis], reasons: list[list[Reason]], policy: Policy
+) -> None:
+    for kind in ("face", "body"):
+        cap = policy.cap_for(kind)
+        pool = [i for i, a in enumerate(analyses) if a.candidate.kind == kind and not reasons[i]]
+        if len(pool) <= cap:
+            continue
+        keep = set(
+            select_within_cap(
+                [analyses[i].quality() for i in pool],
+                [spread_vector(analyses[i]) for i in pool],
+                cap,
+                groups=[analyses[i].candidate.image_type or "" for i in pool]
+                if kind == "body"
+                else None,
+            )
+        )
+        for rank, i in enumerate(pool):
+            if rank not in keep:
+                reasons[i].append(
+                    rejection(
+                        "cap",
+                        ReasonCode.OVER_CAP,
+                        f"{len(pool)} {kind} photos passed but the server takes {cap}; "
+                        "better or more varied ones were kept",
+                        score=float(len(pool)),
+                        threshold=float(cap),
+                    )
+                )

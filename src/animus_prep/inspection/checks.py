@@ -1,0 +1,221 @@
+"""Pure per-image checks: each takes what was measured and the policy, and returns a verdict.
+
+No I/O, no printing, no globals. Image checks (size, sharpness, exposure) and face checks
+(one prominent face, large enough for a training crop) sit in one registry, `CHECKS`,
+whose order is the order of reasons in a report. A check that does not apply to an image
+(a face check on a body photo, or with the face models off) returns None.
+
+For face photos the face decides sharpness: a sharp face on a defocused background is
+sharp, a blurred face is not, whatever the background.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..policy import Policy
+from ..reasons import Reason, ReasonCode
+from .faces import FACE_ANALYSIS_SIDE, FaceFindings, prominent_faces
+from .measure import Measurements
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The verdict of one check on one image (or of one whole-folder decision)."""
+
+    name: str
+    passed: bool
+    code: ReasonCode
+    detail: str
+    score: float | None = None
+    threshold: float | None = None
+
+    def reason(self) -> Reason:
+        return Reason(self.code, self.detail, self.score, self.threshold)
+
+
+def rejection(
+    name: str,
+    code: ReasonCode,
+    detail: str,
+    score: float | None = None,
+    threshold: float | None = None,
+) -> Reason:
+    """The reason of a failed check: how whole-folder decisions (duplicates, identity,
+    caps, placement) state a rejection, the same way the per-image checks do."""
+    return CheckResult(name, False, code, detail, score, threshold).reason()
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Everything the checks may look at for one image."""
+
+    measurements: Measurements
+    kind: str | None
+    """`face`, `body`, or None for a file outside the character folder's layout."""
+    faces: FaceFindings | None = None
+    """Face findings; None when face checks are off or could not run."""
+
+    @property
+    def face_photo(self) -> bool:
+        return self.kind == "face" and self.faces is not None
+
+    @property
+    def body_photo(self) -> bool:
+        return self.kind == "body" and self.faces is not None
+
+
+def blur_score(edge_width: float, max_edge_width: float) -> float:
+    """Map an edge blur estimate to [0, 1): 0 crisp, 0.5 at the policy's limit, -> 1 blurred."""
+    ratio = edge_width / max_edge_width
+    return 1.0 - math.exp(-math.log(2.0) * ratio * ratio)
+
+
+def check_size(e: Evidence, policy: Policy) -> CheckResult:
+    m = e.measurements
+    short = min(m.width, m.height)
+    return CheckResult(
+        "size",
+        short >= policy.min_side,
+        ReasonCode.TOO_SMALL,
+        f"{m.width}x{m.height}: the shorter side is {short} px, under {policy.min_side} px",
+        score=float(short),
+        threshold=float(policy.min_side),
+    )
+
+
+def check_sharpness(e: Evidence, policy: Policy) -> CheckResult:
+    """The face's sharpness for a face photo with a face, else the whole frame's."""
+    if e.face_photo and e.faces is not None and e.faces.main is not None:
+        return _face_sharpness(e.faces, policy)
+    s = e.measurements.sharpness
+    if not s.measurable:
+        # A featureless image has no edge to judge; exposure or faces will speak for it.
+        return CheckResult("sharpness", True, ReasonCode.BLURRY, "no edges to measure")
+    return CheckResult(
+        "sharpness",
+        s.edge_width <= policy.max_edge_width,
+        ReasonCode.BLURRY,
+        f"blurry: its sharpest edges are {s.edge_width:.2f} px wide (blur sigma at "
+        f"{policy.analysis_side} px), over {policy.max_edge_width:.2f} px",
+        score=blur_score(s.edge_width, policy.max_edge_width),
+        threshold=0.5,
+    )
+
+
+def _face_sharpness(findings: FaceFindings, policy: Policy) -> CheckResult:
+    s = findings.face_sharpness
+    if s is None or not s.measurable:
+        return CheckResult("sharpness", True, ReasonCode.BLURRY, "face region not measurable")
+    return CheckResult(
+        "sharpness",
+        s.edge_width <= policy.max_face_edge_width,
+        ReasonCode.BLURRY,
+        f"blurry face: its sharpest edges are {s.edge_width:.2f} px wide (blur sigma with the "
+        f"face at {FACE_ANALYSIS_SIDE} px), over {policy.max_face_edge_width:.2f} px",
+        score=blur_score(s.edge_width, policy.max_face_edge_width),
+        threshold=0.5,
+    )
+
+
+def check_dark(e: Evidence, policy: Policy) -> CheckResult:
+    m = e.measurements
+    return CheckResult(
+        "dark",
+        m.luma_p90 >= policy.dark_p90,
+        ReasonCode.TOO_DARK,
+        f"too dark: 90% of the image is below luma {m.luma_p90:.0f} "
+        f"(needs {policy.dark_p90:.0f} of 255)",
+        score=m.luma_p90,
+        threshold=policy.dark_p90,
+    )
+
+
+def check_bright(e: Evidence, policy: Policy) -> CheckResult:
+    m = e.measurements
+    if m.clipped_fraction > policy.max_clipped_fraction:
+        return CheckResult(
+            "bright",
+            False,
+            ReasonCode.TOO_BRIGHT,
+            f"too bright: {m.clipped_fraction:.0%} of the pixels are blown out",
+            score=m.clipped_fraction,
+            threshold=policy.max_clipped_fraction,
+        )
+    return CheckResult(
+        "bright",
+        m.luma_p10 <= policy.bright_p10,
+        ReasonCode.TOO_BRIGHT,
+        f"too bright: 90% of the image is above luma {m.luma_p10:.0f} "
+        f"(limit {policy.bright_p10:.0f} of 255)",
+        score=m.luma_p10,
+        threshold=policy.bright_p10,
+    )
+
+
+def check_has_face(e: Evidence, policy: Policy) -> CheckResult | None:
+    if not e.face_photo or e.faces is None:
+        return None
+    return CheckResult(
+        "face",
+        e.faces.main is not None,
+        ReasonCode.NO_FACE,
+        f"no face found (detector confidence floor {policy.face_min_score:.2f})",
+    )
+
+
+def check_single_face(e: Evidence, policy: Policy) -> CheckResult | None:
+    """Face and body photos alike: a second person spoils a reference (a body photo
+    needs no face at all: back views)."""
+    if e.faces is None or not (e.face_photo or e.body_photo):
+        return None
+    count = len(prominent_faces(e.faces, policy))
+    return CheckResult(
+        "single_face",
+        count <= 1,
+        ReasonCode.MULTIPLE_FACES,
+        f"{count} prominent faces; a reference photo must show only the character "
+        f"(faces under {policy.second_face_min_ratio:.0%} of the main face's size, or under "
+        f"{policy.second_face_min_score:.2f} confidence, are ignored)",
+        score=float(count),
+        threshold=1.0,
+    )
+
+
+def check_face_size(e: Evidence, policy: Policy) -> CheckResult | None:
+    if not e.face_photo or e.faces is None:
+        return None
+    main = e.faces.main
+    if main is None:
+        return CheckResult("face_size", True, ReasonCode.FACE_TOO_SMALL, "no face")
+    side = max(main.box[2], main.box[3])
+    crop_side = side * (1 + 2 * policy.face_crop_margin)
+    return CheckResult(
+        "face_size",
+        crop_side >= policy.face_crop_side,
+        ReasonCode.FACE_TOO_SMALL,
+        f"the face is {side:.0f} px: a {policy.face_crop_side} px face crop "
+        f"(margin {policy.face_crop_margin}) would need upscaling from {crop_side:.0f} px",
+        score=crop_side,
+        threshold=float(policy.face_crop_side),
+    )
+
+
+Check = Callable[[Evidence, Policy], CheckResult | None]
+
+CHECKS: tuple[Check, ...] = (
+    check_size,
+    check_sharpness,
+    check_dark,
+    check_bright,
+    check_has_face,
+    check_single_face,
+    check_face_size,
+)
+
+
+def run_checks(evidence: Evidence, policy: Policy) -> list[CheckResult]:
+    """Every registered check that applies, in registry order."""
+    return [r for r in (check(evidence, policy) for check in CHECKS) if r is not None]

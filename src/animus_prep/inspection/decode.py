@@ -1,0 +1,427 @@
+"""One safe decode per file: everything the checks need, or a precise reason why not.
+
+The file is read once (for its checksum too), its header inspected, and its pixels decoded
+in full. JPEGs are decoded at a reduced size with libjpeg's DCT scaling, which still reads
+every byte of the entropy-coded stream, so truncation and garbage are caught at a quarter
+of the cost. EXIF orientation is applied to the reduced copy only, where it is nearly free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass, field, replace
+from functools import cache, cached_property
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from ..policy import Policy
+from ..reasons import Reason, ReasonCode
+from .jpeg import jpeg_quality, jpeg_stream_problem
+
+# Formats the Animus server takes. Phones write multi-picture JPEGs as "MPO".
+ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
+# Optional formats, accepted when their Pillow plugin (pillow-heif) is installed.
+OPTIONAL_FORMATS = frozenset({"HEIF", "AVIF"})
+
+_EXTENSION_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".jpe": "JPEG",
+    ".jfif": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".heic": "HEIF",
+    ".heif": "HEIF",
+    ".avif": "AVIF",
+    ".gif": "GIF",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+
+# Everything a broken or hostile file has been seen to raise from inside Pillow's decoders.
+# MemoryError and RecursionError come from crafted headers that claim absurd structures.
+_DECODER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
+    MemoryError,
+    RecursionError,
+    NotImplementedError,
+)
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """A decoded image, upright, reduced for analysis, with facts about the file."""
+
+    image: Image.Image
+    """Upright pixels in mode RGB or L, reduced so the shorter side is near the analysis
+    size. Arrays are made from it on demand (`rgb`, `gray`): a copy costs milliseconds."""
+    width: int
+    """Width of the full image after EXIF orientation."""
+    height: int
+    format: str
+    sha256: str
+    file_bytes: int
+    orientation: int
+    """EXIF orientation tag (1 when absent)."""
+    mode: str
+    """Pillow mode of the file before normalisation (e.g. CMYK, I;16, P, RGBA)."""
+    jpeg_quality: int | None
+    """Estimated JPEG quality (1-100) from the quantisation tables, when a JPEG."""
+    encoding_quality: int
+    """How faithful the encoding is, 1-100: 100 lossless, a JPEG its estimated quality."""
+    notes: tuple[str, ...]
+    """Facts worth reporting that are not rejections (e.g. an extension that lies)."""
+    source: bytes | None = field(default=None, repr=False, compare=False)
+    """The file's bytes when ``image`` is a DCT-reduced JPEG copy, so that a finer copy
+    can be decoded on demand (`finer`); None when ``image`` is already full size."""
+
+    @property
+    def scale(self) -> float:
+        """Full-resolution pixels per analysis pixel."""
+        return max(self.width, self.height) / float(max(self.image.size))
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        """The pixels as an RGB uint8 array (H, W, 3)."""
+        img = self.image if self.image.mode == "RGB" else self.image.convert("RGB")
+        return np.asarray(img, dtype=np.uint8)
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        """The pixels as a grey uint8 array (H, W), ITU-R 601 luma."""
+        img = self.image if self.image.mode == "L" else self.image.convert("L")
+        return np.asarray(img, dtype=np.uint8)
+
+    def finer(self, short_side: int) -> Image.Image | None:
+        """An upright RGB copy whose shorter side reaches ``short_side`` (or full size).
+
+        Decoded again from the JPEG's bytes, at the coarsest DCT scale that is enough.
+        None when ``image`` is already that fine or is full size (nothing finer exists).
+        """
+        full_short = min(self.width, self.height)
+        if self.source is None or min(self.image.size) >= min(short_side, full_short):
+            return None
+        img = Image.open(io.BytesIO(self.source))
+        raw_w, raw_h = img.size
+        short = min(raw_w, raw_h)
+        if short > short_side:
+            img.draft(img.mode, (raw_w * short_side // short, raw_h * short_side // short))
+        img.load()
+        return upright(normalized_rgb(img), self.orientation)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeFailure:
+    """Why a file could not be decoded, with what was learnt before it failed."""
+
+    reason: Reason
+    sha256: str | None = None
+    file_bytes: int | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@cache
+def heif_available() -> bool:
+    """Whether HEIC/AVIF files can be decoded (the optional pillow-heif plugin)."""
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:
+        return False
+    return True
+
+
+def decode_path(path: str | Path, policy: Policy) -> DecodedImage | DecodeFailure:
+    """Decode a file on disk; never raises for a bad file."""
+    path = Path(path)
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return DecodeFailure(Reason(ReasonCode.UNREADABLE, _not_a_file(path, st.st_mode)))
+        if st.st_size > policy.max_file_bytes:
+            return _too_big(st.st_size, policy)
+        data = path.read_bytes()
+    except OSError as exc:
+        what = "broken link" if _is_broken_link(path) else "cannot read file"
+        return DecodeFailure(Reason(ReasonCode.UNREADABLE, f"{what}: {exc.strerror or exc}"))
+    return decode_bytes(data, policy, name=path.name)
+
+
+def _is_broken_link(path: Path) -> bool:
+    try:
+        return path.is_symlink() and not path.exists()
+    except OSError:
+        return False
+
+
+def _not_a_file(path: Path, mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        try:
+            os.listdir(path)
+        except OSError as exc:
+            return f"a folder that cannot be read, so its photos are not checked: {exc.strerror}"
+        return "a folder, not a file"
+    return "not a regular file (a pipe, socket or device): not read"
+
+
+def decode_bytes(data: bytes, policy: Policy, *, name: str = "") -> DecodedImage | DecodeFailure:
+    """Decode image bytes (a file's content or a download); never raises for bad data."""
+    sha = hashlib.sha256(data).hexdigest()
+    if len(data) > policy.max_file_bytes:
+        return _too_big(len(data), policy, sha)
+    try:
+        # Pillow warns about damaged metadata it skips; those become notes on the image,
+        # not noise on the user's terminal.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _decode(data, sha, policy, name)
+    except _DECODER_ERRORS as exc:
+        return DecodeFailure(
+            Reason(ReasonCode.UNREADABLE, _describe_decoder_error(exc)),
+            sha256=sha,
+            file_bytes=len(data),
+        )
+    if caught and isinstance(result, DecodedImage):
+        seen = dict.fromkeys(f"decoder warning: {w.message}" for w in caught)
+        result = replace(result, notes=result.notes + tuple(seen))
+    return result
+
+
+def _too_big(size: int, policy: Policy, sha: str | None = None) -> DecodeFailure:
+    limit = policy.max_file_bytes
+    return DecodeFailure(
+        Reason(
+            ReasonCode.TOO_LARGE,
+            f"file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB",
+            score=float(size),
+            threshold=float(limit),
+        ),
+        sha256=sha,
+        file_bytes=size,
+    )
+
+
+def _describe_decoder_error(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        text = "the file claims structures too large to decode"
+    if "truncated" in text:
+        return f"truncated or damaged image data ({text})"
+    return f"corrupt image data ({type(exc).__name__}: {text})"
+
+
+def _fail(code: ReasonCode, message: str, sha: str, size: int, **facts: object) -> DecodeFailure:
+    return DecodeFailure(Reason(code, message), sha256=sha, file_bytes=size, **facts)  # type: ignore[arg-type]
+
+
+def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | DecodeFailure:
+    size = len(data)
+    if size == 0:
+        return _fail(ReasonCode.UNREADABLE, "empty file", sha, size)
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        return _fail(ReasonCode.TOO_LARGE, f"decompression bomb refused ({exc})", sha, size)
+    except UnidentifiedImageError:
+        return _fail(
+            ReasonCode.UNREADABLE,
+            "not an image (no known image format recognised in its content)",
+            sha,
+            size,
+        )
+    fmt = img.format or "unknown"
+    raw_w, raw_h = img.size
+    orientation = _orientation_before_load(img)
+    width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
+    facts = {"format": fmt, "width": width, "height": height}
+    accepted = ACCEPTED_FORMATS | (OPTIONAL_FORMATS if heif_available() else frozenset())
+    if fmt not in accepted:
+        return _fail(
+            ReasonCode.UNSUPPORTED_FORMAT,
+            f"{fmt} is not accepted; convert it to JPEG or PNG "
+            f"(e.g. `magick input output.jpg` or Pillow's Image.save)",
+            sha,
+            size,
+            **facts,
+        )
+    if raw_w <= 0 or raw_h <= 0:
+        return _fail(ReasonCode.UNREADABLE, "image has no pixels", sha, size, **facts)
+    pixels = raw_w * raw_h
+    if pixels > policy.max_pixels:
+        return DecodeFailure(
+            Reason(
+                ReasonCode.TOO_LARGE,
+                f"{raw_w}x{raw_h} is {pixels / 1e6:.0f} MP; the limit is "
+                f"{policy.max_pixels / 1e6:.0f} MP (refused before decoding)",
+                score=float(pixels),
+                threshold=float(policy.max_pixels),
+            ),
+            sha256=sha,
+            file_bytes=size,
+            format=fmt,
+            width=width,
+            height=height,
+        )
+    if fmt in ("JPEG", "MPO"):
+        problem = jpeg_stream_problem(data)
+        if problem is not None:
+            return _fail(ReasonCode.UNREADABLE, problem, sha, size, **facts)
+    quality = jpeg_quality(img) if fmt in ("JPEG", "MPO") else None
+    mode = img.mode
+    reduced_from: bytes | None = None
+    if fmt in ("JPEG", "MPO"):
+        short = min(raw_w, raw_h)
+        target = max(policy.analysis_side, 1)
+        if short > target:
+            # Ask for the smallest DCT scale whose shorter side still reaches the target.
+            img.draft(img.mode, (raw_w * target // short, raw_h * target // short))
+            reduced_from = data if img.size != (raw_w, raw_h) else None
+    img.load()
+    if fmt == "PNG" and "exif" in img.info:
+        # A PNG's eXIf chunk may follow its pixels: known only now.
+        orientation = _orientation(img)
+        width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
+    analysed = img if img.mode in ("RGB", "L") else normalized_rgb(img)
+    pixels_upright = upright(analysed, orientation)
+    notes: list[str] = []
+    claimed = _EXTENSION_FORMATS.get(Path(name).suffix.lower())
+    if claimed and claimed != ("JPEG" if fmt == "MPO" else fmt):
+        notes.append(f"extension says {claimed} but the content is {fmt}")
+    return DecodedImage(
+        image=pixels_upright,
+        width=width,
+        height=height,
+        format=fmt,
+        sha256=sha,
+        file_bytes=size,
+        orientation=orientation,
+        mode=mode,
+        jpeg_quality=quality,
+        encoding_quality=_encoding_quality(fmt, quality, data),
+        notes=tuple(notes),
+        source=reduced_from,
+    )
+
+
+# A lossy WebP or HEIF does not record its quality setting; this is a typical one.
+_UNKNOWN_LOSSY_QUALITY = 80
+
+
+def _encoding_quality(fmt: str, jpeg_q: int | None, data: bytes) -> int:
+    if fmt in ("JPEG", "MPO"):
+        return jpeg_q or _UNKNOWN_LOSSY_QUALITY
+    if fmt == "PNG":
+        return 100
+    if fmt == "WEBP" and b"VP8L" in data[:4096]:
+        return 100  # the lossless WebP bitstream
+    return _UNKNOWN_LOSSY_QUALITY
+
+
+def upright(img: Image.Image, orientation: int) -> Image.Image:
+    """``img`` turned upright for an EXIF ``orientation`` tag (1-8; others leave it as is).
+
+    The one place orientation is applied: to the reduced copy, a finer copy, or a full
+    image loaded for cropping alike.
+    """
+    transpose = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
+    return img if transpose is None else img.transpose(transpose)
+
+
+def _orientation_before_load(img: Image.Image) -> int:
+    """The EXIF orientation, without decoding pixels.
+
+    Pillow's ``getexif()`` decodes a PNG's whole image to look for an eXIf chunk after
+    the pixels, and a damaged stream's error would be swallowed here (and the pixel
+    limit not yet checked); such a PNG's orientation is read after the real load.
+    """
+    if img.format == "PNG" and "exif" not in img.info:
+        return 1
+    return _orientation(img)
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(_EXIF_ORIENTATION, 1)
+    except _DECODER_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    """Normalise any Pillow mode to RGB uint8 (16-bit scaled, alpha flattened on grey)."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        if mode == "F":
+            lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+            arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        elif mode.startswith("I;16") or float(arr.max(initial=0)) > 255:
+            arr = arr / 257.0
+        gray = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[:, :, 3:4] / 255.0
+        # Transparent areas become mid grey: neutral for exposure and sharpness.
+        flat = rgba[:, :, :3] * alpha + 128.0 * (1.0 - alpha)
+        out: np.ndarray = np.clip(flat + 0.5, 0, 255).astype(np.uint8)
+        return out
+    if mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img, dtype=np.uint8)
+
+
+def normalized_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow image as RGB uint8, the way the pre-flight sees it (16-bit scaled,
+    alpha flattened on grey)."""
+    return img if img.mode == "RGB" else Image.fromarray(_to_rgb(img))
+
+
+def load_upright(path: str | Path) -> Image.Image:
+    """The full-resolution image, EXIF orientation applied, in RGB.
+
+    For files that already passed the pre-flight (which proved they decode); it raises
+    what Pillow raises for anything else.
+    """
+    with Image.open(path) as img:
+        img.load()
+        # A fresh copy: the opened image's pixels are released when it is closed.
+        return upright(Image.fromarray(_to_rgb(img)), _orientation(img))

@@ -1,0 +1,137 @@
+"""The pre-flight report: per-image verdicts, a summary, and its JSON form.
+
+The JSON document (schema `animus-prep.report/1`) is a public contract that other tools
+parse: fields are only ever added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..faces.types import Face
+from ..policy import Policy
+from ..reasons import Reason, ReasonCode
+from .fingerprint import Fingerprint
+
+SCHEMA = "animus-prep.report/1"
+
+MetricValue = float | int | str | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageReport:
+    """The verdict on one file."""
+
+    path: str
+    """Relative to the report's root, with forward slashes."""
+    kind: str | None
+    image_type: str | None
+    reasons: tuple[Reason, ...]
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    sha256: str | None = None
+    metrics: Mapping[str, MetricValue] = field(default_factory=dict)
+    duplicate_of: str | None = None
+    notes: tuple[str, ...] = ()
+    faces: tuple[Face, ...] | None = None
+    """Detected faces (full-resolution pixels, largest first), or None when not checked."""
+    identity_score: float | None = None
+    thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Small upright RGB copy, kept for visual reports (not part of the JSON)."""
+    embedding: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Identity embedding of the main face (face photos; not part of the JSON)."""
+    fingerprint: Fingerprint | None = field(default=None, repr=False, compare=False)
+    """Hashes and keypoints, to recognise copies of this photo later (not in the JSON)."""
+
+    @property
+    def accepted(self) -> bool:
+        return not self.reasons
+
+    @property
+    def codes(self) -> tuple[ReasonCode, ...]:
+        return tuple(r.code for r in self.reasons)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "kind": self.kind,
+            "image_type": self.image_type,
+            "accepted": self.accepted,
+            "reasons": [r.to_json() for r in self.reasons],
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            "sha256": self.sha256,
+            "metrics": dict(self.metrics),
+            "duplicate_of": self.duplicate_of,
+            "notes": list(self.notes),
+        }
+        if self.faces is not None:
+            out["faces"] = [f.to_json() for f in self.faces]
+            out["identity_score"] = (
+                None if self.identity_score is None else round(self.identity_score, 4)
+            )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The pre-flight of one folder."""
+
+    root: str
+    policy: Policy
+    images: tuple[ImageReport, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> tuple[ImageReport, ...]:
+        return tuple(i for i in self.images if i.accepted)
+
+    @property
+    def rejected(self) -> tuple[ImageReport, ...]:
+        return tuple(i for i in self.images if not i.accepted)
+
+    def image(self, path: str) -> ImageReport:
+        """The verdict for one relative path (KeyError when absent)."""
+        for img in self.images:
+            if img.path == path:
+                return img
+        raise KeyError(path)
+
+    def rejected_by_reason(self) -> dict[str, int]:
+        counts = Counter(code.value for img in self.images for code in img.codes)
+        return dict(sorted(counts.items()))
+
+    def summary(self) -> dict[str, Any]:
+        by_kind: dict[str, dict[str, int]] = {}
+        for img in self.images:
+            entry = by_kind.setdefault(img.kind or "unclassified", {"total": 0, "accepted": 0})
+            entry["total"] += 1
+            entry["accepted"] += int(img.accepted)
+        return {
+            "total": len(self.images),
+            "accepted": len(self.accepted),
+            "rejected": len(self.rejected),
+            "rejected_by_reason": self.rejected_by_reason(),
+            "by_kind": by_kind,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "root": self.root,
+            "policy": self.policy.to_json(),
+            "images": [img.to_json() for img in self.images],
+            "summary": self.summary(),
+            "warnings": list(self.warnings),
+        }
+
+    def dumps(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_json(), indent=indent, ensure_ascii=False, allow_nan=False)

@@ -1,0 +1,228 @@
+"""The work journal: a small SQLite file in the character folder that records the work
+done on the server for it: the character created, every upload, every paid job, and the
+regenerations asked of each render.
+
+It makes `upload` and `run` resumable: a rerun, or a run after a crash, skips every file
+whose content is already recorded as an asset of the character. The server's asset list
+stays the source of truth (uploads are reconciled with it), the journal saves the calls.
+Paid jobs and character creations are recorded before they are requested, so a rerun
+never pays or creates twice. Opened with ``lock=True``, it also keeps a second command
+off the same folder while it runs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import IO, NamedTuple
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; commands are then not kept apart
+    fcntl = None  # type: ignore[assignment]
+
+JOURNAL_NAME = ".animus-prep/journal.sqlite"
+"""Where a character folder keeps its journal, relative to the folder."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    character_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    image_type TEXT NOT NULL,
+    path TEXT NOT NULL,
+    asset_id TEXT,
+    uploaded_at REAL NOT NULL,
+    PRIMARY KEY (character_id, sha256, image_type)
+);
+CREATE TABLE IF NOT EXISTS characters (
+    folder TEXT NOT NULL,
+    name TEXT NOT NULL,
+    character_id TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    PRIMARY KEY (folder, name, base_url)
+);
+CREATE TABLE IF NOT EXISTS character_requests (
+    folder TEXT NOT NULL,
+    name TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    requested_at REAL NOT NULL,
+    PRIMARY KEY (folder, name, base_url)
+);
+CREATE TABLE IF NOT EXISTS regenerations (
+    character_id TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (character_id, image_id)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    character_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    job_id TEXT,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (character_id, kind)
+);
+"""
+
+
+class JournalBusyError(RuntimeError):
+    """Another command holds the folder's journal lock."""
+
+
+class JobRecord(NamedTuple):
+    """A paid job as recorded: ``requested`` (sent, no answer yet), ``running``, ``done``."""
+
+    job_id: str | None
+    state: str
+
+
+class WorkJournal:
+    """Thread-safe record of the work done on the server for one character folder."""
+
+    def __init__(self, path: str | Path, *, lock: bool = False) -> None:
+        self.path = Path(path)
+        self._lock_file: IO[bytes] | None = None
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._lock_file = _exclusive(self.path.with_name(self.path.name + ".lock"))
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the lock
+            self._lock_file = None
+
+    def __enter__(self) -> WorkJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def uploaded(self, character_id: str, sha256: str, image_type: str) -> str | None:
+        """The asset id this content became, if it was uploaded before."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT asset_id FROM uploads WHERE character_id=? AND sha256=? AND image_type=?",
+                (character_id, sha256, image_type),
+            ).fetchone()
+        return None if row is None else str(row[0] or "")
+
+    def record_upload(
+        self, character_id: str, sha256: str, image_type: str, path: str, asset_id: str | None
+    ) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO uploads"
+                " (character_id, sha256, image_type, path, asset_id, uploaded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (character_id, sha256, image_type, path, asset_id, time.time()),
+            )
+
+    def uploads(self, character_id: str) -> int:
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT COUNT(*) FROM uploads WHERE character_id=?", (character_id,)
+            ).fetchone()
+        return int(count)
+
+    def character(self, folder: str, name: str, base_url: str) -> str | None:
+        """The character created earlier for this folder, name and server."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT character_id FROM characters WHERE folder=? AND name=? AND base_url=?",
+                (folder, name, base_url),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_character(self, folder: str, name: str, base_url: str, character_id: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO characters (folder, name, base_url, character_id)"
+                " VALUES (?, ?, ?, ?)",
+                (folder, name, base_url, character_id),
+            )
+            self._db.execute(
+                "DELETE FROM character_requests WHERE folder=? AND name=? AND base_url=?",
+                (folder, name, base_url),
+            )
+
+    def character_requested(self, folder: str, name: str, base_url: str) -> bool:
+        """Whether a create was sent for this folder, name and server with no id recorded."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM character_requests WHERE folder=? AND name=? AND base_url=?",
+                (folder, name, base_url),
+            ).fetchone()
+        return row is not None
+
+    def record_character_request(self, folder: str, name: str, base_url: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO character_requests (folder, name, base_url, requested_at)"
+                " VALUES (?, ?, ?, ?)",
+                (folder, name, base_url, time.time()),
+            )
+
+    def regenerations(self, character_id: str) -> dict[str, int]:
+        """How often each render of the character was sent back for regeneration."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT image_id, count FROM regenerations WHERE character_id=?",
+                (character_id,),
+            ).fetchall()
+        return {str(image_id): int(count) for image_id, count in rows}
+
+    def record_regeneration(self, character_id: str, image_id: str, count: int) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO regenerations (character_id, image_id, count)"
+                " VALUES (?, ?, ?)",
+                (character_id, image_id, count),
+            )
+
+    def job(self, character_id: str, kind: str) -> JobRecord | None:
+        """The paid job of this kind recorded for the character, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT job_id, state FROM jobs WHERE character_id=? AND kind=?",
+                (character_id, kind),
+            ).fetchone()
+        return None if row is None else JobRecord(row[0], str(row[1]))
+
+    def record_job(self, character_id: str, kind: str, job_id: str | None, state: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO jobs (character_id, kind, job_id, state, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (character_id, kind, job_id, state, time.time()),
+            )
+
+    def forget_job(self, character_id: str, kind: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "DELETE FROM jobs WHERE character_id=? AND kind=?", (character_id, kind)
+            )
+
+
+def _exclusive(path: Path) -> IO[bytes] | None:
+    if fcntl is None:
+        return None
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise JournalBusyError(
+            f"another animus-prep command is working on this folder (it holds {path}); "
+            "wait for it to finish"
+        ) from None
+    return handle

@@ -1,0 +1,286 @@
+"""The `animus-prep` command: exit codes, JSON on stdout, help text, crops."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from animus_prep.cli import build_parser, main
+from photos import gaussian, photo, scene, write
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=None if env is None else {**os.environ, **env},
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "char"
+    write(root / "face" / "good.jpg", photo("astronaut", 700))
+    write(root / "face" / "blurry.jpg", gaussian(photo("coffee", 700), 6))
+    return root
+
+
+def test_json_report_on_stdout_and_exit_zero(folder: Path) -> None:
+    proc = run("check", str(folder), "--json", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "animus-prep.report/1"
+    assert doc["summary"]["rejected_by_reason"]["blurry"] == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_strict_exits_one_when_anything_is_rejected(folder: Path, tmp_path: Path) -> None:
+    assert run("check", str(folder), "--strict", "--workers", "2").returncode == 1
+    clean = tmp_path / "clean"
+    write(clean / "a.jpg", scene(1))
+    assert main(["check", str(clean), "--kind", "body", "--strict", "--workers", "1"]) == 0
+
+
+def test_table_output_names_every_file(folder: Path) -> None:
+    proc = run("check", str(folder), "--workers", "1", "--no-faces")
+    assert proc.returncode == 0
+    assert "face/good.jpg" in proc.stdout and "face/blurry.jpg" in proc.stdout
+    assert "1 accepted, 1 rejected" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "/no/such/folder"], "no such file or folder"),
+        (["check", "."], "not a character folder"),
+        (["check", ".", "--kind", "hands"], "invalid choice"),
+        (["check", ".", "--workers", "0"], "at least 1"),
+        (["check", "--config", "/no/policy.toml", "."], "cannot read policy"),
+        (["crop", "/no/such", "--out", "x"], "no such file"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_two_with_a_message(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_policy_file_changes_thresholds(folder: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "policy.toml"
+    cfg.write_text("min_side = 800\nfaces = false\n")
+    proc = run("check", str(folder), "--json", "--config", str(cfg), "--workers", "1")
+    doc = json.loads(proc.stdout)
+    assert doc["policy"]["min_side"] == 800
+    assert doc["summary"]["rejected_by_reason"]["too_small"] == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("min_sidee = 3\n")
+    proc = run("check", str(folder), "--config", str(bad))
+    assert proc.returncode == 2 and "unknown policy setting 'min_sidee'" in proc.stderr
+
+
+def test_every_command_and_option_has_help() -> None:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in subparsers.choices.items():  # type: ignore[attr-defined]
+        if name == "sandbox":
+            continue  # parsed by the sandbox itself
+        assert sub.description, name
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest}"
+    for choice in subparsers._choices_actions:  # type: ignore[attr-defined]
+        assert choice.help, choice.dest
+
+
+def test_crop_writes_face_centred_squares_never_upscaled(tmp_path: Path) -> None:
+    out = tmp_path / "crops"
+    proc = run("crop", str(EXAMPLES / "character" / "face"), "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    written = {c["source"]: c for c in doc["crops"] if c["output"]}
+    assert set(written) == {"face/ardern.jpg", "face/ardern_mirrored.jpg"}
+    for crop in written.values():
+        with Image.open(crop["output"]) as img:
+            width, height = img.size
+        left, top, right, bottom = crop["box"]
+        assert width == height == right - left == bottom - top  # not upscaled
+        assert width <= 1024
+    skipped = {c["source"]: c["skipped"] for c in doc["crops"] if not c["output"]}
+    assert "no_face" in skipped["face/coffee.jpg"]
+
+
+def test_crop_upscales_only_when_allowed(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.open(EXAMPLES / "sources" / "ardern.jpg").save(src / "a.jpg", quality=95)
+    plain = json.loads(run("crop", str(src), "--out", str(tmp_path / "o1"), "--json").stdout)
+    grown = json.loads(
+        run("crop", str(src), "--out", str(tmp_path / "o2"), "--json", "--allow-upscale").stdout
+    )
+    assert plain["crops"][0]["size"] < 1024
+    assert grown["crops"][0]["size"] == 1024
+
+
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "utf-8"}, {"LC_ALL": "C.UTF-8"}])
+def test_file_names_that_are_not_utf8_still_give_valid_json(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    face = tmp_path / "char" / "face"
+    write(face / "good.jpg", photo("astronaut", 700))
+    raw = os.fsencode(face) + b"/caf\xe9.jpg"  # Latin-1 bytes: not valid UTF-8
+    with open(raw, "wb") as f:
+        f.write((face / "good.jpg").read_bytes())
+    proc = subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", "check", str(tmp_path / "char"), "--json"],
+        capture_output=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **env},
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout.decode("utf-8"))  # strict UTF-8
+    names = {img["path"] for img in doc["images"]}
+    assert "face/good.jpg" in names
+    (odd,) = names - {"face/good.jpg"}
+    assert os.fsencode(odd) == b"face/caf\xe9.jpg"  # the escape names the same bytes
+    table = subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", "check", str(tmp_path / "char")],
+        capture_output=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **env},
+    )
+    assert table.returncode == 0
+    assert "caf\\udce9.jpg" in table.stdout.decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "{char}", "--name", "X", "--sandbox", "--poll-interval", "0"], "must be within"),
+        (["run", "{char}", "--name", "X", "--sandbox", "--time-scale", "nan"], "not a finite"),
+        (["crop", "{char}", "--out", "{file}"], "cannot make a folder"),
+        (["check", "{char}", "--view", "back"], "--view goes with --kind body"),
+        (["upload", "{file}", "--name", "X"], "is a file, not a folder"),
+        (["check", "{char}", "--reference", "{file}"], "is a file, not a folder"),
+        (["sandbox", "--port", "99999"], "0-65535"),
+        (["sandbox", "--data", "{file}"], "is a file, not a folder"),
+    ],
+)
+def test_bad_values_are_usage_errors_before_anything_runs(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    char = tmp_path / "char"
+    write(char / "face" / "good.jpg", photo("astronaut", 700))
+    afile = tmp_path / "afile.txt"
+    afile.write_text("x")
+    proc = run(*(a.format(char=char, file=afile) for a in args))
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_missing_api_key_names_the_environment_variable(tmp_path: Path) -> None:
+    char = tmp_path / "char"
+    write(char / "face" / "good.jpg", photo("astronaut", 700))
+    env = {k: v for k, v in os.environ.items() if k != "ANIMUS_API_KEY"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", "upload", str(char), "--name", "X"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 2
+    assert "set the ANIMUS_API_KEY environment variable" in proc.stderr
+    assert "api_key=" not in proc.stderr
+
+
+def test_crop_of_a_character_folder_crops_its_face_photos_only(tmp_path: Path) -> None:
+    out = tmp_path / "crops"
+    proc = run("crop", str(EXAMPLES / "character"), "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    sources = {c["source"] for c in json.loads(proc.stdout)["crops"]}
+    assert sources and all(s.startswith("face/") for s in sources)
+    assert not (out / "body").exists()
+
+
+def test_sigterm_stops_a_run_without_leaving_worker_processes(tmp_path: Path) -> None:
+    char = tmp_path / "sigterm-char"
+    shutil.copytree(EXAMPLES / "character", char)
+    with subprocess.Popen(
+        [sys.executable, "-m", "animus_prep.cli", "run", str(char), "--name", "T", "--sandbox"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the pre-flight's worker pool lives for the whole run
+            if line.startswith("created character"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + signal.SIGTERM, rest
+        assert "Traceback" not in rest
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(char)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_mentioning(str(char)) == []
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if text.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], 15.0),
+        (["--sandbox"], 0.2),
+        (["--sandbox", "--poll-interval", "15"], 15.0),
+        (["--poll-interval", "0.2"], 0.2),
+        (["--poll-interval", "30"], 30.0),
+    ],
+)
+def test_an_explicit_poll_interval_is_kept_even_when_it_equals_a_default(
+    flags: list[str], expected: float
+) -> None:
+    from animus_prep.cli.remote import poll_interval
+
+    args = build_parser().parse_args(["run", "chars/x", "--name", "X", *flags])
+    assert poll_interval(args) == expected

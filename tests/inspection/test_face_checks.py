@@ -1,0 +1,294 @@
+"""Face checks in the pre-flight, with the bundled models on real photos."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from animus_prep.faces import Face, FacesUnavailableError, YuNetDetector
+from animus_prep.inspection.analysis import analyze_decoded
+from animus_prep.inspection.assemble import assemble
+from animus_prep.inspection.decode import decode_bytes
+from animus_prep.inspection.discover import Candidate
+from animus_prep.inspection.faces import DETECT_LONG_SIDE
+from animus_prep.inspection.run import preflight
+from animus_prep.policy import Policy
+from animus_prep.reasons import ReasonCode
+from photos import defocus, gaussian, photo, write
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sources"
+POLICY = Policy()
+
+
+def load(name: str) -> np.ndarray:
+    return np.asarray(Image.open(EXAMPLES / name).convert("RGB"))
+
+
+def codes(data: bytes, kind: str = "face", policy: Policy = POLICY) -> set[str]:
+    cand = Candidate(Path("x.jpg"), "x.jpg", kind, "face_image")  # type: ignore[arg-type]
+    a = analyze_decoded(cand, decode_bytes(data, policy), policy)
+    return {r.code.value for r in a.reasons()}
+
+
+def jpeg(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=93)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def ardern() -> np.ndarray:
+    return load("ardern.jpg")
+
+
+@pytest.fixture(scope="module")
+def ardern_face(ardern: np.ndarray) -> Face:
+    return YuNetDetector().detect(ardern)[0]
+
+
+def test_a_clean_portrait_passes(ardern: np.ndarray) -> None:
+    assert codes(jpeg(ardern)) == set()
+
+
+def test_sharp_face_on_a_defocused_background_is_not_blurry(
+    ardern: np.ndarray, ardern_face: Face
+) -> None:
+    x, y, w, h = (int(v) for v in ardern_face.box)
+    bokeh = defocus(ardern, 9)
+    pad = int(0.15 * w)
+    bokeh[y - pad : y + h + pad, x - pad : x + w + pad] = ardern[
+        y - pad : y + h + pad, x - pad : x + w + pad
+    ]
+    assert "blurry" not in codes(jpeg(bokeh))
+    # Judged on the whole frame, as without faces, the same photo looks blurry.
+    assert "blurry" in codes(jpeg(bokeh), policy=Policy(faces=False))
+
+
+def test_blurred_face_is_blurry_even_when_the_frame_is_sharp(
+    ardern: np.ndarray, ardern_face: Face
+) -> None:
+    x, y, w, h = (int(v) for v in ardern_face.box)
+    soft = ardern.copy()
+    soft[y : y + h, x : x + w] = gaussian(ardern, 4.0)[y : y + h, x : x + w]
+    assert "blurry" in codes(jpeg(soft))
+    assert "blurry" not in codes(jpeg(soft), policy=Policy(faces=False))
+
+
+def test_no_face_on_photos_without_people() -> None:
+    for name in ("coffee", "chelsea", "rocket"):
+        assert "no_face" in codes(jpeg(photo(name, 700))), name
+
+
+def test_face_blur_verdict_does_not_depend_on_the_file_format(ardern: np.ndarray) -> None:
+    # A 4200 px photo: its JPEG is analysed from a 1/8 DCT copy, where the face is ~140
+    # px and a blur of sigma 6 (at full size) shrinks to under one pixel. The face must
+    # be judged at its full judging size anyway, as it is in the full-size PNG.
+    big = cv2.resize(ardern, (ardern.shape[1] * 3, ardern.shape[0] * 3), cv2.INTER_CUBIC)
+    canvas = np.full((4200, 4200, 3), 128, np.uint8)
+    y, x = (4200 - big.shape[0]) // 2, (4200 - big.shape[1]) // 2
+    canvas[y : y + big.shape[0], x : x + big.shape[1]] = big
+    blurred = gaussian(canvas, 6)
+    png = io.BytesIO()
+    Image.fromarray(blurred).save(png, "PNG", compress_level=1)
+    assert "blurry" in codes(png.getvalue())
+    assert "blurry" in codes(jpeg(blurred))
+    assert "blurry" not in codes(jpeg(canvas))
+
+
+BLOUSE = Path(__file__).resolve().parents[1] / "faces" / "data" / "blouse_render.jpg"
+
+
+class _NoSecondLook:
+    """The bundled detector, without its `confirm` (it cannot look again)."""
+
+    def __init__(self, inner: YuNetDetector) -> None:
+        self.inner = inner
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        return self.inner.detect(rgb)
+
+
+def test_a_blouse_pattern_is_not_a_second_person() -> None:
+    data = BLOUSE.read_bytes()
+    assert codes(data) == set()
+    # The pattern does pass for a face at the pre-flight's detection size: only the
+    # second look (the whole image again, finer) tells it apart.
+    detector = YuNetDetector(score_threshold=0.5, long_side=DETECT_LONG_SIDE)
+    cand = Candidate(Path("x.jpg"), "x.jpg", "face", "face_image")
+    a = analyze_decoded(cand, decode_bytes(data, POLICY), POLICY, detector=_NoSecondLook(detector))
+    assert "multiple_faces" in {r.code.value for r in a.reasons()}
+
+
+def test_two_people_are_multiple_faces(ardern: np.ndarray) -> None:
+    obama = np.asarray(Image.open(EXAMPLES / "obama.jpg").convert("RGB").resize((689, 793)))
+    pair = np.concatenate([ardern[:793], obama], axis=1)
+    assert "multiple_faces" in codes(jpeg(pair))
+    # A body photo with two people is refused too; a face is not required there.
+    assert "multiple_faces" in codes(jpeg(pair), kind="body")
+
+
+def test_a_small_face_in_a_background_poster_does_not_count(ardern: np.ndarray) -> None:
+    poster = np.asarray(Image.open(EXAMPLES / "obama.jpg").convert("RGB").resize((110, 126)))
+    img = ardern.copy()
+    img[20:146, 560:670] = poster
+    assert codes(jpeg(img)) == set()
+
+
+def test_body_photo_without_a_face_passes_the_face_checks() -> None:
+    back_view = photo("coffee", 800)
+    assert not {"no_face", "multiple_faces"} & codes(jpeg(back_view), kind="body")
+
+
+def test_small_face_in_a_large_frame_is_face_too_small(ardern: np.ndarray) -> None:
+    canvas = np.full((1400, 1400, 3), 140, np.uint8)
+    small = np.asarray(Image.fromarray(ardern).resize((230, 300)))
+    canvas[550:850, 585:815] = small
+    found = codes(jpeg(canvas))
+    assert "face_too_small" in found and "too_small" not in found
+
+
+def test_sideways_phone_photo_is_found_after_exif_orientation(ardern: np.ndarray) -> None:
+    rotated = np.rot90(ardern).copy()  # stored sideways, as phones do
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to view"
+    buf = io.BytesIO()
+    Image.fromarray(rotated).save(buf, "JPEG", quality=93, exif=exif.tobytes())
+    assert codes(buf.getvalue()) == set()
+
+
+def _character(tmp_path: Path, ardern: np.ndarray) -> Path:
+    face = tmp_path / "char" / "face"
+    write(face / "ardern.jpg", ardern)
+    write(face / "ardern_mirrored.jpg", ardern[30:, ::-1].copy())
+    shutil.copy(EXAMPLES / "obama.jpg", face / "obama.jpg")
+    return tmp_path / "char"
+
+
+def test_identity_against_the_dominant_person(tmp_path: Path, ardern: np.ndarray) -> None:
+    root = _character(tmp_path, ardern)
+    report = preflight(root, policy=Policy(identity_min_faces=3))
+    assert report.image("face/obama.jpg").codes == (ReasonCode.IDENTITY_MISMATCH,)
+    assert report.image("face/ardern.jpg").accepted
+    score = report.image("face/obama.jpg").identity_score
+    assert score is not None and score < POLICY.identity_threshold
+    doc = report.to_json()["images"]
+    entry = next(i for i in doc if i["path"] == "face/ardern.jpg")
+    assert entry["identity_score"] > 0.8
+    assert len(entry["faces"]) == 1 and len(entry["faces"][0]["box"]) == 4
+
+
+def test_identity_against_reference_photos(tmp_path: Path, ardern: np.ndarray) -> None:
+    root = _character(tmp_path, ardern)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    shutil.copy(EXAMPLES / "obama.jpg", ref / "known.jpg")
+    report = preflight(root, reference=ref)
+    # The references say the character is the other person.
+    assert ReasonCode.IDENTITY_MISMATCH in report.image("face/ardern.jpg").codes
+    assert report.image("face/obama.jpg").accepted
+
+
+def test_too_few_faces_for_a_dominant_identity_is_a_warning(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    face = tmp_path / "c" / "face"
+    write(face / "a.jpg", ardern)
+    shutil.copy(EXAMPLES / "obama.jpg", face / "b.jpg")
+    report = preflight(tmp_path / "c")
+    assert all(i.accepted for i in report.images)
+    assert any("identity not checked" in w for w in report.warnings)
+
+
+class _NoRuntime:
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        raise FacesUnavailableError("face checks are unavailable: onnxruntime cannot be imported")
+
+
+def test_missing_onnxruntime_gives_one_warning_not_a_crash(ardern: np.ndarray) -> None:
+    cands = [Candidate(Path(f"{i}.jpg"), f"face/{i}.jpg", "face", "face_image") for i in range(3)]
+    data = [jpeg(ardern), jpeg(ardern[::-1].copy()), jpeg(photo("coffee", 700))]
+    analyses = [
+        analyze_decoded(c, decode_bytes(d, POLICY), POLICY, detector=_NoRuntime())
+        for c, d in zip(cands, data, strict=True)
+    ]
+    report = assemble("x", analyses, POLICY)
+    assert len(report.warnings) == 1 and "onnxruntime" in report.warnings[0]
+    # The image checks still ran; the face checks were skipped.
+    assert report.images[2].accepted and report.images[0].faces is None
+
+
+def test_no_faces_policy_turns_face_checks_off() -> None:
+    assert codes(jpeg(photo("coffee", 700)), policy=Policy(faces=False)) == set()
+
+
+class _Scripted:
+    """A detector that reports given faces (in the pixels of the image it is shown)."""
+
+    def __init__(self, *faces: tuple[float, float]) -> None:
+        self.faces = faces  # (side, score) pairs
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        out = []
+        for i, (side, score) in enumerate(self.faces):
+            x, y = 20 + i * 300, 40
+            marks = tuple((x + side * fx, y + side * fy) for fx, fy in _MARKS)
+            out.append(Face((x, y, side, side), score, marks))
+        return out
+
+
+_MARKS = ((0.3, 0.4), (0.7, 0.4), (0.5, 0.6), (0.35, 0.8), (0.65, 0.8))
+
+
+class _Unit:
+    def embed(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        v = np.zeros(128, np.float32)
+        v[0] = 1
+        return v
+
+
+@pytest.mark.parametrize(
+    ("second", "multiple"),
+    [
+        ((120.0, 0.95), True),  # a confident second face, half the size: another person
+        ((120.0, 0.70), False),  # an unsure one: patterned clothes fool detectors
+        ((50.0, 0.95), False),  # a small one: a face in a background poster
+    ],
+)
+def test_which_second_faces_count(second: tuple[float, float], multiple: bool) -> None:
+    data = jpeg(photo("astronaut", 800))
+    cand = Candidate(Path("x.jpg"), "x.jpg", "face", "face_image")
+    a = analyze_decoded(
+        cand,
+        decode_bytes(data, POLICY),
+        POLICY,
+        detector=_Scripted((240.0, 0.97), second),
+        embedder=_Unit(),
+    )
+    assert ("multiple_faces" in {r.code.value for r in a.reasons()}) is multiple
+
+
+def test_face_models_use_one_thread_per_pool_worker_and_every_core_alone() -> None:
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from animus_prep.faces.runtime import auto_threads
+
+    assert auto_threads() == max(1, min(4, os.cpu_count() or 1))
+    with ProcessPoolExecutor(1) as pool:
+        assert pool.submit(auto_threads).result() == 1
+
+
+def test_identity_can_be_turned_off_without_losing_the_other_face_checks(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    root = _character(tmp_path, ardern)
+    report = preflight(root, policy=Policy(identity=False, identity_min_faces=2))
+    assert report.image("face/obama.jpg").accepted
+    assert report.image("face/obama.jpg").identity_score is None
+    assert report.image("face/obama.jpg").faces  # detection still ran

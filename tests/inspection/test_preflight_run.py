@@ -1,0 +1,224 @@
+"""The whole pre-flight over folders: layout, report contract, caps, executors."""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animus_prep import LayoutError, Policy, ReasonCode, preflight
+from animus_prep.inspection.discover import discover
+from photos import encode, gaussian, photo, scene, write
+
+NO_FACES = Policy(faces=False)
+
+
+def test_discovery_follows_the_character_layout(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    write(root / "face" / "a.jpg", scene(1))
+    write(root / "face" / "nested" / "b.jpg", scene(2))
+    write(root / "body" / "front" / "c.jpg", scene(3))
+    write(root / "body" / "Back" / "d.jpg", scene(4))
+    write(root / "body" / "e.jpg", scene(5))
+    (root / "face" / ".hidden.jpg").write_bytes(b"x")
+    (root / ".cache").mkdir()
+    (root / ".cache" / "f.jpg").write_bytes(b"x")
+    (root / "readme.txt").write_text("hi")
+    found = {c.relpath: (c.kind, c.image_type) for c in discover(root)}
+    assert found == {
+        "body/Back/d.jpg": ("body", "body_image_back"),
+        "body/e.jpg": (None, None),
+        "body/front/c.jpg": ("body", "body_image_front"),
+        "face/a.jpg": ("face", "face_image"),
+        "face/nested/b.jpg": ("face", "face_image"),
+        "readme.txt": (None, None),
+    }
+
+
+def test_layout_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(LayoutError, match="no such"):
+        discover(tmp_path / "missing")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(LayoutError, match="--kind"):
+        discover(tmp_path / "plain")
+    f = write(tmp_path / "one.jpg", scene(1))
+    with pytest.raises(LayoutError, match="--kind"):
+        discover(f)
+    assert [c.image_type for c in discover(f, "body", view="side")] == ["body_image_side"]
+
+
+def test_report_follows_the_json_contract(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    write(root / "face" / "sharp.jpg", photo("astronaut", 800))
+    write(root / "face" / "blurry.jpg", gaussian(photo("coffee", 800), 6))
+    write(root / "face" / "tiny.jpg", photo("chelsea", 300))
+    (root / "face" / "broken.jpg").write_bytes(encode(photo("camera", 800))[:5000])
+    (root / "notes.txt").write_text("not a photo")
+    doc = json.loads(preflight(root, policy=NO_FACES).dumps())
+    assert doc["schema"] == "animus-prep.report/1"
+    assert doc["root"] == str(root)
+    assert doc["policy"]["min_side"] == 512
+    by_path = {i["path"]: i for i in doc["images"]}
+    assert set(by_path) == {
+        "face/sharp.jpg",
+        "face/blurry.jpg",
+        "face/tiny.jpg",
+        "face/broken.jpg",
+        "notes.txt",
+    }
+    for entry in doc["images"]:
+        for key in ("path", "kind", "image_type", "accepted", "reasons", "width", "height"):
+            assert key in entry
+        for key in ("format", "sha256", "metrics", "duplicate_of"):
+            assert key in entry
+        assert entry["accepted"] == (entry["reasons"] == [])
+    first = {p: [r["code"] for r in e["reasons"]] for p, e in by_path.items()}
+    assert first["face/sharp.jpg"] == []
+    assert first["face/blurry.jpg"] == ["blurry"]
+    assert first["face/tiny.jpg"] == ["too_small"]
+    assert first["face/broken.jpg"] == ["unreadable"]
+    assert first["notes.txt"] == ["misplaced", "unreadable"]
+    blurry = by_path["face/blurry.jpg"]["reasons"][0]
+    assert 0.5 < blurry["score"] <= 1 and blurry["threshold"] == 0.5
+    assert by_path["face/blurry.jpg"]["metrics"]["edge_width"] > 1.15
+    assert by_path["face/sharp.jpg"]["width"] == 800
+    assert len(by_path["face/sharp.jpg"]["sha256"]) == 64
+    assert doc["summary"] == {
+        "total": 5,
+        "accepted": 1,
+        "rejected": 4,
+        "rejected_by_reason": {
+            "blurry": 1,
+            "misplaced": 1,
+            "too_small": 1,
+            "unreadable": 2,
+        },
+        "by_kind": {
+            "face": {"total": 4, "accepted": 1},
+            "unclassified": {"total": 1, "accepted": 0},
+        },
+    }
+
+
+def test_linked_folders_are_followed_once_and_odd_entries_get_a_verdict(tmp_path: Path) -> None:
+    real = tmp_path / "photos"
+    write(real / "a.jpg", scene(1))
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "face").symlink_to(real, target_is_directory=True)
+    (real / "loop").symlink_to(tmp_path / "c", target_is_directory=True)  # back up
+    (real / "broken.jpg").symlink_to(tmp_path / "gone.jpg")
+    (real / "self.jpg").symlink_to(real / "self.jpg")
+    os.mkfifo(real / "pipe.jpg")  # reading it would block forever
+    report = preflight(root, policy=NO_FACES)
+    paths = sorted(i.path for i in report.images)
+    assert paths == ["face/a.jpg", "face/broken.jpg", "face/pipe.jpg", "face/self.jpg"]
+    assert report.image("face/a.jpg").accepted
+    assert "broken link" in report.image("face/broken.jpg").reasons[0].message
+    assert "not a regular file" in report.image("face/pipe.jpg").reasons[0].message
+    for name in ("broken.jpg", "pipe.jpg", "self.jpg"):
+        assert report.image(f"face/{name}").codes == (ReasonCode.UNREADABLE,)
+
+
+def test_a_linked_face_folder_inside_the_character_folder_keeps_its_kind(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "c"
+    write(root / "archive" / "picked" / "me.jpg", scene(1))  # sorts before face/
+    (root / "face").symlink_to(root / "archive" / "picked", target_is_directory=True)
+    report = preflight(root, policy=NO_FACES)
+    assert report.image("face/me.jpg").accepted
+    stray = report.image("archive/picked/me.jpg")
+    assert ReasonCode.MISPLACED in stray.codes
+    assert stray.duplicate_of == "face/me.jpg"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
+def test_a_folder_that_cannot_be_read_is_reported_not_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    write(root / "face" / "a.jpg", scene(1))
+    write(root / "face" / "locked" / "b.jpg", scene(2))
+    (root / "face" / "locked").chmod(0)
+    try:
+        report = preflight(root, policy=NO_FACES)
+    finally:
+        (root / "face" / "locked").chmod(0o755)
+    locked = report.image("face/locked")
+    assert locked.codes == (ReasonCode.UNREADABLE,)
+    assert "cannot be read" in locked.reasons[0].message
+    (root / "face").chmod(0)
+    try:
+        with pytest.raises(LayoutError, match="cannot be read"):
+            preflight(root / "face", kind="face", policy=NO_FACES)
+    finally:
+        (root / "face").chmod(0o755)
+
+
+def test_duplicates_keep_the_best_copy_wherever_it_is(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    arr = photo("astronaut", 1200)
+    write(root / "face" / "a_small_copy.jpg", np.ascontiguousarray(arr[::2, ::2]))
+    write(root / "face" / "b_original.png", arr, "PNG")
+    write(root / "face" / "c_recompressed.jpg", arr, quality=50)
+    write(root / "face" / "d_other.jpg", photo("coffee", 900))
+    report = preflight(root, policy=NO_FACES)
+    assert report.image("face/b_original.png").accepted
+    for name in ("a_small_copy.jpg", "c_recompressed.jpg"):
+        img = report.image(f"face/{name}")
+        assert img.codes == (ReasonCode.DUPLICATE,)
+        assert img.duplicate_of == "face/b_original.png"
+    assert report.image("face/d_other.jpg").accepted
+
+
+def test_a_stray_backup_never_wins_over_the_copy_in_place(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    arr = photo("astronaut", 1200)
+    # Identical bytes; the backup sorts first and is even the larger file.
+    write(root / "face" / "portrait.jpg", arr)
+    write(root / "a_backup.png", arr, "PNG")
+    report = preflight(root, policy=NO_FACES)
+    assert report.image("face/portrait.jpg").accepted
+    backup = report.image("a_backup.png")
+    assert ReasonCode.MISPLACED in backup.codes
+    assert backup.duplicate_of == "face/portrait.jpg"
+
+
+def test_over_cap_keeps_the_best_and_most_varied(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    for i in range(5):
+        write(root / "face" / f"b_large{i}.jpg", scene(i, (1600, 1200)))
+    for i in range(3):
+        write(root / "face" / f"a_small{i}.jpg", scene(10 + i, (560, 520)))
+    report = preflight(root, policy=Policy(faces=False, face_cap=5))
+    over = sorted(i.path for i in report.images if ReasonCode.OVER_CAP in i.codes)
+    # Not the first files in the folder: the three lowest-resolution photos.
+    assert over == ["face/a_small0.jpg", "face/a_small1.jpg", "face/a_small2.jpg"]
+    assert len(report.accepted) == 5
+    reason = next(r for r in report.image(over[0]).reasons if r.code is ReasonCode.OVER_CAP)
+    assert reason.threshold == 5 and reason.score == 8
+
+
+@pytest.mark.parametrize("pool", ["thread", "process"])
+def test_any_executor_gives_the_same_report(tmp_path: Path, pool: str) -> None:
+    root = tmp_path / "c"
+    for i in range(4):
+        write(root / "face" / f"s{i}.jpg", scene(i))
+    write(root / "face" / "dup.jpg", scene(0), quality=70)
+    expected = preflight(root, policy=NO_FACES).to_json()
+    executor = ThreadPoolExecutor(2) if pool == "thread" else ProcessPoolExecutor(2)
+    with executor:
+        got = preflight(root, policy=NO_FACES, executor=executor).to_json()
+    assert got == expected
+    assert got["summary"]["rejected_by_reason"] == {"duplicate": 1}
+
+
+def test_progress_is_reported_for_every_file(tmp_path: Path) -> None:
+    for i in range(3):
+        write(tmp_path / f"{i}.jpg", scene(i))
+    seen: list[tuple[int, int]] = []
+    preflight(tmp_path, kind="face", policy=NO_FACES, progress=lambda d, t, _: seen.append((d, t)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
