@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -262,3 +265,40 @@ def test_heic_and_avif_decode_with_the_optional_plugin(astronaut: np.ndarray, fm
     r = ok(decode_bytes(encode(astronaut, fmt, quality=90), POLICY, name=f"p.{fmt.lower()}"))
     assert (r.width, r.height) == (1200, 1200) and r.format == fmt
     assert abs(float(r.rgb.mean()) - float(astronaut.mean())) < 3
+
+
+def _first_decode_in_a_fresh_process(data: bytes, block_heif: bool) -> dict[str, object]:
+    """Decode `data` as the first thing a new process does (no plugin registered yet)."""
+    code = (
+        "import json, sys\n"
+        + ("sys.modules['pillow_heif'] = None\n" if block_heif else "")
+        + "from animus_prep.inspection.decode import decode_bytes, DecodedImage\n"
+        "from animus_prep.policy import Policy\n"
+        "r = decode_bytes(sys.stdin.buffer.read(), Policy(), name='phone.heic')\n"
+        "ok = isinstance(r, DecodedImage)\n"
+        "print(json.dumps({'ok': ok, 'format': r.format,\n"
+        "    'code': None if ok else r.reason.code.value,\n"
+        "    'message': None if ok else r.reason.message}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, check=True)
+    return dict(json.loads(out.stdout))
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_a_heic_photo_decodes_even_as_the_first_file_of_a_process(
+    astronaut: np.ndarray, fmt: str
+) -> None:
+    pytest.importorskip("pillow_heif")
+    result = _first_decode_in_a_fresh_process(encode(astronaut, fmt, quality=90), False)
+    assert result["ok"] is True and result["format"] == fmt
+
+
+def test_without_the_heif_extra_a_heic_photo_names_the_extra_to_install(
+    astronaut: np.ndarray,
+) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    data = encode(astronaut, "HEIF", quality=90)
+    result = _first_decode_in_a_fresh_process(data, True)
+    assert result["code"] == "unsupported_format"
+    assert "pip install 'animus-prep[heif]'" in str(result["message"])

@@ -166,6 +166,33 @@ def heif_available() -> bool:
     return True
 
 
+# ISO base media file brands of still HEIF/AVIF images (the `ftyp` box opens the file).
+_HEIF_BRANDS = {
+    b"heic": "HEIF",
+    b"heix": "HEIF",
+    b"heim": "HEIF",
+    b"heis": "HEIF",
+    b"mif1": "HEIF",
+    b"msf1": "HEIF",
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+}
+
+
+def _heif_brand(data: bytes) -> str | None:
+    """`HEIF` or `AVIF` when the bytes open like one (an `ftyp` box with such a brand)."""
+    if len(data) < 16 or data[4:8] != b"ftyp":
+        return None
+    box = int.from_bytes(data[:4], "big")
+    brands = [data[8:12]] + [
+        data[i : i + 4] for i in range(16, min(max(box, 16), len(data), 64), 4)
+    ]
+    for wanted in (b"avif", b"avis"):  # an AVIF also lists mif1
+        if wanted in brands:
+            return "AVIF"
+    return next((_HEIF_BRANDS[b] for b in brands if b in _HEIF_BRANDS), None)
+
+
 def decode_path(path: str | Path, policy: Policy) -> DecodedImage | DecodeFailure:
     """Decode a file on disk; never raises for a bad file."""
     path = Path(path)
@@ -253,11 +280,22 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
     size = len(data)
     if size == 0:
         return _fail(ReasonCode.UNREADABLE, "empty file", sha, size)
+    heif = heif_available()  # registers the plugin before the first file is opened
     try:
         img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         return _fail(ReasonCode.TOO_LARGE, f"decompression bomb refused ({exc})", sha, size)
     except UnidentifiedImageError:
+        brand = _heif_brand(data)
+        if brand is not None and not heif:
+            return _fail(
+                ReasonCode.UNSUPPORTED_FORMAT,
+                f"a {brand} photo, which needs the optional HEIF support: "
+                "pip install 'animus-prep[heif]' (or convert it to JPEG)",
+                sha,
+                size,
+                format=brand,
+            )
         return _fail(
             ReasonCode.UNREADABLE,
             "not an image (no known image format recognised in its content)",
@@ -269,7 +307,7 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
     orientation = _orientation_before_load(img)
     width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
     facts = {"format": fmt, "width": width, "height": height}
-    accepted = ACCEPTED_FORMATS | (OPTIONAL_FORMATS if heif_available() else frozenset())
+    accepted = ACCEPTED_FORMATS | (OPTIONAL_FORMATS if heif else frozenset())
     if fmt not in accepted:
         return _fail(
             ReasonCode.UNSUPPORTED_FORMAT,
