@@ -1,0 +1,142 @@
+"""Real photos of real people (tests/data/people) and the defects a trainer must not get.
+
+Thresholds were chosen on `TUNE` only; `CHECK` is held out. Every defect is made here,
+from the photos, by a named function: nothing derived is stored.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from animus_prep.faces import Face, YuNetDetector
+
+DATA = Path(__file__).resolve().parent / "data" / "people"
+FACES = Path(__file__).resolve().parent / "faces" / "data"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "sources"
+
+TUNE = (
+    DATA / "tune" / "obama_oval_office.jpg",
+    DATA / "tune" / "biden_blue_room.jpg",
+    DATA / "tune" / "studio_grey_bw.jpg",
+    FACES / "person_a_2.jpg",
+    FACES / "person_b_2.jpg",
+    FACES / "impostor_1.jpg",
+)
+CHECK = (
+    DATA / "check" / "obama_blue_room.jpg",
+    DATA / "check" / "hopper_navy.jpg",
+    DATA / "check" / "giunchedi_foliage.jpg",
+    DATA / "check" / "henner_bokeh.jpg",
+)
+# Small or cropped photos: sources for enlargements only (too small to stand as originals).
+SMALL = (DATA / "check" / "freckles_light.jpg", DATA / "check" / "luispedro_web.jpg")
+
+FILTERS = {
+    "lanczos": cv2.INTER_LANCZOS4,
+    "bicubic": cv2.INTER_CUBIC,
+    "bilinear": cv2.INTER_LINEAR,
+}
+
+
+def load(path: Path) -> np.ndarray:
+    """The photo upright, as RGB uint8."""
+    with Image.open(path) as img:
+        return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+
+
+def jpeg(rgb: np.ndarray, quality: int = 92) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def resized(rgb: np.ndarray, short: int, interpolation: int | None = None) -> np.ndarray:
+    """``rgb`` with its shorter side at ``short`` px (area-averaged when shrinking)."""
+    h, w = rgb.shape[:2]
+    f = short / min(h, w)
+    if interpolation is None:
+        interpolation = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=interpolation))
+
+
+def enlarged(rgb: np.ndarray, source_short: int, factor: float, filt: str) -> np.ndarray:
+    """A web-sized copy of the photo (shorter side ``source_short``), enlarged again."""
+    small = resized(rgb, source_short)
+    return resized(small, round(source_short * factor), FILTERS[filt])
+
+
+def noise_reduced(rgb: np.ndarray) -> np.ndarray:
+    """What a phone's noise reduction does: edges kept, fine texture smoothed."""
+    return np.ascontiguousarray(cv2.bilateralFilter(rgb, 7, 40, 5))
+
+
+_DETECTOR = YuNetDetector()
+
+
+def main_face(rgb: np.ndarray) -> Face:
+    faces = _DETECTOR.detect(rgb)
+    assert faces, "the corpus photos all show a face"
+    return max(faces, key=lambda f: f.box[2] * f.box[3])
+
+
+def _face_mask(rgb: np.ndarray, face: Face, grow: float) -> np.ndarray:
+    """A soft elliptical mask (0-1) over the face (brows to chin, cheek to cheek, from
+    the five landmarks), grown by ``grow``."""
+    points = np.array(face.landmarks)
+    eyes = float(np.hypot(*(points[1] - points[0])))
+    cx, cy = points.mean(axis=0)
+    ax, ay = 0.95 * eyes * grow, 1.15 * eyes * grow
+    mask = np.zeros(rgb.shape[:2], np.float32)
+    cv2.ellipse(mask, (round(cx), round(cy)), (round(ax), round(ay)), 0, 0, 360, 1.0, -1)
+    feather = max(1.0, 0.08 * (ax + ay))
+    return cv2.GaussianBlur(mask, (0, 0), feather)[:, :, None]
+
+
+def soft_face(rgb: np.ndarray, sigma: float) -> np.ndarray:
+    """The face itself blurred (focus missed it, or the head moved); hair, clothes and the
+    background stay sharp."""
+    mask = _face_mask(rgb, main_face(rgb), 1.25)
+    soft = cv2.GaussianBlur(rgb, (0, 0), sigma).astype(np.float32)
+    return (soft * mask + rgb.astype(np.float32) * (1 - mask)).astype(np.uint8)
+
+
+def on_white(rgb: np.ndarray) -> np.ndarray:
+    """The person cut out (GrabCut around the head and shoulders) onto pure white: a
+    studio headshot on a white background."""
+    face = main_face(rgb)
+    h, w = rgb.shape[:2]
+    f = 320 / max(h, w)
+    small = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    x, y, fw, fh = (v * f for v in face.box)
+    sh, sw = small.shape[:2]
+    top = max(1, int(y - 0.5 * fh))
+    left = max(1, int(x - 0.9 * fw))
+    rect = (left, top, min(sw - left - 1, int(2.8 * fw)), sh - top - 1)
+    mask = np.zeros((sh, sw), np.uint8)
+    bg, fg = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.grabCut(
+        cv2.cvtColor(small, cv2.COLOR_RGB2BGR), mask, rect, bg, fg, 4, cv2.GC_INIT_WITH_RECT
+    )
+    person = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
+    person = cv2.resize(person, (w, h), interpolation=cv2.INTER_LINEAR)
+    person = np.maximum(person, _face_mask(rgb, face, 1.2)[:, :, 0])  # never cut the face
+    person = cv2.GaussianBlur(person, (0, 0), 1.5)[:, :, None]
+    return (rgb * person + 255.0 * (1 - person)).astype(np.uint8)
+
+
+def exposed(rgb: np.ndarray, gain: float) -> np.ndarray:
+    """The whole photo under- (gain < 1) or over-exposed (gain > 1, clipping at white)."""
+    return np.clip(rgb.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+
+
+def backlit(rgb: np.ndarray, gain: float) -> np.ndarray:
+    """The face in shadow (``gain`` < 1) against a properly exposed rest of the frame."""
+    mask = _face_mask(rgb, main_face(rgb), 1.4)
+    dark = rgb.astype(np.float32) * gain
+    return (dark * mask + rgb.astype(np.float32) * (1 - mask)).astype(np.uint8)
