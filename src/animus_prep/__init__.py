@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "ImageReport": "inspection.report",
     "SCHEMA": "inspection.report",
     "LayoutError": "inspection.discover",
+    "UnusableReferenceError": "inspection.references",
     "Candidate": "inspection.discover",
     "discover": "inspection.discover",
     "DecodedImage": "inspection.decode",
@@ -89,6 +90,7 @@ __all__ = [
     "Report",
     "RetryPolicy",
     "ServerError",
+    "UnusableReferenceError",
     "WaitTimeoutError",
     "__version__",
     "analyze_bytes",
@@ -126,6 +128,7 @@ if _typing.TYPE_CHECKING:
     from .inspection.analysis import ImageAnalysis, analyze_bytes
     from .inspection.decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
     from .inspection.discover import Candidate, LayoutError, discover
+    from .inspection.references import UnusableReferenceError
     from .inspection.report import SCHEMA, ImageReport, Report
     from .inspection.run import preflight
     from .policy import Policy, PolicyError

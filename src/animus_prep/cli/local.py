@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..crops import DEFAULT_CROP_SIZE, crop_sources
 from ..inspection.discover import LayoutError
+from ..inspection.references import UnusableReferenceError
 from ..inspection.run import preflight
 from ..policy import Policy
 from .common import (
@@ -73,7 +74,7 @@ def _run_check(args: argparse.Namespace) -> int:
                 reference=args.reference,
                 progress=ProgressBar(),
             )
-        except LayoutError as exc:
+        except (LayoutError, UnusableReferenceError) as exc:
             raise UsageError(str(exc)) from exc
     if args.json:
         sys.stdout.write(report.dumps() + "\n")
@@ -139,7 +140,7 @@ def _run_crop(args: argparse.Namespace) -> int:
                 executor=executor,
                 progress=ProgressBar(),
             )
-        except LayoutError as exc:
+        except (LayoutError, UnusableReferenceError) as exc:
             raise UsageError(str(exc)) from exc
     if args.json:
         doc = {"schema": "animus-prep.crops/1", "crops": [o.to_json() for o in outcomes]}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..client import Client, ClientConfigError, MissingAPIKeyError
 from ..inspection.discover import LayoutError
+from ..inspection.references import UnusableReferenceError
 from ..pipeline.run import PipelineError, run_pipeline
 from ..pipeline.upload import UploadError, upload_folder
 from .common import (
@@ -33,6 +34,15 @@ POLL_INTERVAL = 15.0
 """Seconds between status polls against the real API: trainings take hours."""
 SANDBOX_POLL_INTERVAL = 0.2
 """Against the embedded sandbox, whose clock runs thousands of times faster."""
+
+
+def _add_reference_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--reference",
+        metavar="DIR",
+        help="photos known to show the character, for the identity check (exit 2 when "
+        "none of them can be used)",
+    )
 
 
 def _add_api_options(p: argparse.ArgumentParser) -> None:
@@ -61,6 +71,7 @@ def add_upload(sub: Subcommands) -> None:
     p.add_argument(
         "--concurrency", type=positive_int, default=4, help="uploads at once (default: 4)"
     )
+    _add_reference_option(p)
     _add_api_options(p)
     p.set_defaults(run=_run_upload)
 
@@ -84,6 +95,7 @@ def add_run(sub: Subcommands) -> None:
         help="run against an embedded local sandbox instead of the real API (no credits)",
     )
     p.add_argument("--no-train", action="store_true", help="stop once the dataset is approved")
+    _add_reference_option(p)
     p.add_argument(
         "--retry-augmentation",
         action="store_true",
@@ -157,6 +169,8 @@ def _scratch_journal() -> Iterator[Path]:
 def _run_upload(args: argparse.Namespace) -> int:
     policy = load_policy(args)
     root = existing_folder(args.path)
+    if args.reference:
+        existing_folder(args.reference)
     say = _say(args)
     try:
         with process_pool(args.workers) as executor, _client(args) as client:
@@ -171,8 +185,9 @@ def _run_upload(args: argparse.Namespace) -> int:
                 check_progress=ProgressBar(),
                 progress=ProgressBar(),
                 log=say,
+                reference=args.reference,
             )
-    except LayoutError as exc:
+    except (LayoutError, UnusableReferenceError) as exc:
         raise UsageError(str(exc)) from exc
     except UploadError as exc:
         sys.stderr.write(f"animus-prep: error: {exc}\n")
@@ -190,6 +205,8 @@ def _run_upload(args: argparse.Namespace) -> int:
 def _run_pipeline(args: argparse.Namespace) -> int:
     policy = load_policy(args)
     existing_folder(args.path)
+    if args.reference:
+        existing_folder(args.reference)
     interval = poll_interval(args)
     say = _say(args)
     with (
@@ -210,8 +227,9 @@ def _run_pipeline(args: argparse.Namespace) -> int:
                 poll_interval=interval,
                 log=say,
                 retry_augmentation=args.retry_augmentation,
+                reference=args.reference,
             )
-        except LayoutError as exc:
+        except (LayoutError, UnusableReferenceError) as exc:
             raise UsageError(str(exc)) from exc
         except PipelineError as exc:
             say(f"stopped: {exc}")

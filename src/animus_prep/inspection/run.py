@@ -16,6 +16,7 @@ from ..policy import Policy
 from .analysis import ImageAnalysis, analyze
 from .assemble import assemble
 from .discover import Candidate, Kind, discover
+from .references import usable_references
 from .report import Report
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -35,15 +36,18 @@ def preflight(
     """Judge every file under `path` and return the report.
 
     `path` is a character folder (`face/`, `body/<view>/`) or, with `kind`, any folder
-    (or single file) of that kind. `reference` is a folder of photos known to show the
-    character, for the identity check. Raises `LayoutError` for a path that is neither.
+    (or single file) of that kind. `reference` is a folder (or a photo) known to show
+    the character, for the identity check. Raises `LayoutError` for a path that is
+    neither, and `UnusableReferenceError`, naming each photo and why, when no reference
+    photo can be used (the identity check is never silently skipped).
     """
     policy = policy or Policy()
     root = Path(path)
     candidates = discover(root, kind, view)
     references: list[ImageAnalysis] = []
-    if reference is not None and policy.faces:
-        references = run_analyses(discover(reference, "face"), policy, executor)
+    if reference is not None:
+        found = discover(reference, "face")
+        references = usable_references(run_analyses(found, policy, executor), policy)
     analyses = run_analyses(candidates, policy, executor, progress)
     return assemble(str(root), analyses, policy, references=references)
 

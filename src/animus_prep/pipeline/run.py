@@ -69,17 +69,20 @@ def run_pipeline(
     poll_interval: float = 15.0,
     log: Log | None = None,
     retry_augmentation: bool = False,
+    reference: str | Path | None = None,
 ) -> RunSummary:
     """Run (or resume) the pipeline for the character folder at `path`.
 
     ``retry_augmentation`` requests face augmentation again when an earlier run's request
     got no answer (it may have been charged, so that is never done by itself).
+    ``reference`` is a folder of photos known to show the character, for the identity
+    check (an unusable one raises `UnusableReferenceError` before anything is sent).
     """
     say = log or (lambda _msg: None)
     policy = policy or Policy()
     root = Path(path)
     summary = RunSummary()
-    report = preflight(root, policy=policy, executor=executor)
+    report = preflight(root, policy=policy, executor=executor, reference=reference)
     summary.report = report
     faces = [i for i in report.accepted if i.kind == "face"]
     bodies = [i for i in report.accepted if i.kind == "body"]

@@ -83,17 +83,22 @@ def upload_folder(
     check_progress: ProgressCallback | None = None,
     progress: UploadProgress | None = None,
     log: Callable[[str], None] | None = None,
+    reference: str | Path | None = None,
 ) -> UploadSummary:
     """Pre-flight the character folder at `path` and upload what passes, exactly once.
 
     Uploads go to `character_id`, or to the character made for this folder and `name`
     (created only if none exists). The folder's journal is locked meanwhile.
+    ``reference`` is a folder of photos known to show the character, for the identity
+    check (an unusable one raises `UnusableReferenceError` before anything is sent).
     Raises `UploadError` when the folder is busy or the character cannot be settled.
     """
     if (character_id is None) == (name is None):
         raise ValueError("give a character_id or a name, not both")
     root = Path(path)
-    report = preflight(root, policy=policy, executor=executor, progress=check_progress)
+    report = preflight(
+        root, policy=policy, executor=executor, progress=check_progress, reference=reference
+    )
     say = log or (lambda _msg: None)
     try:
         with WorkJournal(root / JOURNAL_NAME, lock=True) as journal:
