@@ -414,12 +414,18 @@ def animus_accuracy(
     sharp = [p for p in files if labels[p]["label"] == "sharp"]
     # An original set aside for its own lossless copy loses nothing: listed, not counted.
     lossless_kept = [p for p in sharp if codes[p] == {ReasonCode.DUPLICATE} and swapped_keep(p)]
-    rejected = [p for p in sharp if not by_path[p].accepted and p not in lossless_kept]
+    # The originals are crops of scikit-image's sample photos (512 px and less) enlarged
+    # to a 1024 px view and sharpened: holding the detail of a smaller photo is true of
+    # them by construction, so `upscaled` is listed beside the rejections, not among them.
+    enlarged = [p for p in sharp if ReasonCode.UPSCALED in codes[p]]
+    rejected = [p for p in sharp if codes[p] - {ReasonCode.UPSCALED} and p not in lossless_kept]
     out["sharp"] = {
         "files": len(sharp),
         "rejected": len(rejected),
         "rejected_files": rejected,
         "kept_as_lossless_copy": lossless_kept,
+        "upscaled": len(enlarged),
+        "upscaled_files": enlarged,
     }
     hn = [p for p in files if labels[p].get("hard_negative")]
     out["hard_negatives_flagged"] = [p for p in hn if ReasonCode.DUPLICATE in codes[p]]
@@ -810,6 +816,10 @@ def print_table(r: dict[str, Any]) -> None:
     )
     s = a["sharp"]
     row("sharp photos rejected", f"{s['rejected']}/{s['files']}", "0", s["rejected"] == 0)
+    row(
+        "sharp photos flagged upscaled (enlarged crops)",
+        f"{s.get('upscaled', 0)}/{s['files']}",
+    )
     pa = r.get("peer_accuracy", {})
     if "cleanvision_blurry" in pa:
         row("cleanvision blurry", fmt_pr(pa["cleanvision_blurry"]))

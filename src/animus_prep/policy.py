@@ -24,6 +24,9 @@ class Policy:
     # Size and decoding.
     min_side: int = 512
     """Shorter side in pixels, after EXIF orientation, below which an image is too small."""
+    upscaled: bool = True
+    """Reject photos enlarged from one whose shorter side is under `min_side` (their real
+    resolution is that photo's)."""
     max_pixels: int = 120_000_000
     """Pixel count above which a file is refused before decoding (decompression bombs)."""
     max_file_bytes: int = 50 * 1024 * 1024
@@ -40,7 +43,12 @@ class Policy:
     bright_p10: float = 205.0
     """Too bright when even the 10th percentile of luma is above this."""
     max_clipped_fraction: float = 0.45
-    """Too bright when more than this share of pixels is blown out (luma >= 250)."""
+    """Too bright when more than this share of pixels is blown out (luma >= 250). When a
+    face is found, exposure is judged on the face instead (a white studio background may
+    be blown out): the percentiles above apply to the face's own region, and
+    `max_face_clipped_fraction` to its blown-out share."""
+    max_face_clipped_fraction: float = 0.2
+    """Too bright when more than this share of the face's own region is blown out."""
 
     # Duplicates.
     duplicate_hash_distance: int = 26
@@ -63,8 +71,12 @@ class Policy:
     """A second face must be at least this confident: patterned clothes can fool the detector."""
     second_face_min_ratio: float = 0.35
     """A second face counts when its box side is at least this share of the main face's."""
-    max_face_edge_width: float = 1.8
-    """Blur limit of the main face's region (judged with the face at 256 px), for face photos."""
+    max_face_edge_width: float = 2.5
+    """Blur limit (Gaussian sigma, px) of the main face's own region (eyes, nose, mouth,
+    cheeks) as a trainer sees it: in a face crop of `training_side` px. Face photos only."""
+    training_side: int = 1024
+    """Side of the square face crop a LoRA trainer trains on: faces are judged for blur at
+    the size they have there."""
     face_crop_side: int = 512
     """Side of the face crop the trainer needs without upscaling."""
     face_crop_margin: float = 0.6
@@ -87,13 +99,15 @@ class Policy:
             "max_edge_width",
             "max_face_edge_width",
             "face_crop_side",
+            "training_side",
         ):
             if getattr(self, name) <= 0:
                 raise PolicyError(f"{name} must be positive")
         if self.face_cap < 0 or self.body_cap < 0:
             raise PolicyError("caps must not be negative")
-        if not 0 < self.max_clipped_fraction <= 1:
-            raise PolicyError("max_clipped_fraction must be in (0, 1]")
+        for name in ("max_clipped_fraction", "max_face_clipped_fraction"):
+            if not 0 < getattr(self, name) <= 1:
+                raise PolicyError(f"{name} must be in (0, 1]")
         if not -1 <= self.identity_threshold <= 1:
             raise PolicyError("identity_threshold must be in [-1, 1]")
 

@@ -29,6 +29,8 @@ class ReasonCode(StrEnum):
     MISPLACED = "misplaced"
     REFERENCE_COPY = "reference_copy"
     """A dataset render that is a near-copy of a reference photo (teaches nothing new)."""
+    UPSCALED = "upscaled"
+    """Enlarged from a photo under the minimum size: its pixels hold that photo's detail."""
 
 
 @dataclass(frozen=True, slots=True)

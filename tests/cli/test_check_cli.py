@@ -34,7 +34,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     root = tmp_path / "char"
-    write(root / "face" / "good.jpg", photo("astronaut", 700))
+    (root / "face").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "sources" / "ardern.jpg", root / "face" / "good.jpg")
     write(root / "face" / "blurry.jpg", gaussian(photo("coffee", 700), 6))
     return root
 

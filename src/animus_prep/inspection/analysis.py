@@ -19,7 +19,13 @@ from ..reasons import Reason, ReasonCode
 from .checks import CheckResult, Evidence, run_checks
 from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
-from .faces import FACE_ANALYSIS_SIDE, FaceFindings, face_sharpness, find_faces, region_side
+from .faces import (
+    FACE_MIN_MEASURED_SIDE,
+    FaceFindings,
+    face_sharpness,
+    find_faces,
+    region_side,
+)
 from .fingerprint import Fingerprint, fingerprint, thumbnail_of
 from .measure import Measurements, measure, shrink_gray
 
@@ -76,9 +82,10 @@ class ImageAnalysis:
 
         A copy in its proper place (face/ or body/<view>/, so its kind is known) first: a
         stray backup outside them would be rejected as misplaced, losing the picture.
-        Then passing the image checks; then resolution, sharpness and encoding quality in
-        that order, each only when the difference is beyond measurement noise (copies of one
-        picture differ by a few hundredths of a pixel in measured sharpness).
+        Then passing the image checks (all but `upscaled`, see `_passes_as_a_copy`); then
+        resolution, sharpness and encoding quality in that order, each only when the
+        difference is beyond measurement noise (copies of one picture differ by a few
+        hundredths of a pixel in measured sharpness).
         """
         a, b = self.measurements, other.measurements
         if a is None or b is None:
@@ -86,8 +93,7 @@ class ImageAnalysis:
         placed_a, placed_b = self.candidate.kind is not None, other.candidate.kind is not None
         if placed_a != placed_b:
             return placed_a
-        passed_a = all(c.passed for c in self.checks)
-        passed_b = all(c.passed for c in other.checks)
+        passed_a, passed_b = self._passes_as_a_copy(), other._passes_as_a_copy()
         if passed_a != passed_b:
             return passed_a
         pa, pb = a.width * a.height, b.width * b.height
@@ -101,6 +107,11 @@ class ImageAnalysis:
         density_a = (self.file_bytes or 0) / max(pa, 1)
         density_b = (other.file_bytes or 0) / max(pb, 1)
         return density_a > density_b
+
+    def _passes_as_a_copy(self) -> bool:
+        """Whether every image check passed, but for `upscaled`: copies of one picture hold
+        the same detail, so a shrunk copy that no longer looks enlarged is no better."""
+        return all(c.passed for c in self.checks if c.code is not ReasonCode.UPSCALED)
 
 
 # Differences within these are treated as ties between copies of one picture.
@@ -163,26 +174,28 @@ def analyze_decoded(
 
 
 def _face_sharpness_at_full_detail(result: DecodedImage, findings: FaceFindings) -> FaceFindings:
-    """Re-judge the main face's sharpness on a finer copy when the reduced one is too coarse.
+    """Measure the main face's sharpness on a finer copy when the reduced one is too coarse.
 
-    The face is judged at `FACE_ANALYSIS_SIDE` px. A large JPEG's reduced copy can hold it
-    at a fraction of that (1/8 DCT scaling), where a blurred face looks sharp; then the
-    file is decoded again at the coarsest scale that holds the face at full judging size,
-    so a JPEG and a PNG of the same pixels get the same verdict.
+    The face's region is measured with its longer side at least `FACE_MIN_MEASURED_SIDE`
+    px where the photo has that much. A large JPEG's reduced copy can hold it at a
+    fraction of that (1/8 DCT scaling), where a blurred face looks sharp; then the file
+    is decoded again at the coarsest scale that holds the region at that size, so a JPEG
+    and a PNG of the same pixels get the same verdict.
     """
     main = findings.main
     if main is None or result.source is None:
         return findings
     full_side = region_side(main)
-    if full_side / result.scale >= FACE_ANALYSIS_SIDE:
+    if full_side / result.scale >= FACE_MIN_MEASURED_SIDE:
         return findings
-    wanted = min(1.0, FACE_ANALYSIS_SIDE / full_side)
+    wanted = min(1.0, FACE_MIN_MEASURED_SIDE / full_side)
     finer = result.finer(math.ceil(min(result.width, result.height) * wanted))
     if finer is None:
         return findings
     per_full = max(finer.size) / max(result.width, result.height)
     rgb = np.asarray(finer, dtype=np.uint8)
-    return replace(findings, face_sharpness=face_sharpness(rgb, main.scaled(per_full)))
+    measured = face_sharpness(rgb, main.scaled(per_full), per_full)
+    return replace(findings, face_sharpness=measured)
 
 
 def analyze(candidate: Candidate, policy: Policy) -> ImageAnalysis:

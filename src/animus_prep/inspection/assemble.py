@@ -35,7 +35,14 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
             luma_p90=m.luma_p90,
             clipped_fraction=round(m.clipped_fraction, 4),
             quality=round(a.quality(), 4),
+            detail_top_band=round(m.detail.top_band, 3),
         )
+        source = m.detail.short_side
+        if source is not None and source < min(m.width, m.height):
+            # The estimated size of the photo this one was enlarged from.
+            short = min(m.width, m.height)
+            out["source_width"] = max(1, round(m.width * source / short))
+            out["source_height"] = max(1, round(m.height * source / short))
     if a.jpeg_quality is not None:
         out["jpeg_quality"] = a.jpeg_quality
     if a.orientation != 1:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
-from .faces import FACE_ANALYSIS_SIDE, FaceFindings, prominent_faces
+from .faces import FaceFindings, prominent_faces
 from .measure import Measurements
 
 
@@ -86,10 +86,32 @@ def check_size(e: Evidence, policy: Policy) -> CheckResult:
     )
 
 
+def check_upscaled(e: Evidence, policy: Policy) -> CheckResult:
+    """Whether the photo holds the detail of its size, or was enlarged from a small one.
+
+    A photo already under the minimum size is left to `check_size`.
+    """
+    m = e.measurements
+    short = min(m.width, m.height)
+    source = m.detail.short_side
+    if source is None or short < policy.min_side or not policy.upscaled:
+        return CheckResult("resolution", True, ReasonCode.UPSCALED, "holds detail at its size")
+    w, h = (max(1, round(side * source / short)) for side in (m.width, m.height))
+    return CheckResult(
+        "resolution",
+        source >= policy.min_side,
+        ReasonCode.UPSCALED,
+        f"looks enlarged from about {w}x{h}: it holds no more detail than a photo that "
+        f"size, under {policy.min_side} px (a blur applied after it was taken does the same)",
+        score=source,
+        threshold=float(policy.min_side),
+    )
+
+
 def check_sharpness(e: Evidence, policy: Policy) -> CheckResult:
     """The face's sharpness for a face photo with a face, else the whole frame's."""
     if e.face_photo and e.faces is not None and e.faces.main is not None:
-        return _face_sharpness(e.faces, policy)
+        return _face_sharpness(e, e.faces, policy)
     s = e.measurements.sharpness
     if not s.measurable:
         # A featureless image has no edge to judge; exposure or faces will speak for it.
@@ -105,52 +127,97 @@ def check_sharpness(e: Evidence, policy: Policy) -> CheckResult:
     )
 
 
-def _face_sharpness(findings: FaceFindings, policy: Policy) -> CheckResult:
-    s = findings.face_sharpness
-    if s is None or not s.measurable:
+def face_blur_in_training_crop(
+    findings: FaceFindings, width: int, height: int, policy: Policy
+) -> float | None:
+    """The main face's blur (Gaussian sigma, px) as a trainer sees it, in the face crop
+    of `training_side` px (None when it could not be measured).
+
+    A crop larger than the training side is shrunk to it, which hides some blur; a
+    smaller one is judged at its own size: enlarging it is the trainer's doing, and
+    whether the face is large enough is `face_too_small`'s question.
+    """
+    main, measured = findings.main, findings.face_sharpness
+    if main is None or measured is None or not measured.sharpness.measurable:
+        return None
+    crop = min(max(main.box[2], main.box[3]) * (1 + 2 * policy.face_crop_margin), width, height)
+    in_photo = measured.sharpness.edge_width / measured.per_pixel
+    return in_photo * min(1.0, policy.training_side / max(crop, 1.0))
+
+
+def _face_sharpness(e: Evidence, findings: FaceFindings, policy: Policy) -> CheckResult:
+    m = e.measurements
+    blur = face_blur_in_training_crop(findings, m.width, m.height, policy)
+    if blur is None:
         return CheckResult("sharpness", True, ReasonCode.BLURRY, "face region not measurable")
     return CheckResult(
         "sharpness",
-        s.edge_width <= policy.max_face_edge_width,
+        blur <= policy.max_face_edge_width,
         ReasonCode.BLURRY,
-        f"blurry face: its sharpest edges are {s.edge_width:.2f} px wide (blur sigma with the "
-        f"face at {FACE_ANALYSIS_SIDE} px), over {policy.max_face_edge_width:.2f} px",
-        score=blur_score(s.edge_width, policy.max_face_edge_width),
+        f"blurry face: its sharpest edges are {blur:.2f} px wide in a "
+        f"{policy.training_side} px training crop (blur sigma), over "
+        f"{policy.max_face_edge_width:.2f} px",
+        score=blur_score(blur, policy.max_face_edge_width),
         threshold=0.5,
     )
 
 
-def check_dark(e: Evidence, policy: Policy) -> CheckResult:
+@dataclass(frozen=True, slots=True)
+class _Exposure:
+    """The luma statistics exposure is judged on, and what they were taken over."""
+
+    p10: float
+    p90: float
+    clipped_fraction: float
+    max_clipped: float
+    subject: str
+
+
+def _exposure(e: Evidence, policy: Policy) -> _Exposure:
+    """The subject's exposure: the face's own region when a face was found (a white
+    studio background may be blown out, the face may not), else the whole image."""
+    face = e.faces.face_exposure if e.faces is not None else None
+    if face is not None:
+        return _Exposure(
+            face.p10, face.p90, face.clipped_fraction, policy.max_face_clipped_fraction, "face"
+        )
     m = e.measurements
+    return _Exposure(
+        m.luma_p10, m.luma_p90, m.clipped_fraction, policy.max_clipped_fraction, "image"
+    )
+
+
+def check_dark(e: Evidence, policy: Policy) -> CheckResult:
+    x = _exposure(e, policy)
     return CheckResult(
         "dark",
-        m.luma_p90 >= policy.dark_p90,
+        x.p90 >= policy.dark_p90,
         ReasonCode.TOO_DARK,
-        f"too dark: 90% of the image is below luma {m.luma_p90:.0f} "
+        f"too dark: 90% of the {x.subject} is below luma {x.p90:.0f} "
         f"(needs {policy.dark_p90:.0f} of 255)",
-        score=m.luma_p90,
+        score=x.p90,
         threshold=policy.dark_p90,
     )
 
 
 def check_bright(e: Evidence, policy: Policy) -> CheckResult:
-    m = e.measurements
-    if m.clipped_fraction > policy.max_clipped_fraction:
+    x = _exposure(e, policy)
+    if x.clipped_fraction > x.max_clipped:
         return CheckResult(
             "bright",
             False,
             ReasonCode.TOO_BRIGHT,
-            f"too bright: {m.clipped_fraction:.0%} of the pixels are blown out",
-            score=m.clipped_fraction,
-            threshold=policy.max_clipped_fraction,
+            f"too bright: {x.clipped_fraction:.0%} of the {x.subject}'s pixels are blown out",
+            score=x.clipped_fraction,
+            threshold=x.max_clipped,
         )
     return CheckResult(
         "bright",
-        m.luma_p10 <= policy.bright_p10,
+        x.p10 <= policy.bright_p10,
         ReasonCode.TOO_BRIGHT,
-        f"too bright: 90% of the image is above luma {m.luma_p10:.0f} "
+        f"too bright: 90% of the {x.subject} is above luma {x.p10:.0f} "
         f"(limit {policy.bright_p10:.0f} of 255)",
-        score=m.luma_p10,
+        score=x.p10,
         threshold=policy.bright_p10,
     )
 
@@ -207,6 +274,7 @@ Check = Callable[[Evidence, Policy], CheckResult | None]
 
 CHECKS: tuple[Check, ...] = (
     check_size,
+    check_upscaled,
     check_sharpness,
     check_dark,
     check_bright,

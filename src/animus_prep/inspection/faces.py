@@ -20,13 +20,24 @@ from ..faces.types import Face, FaceDetector, FaceEmbedder
 from ..policy import Policy
 from .sharpness import Sharpness, measure_sharpness
 
-# The face region is judged for sharpness at this size (its longer side, in pixels): about
-# the face's size in a 512 px training crop. A copy holding it smaller is not enough (a
-# JPEG decoded at 1/8 softens a blurred face into a sharp-looking one), so the analysis
-# decodes a finer copy then.
-FACE_ANALYSIS_SIDE = 256
-# The face region is the face box grown by this fraction of its size on every side.
-FACE_REGION_PAD = 0.1
+# The face's own region (eyes, nose, mouth, cheeks) is measured for sharpness with its
+# longer side at most this many pixels (about its size in a 1024 px training crop), and
+# at least `FACE_MIN_MEASURED_SIDE` when the photo has that much: a copy holding it
+# smaller is not enough (a JPEG decoded at 1/8 softens a blurred face into a sharp-looking
+# one), so the analysis decodes a finer copy then. The blur measured is converted to the
+# training crop's scale by the check.
+FACE_MEASURE_SIDE = 320
+FACE_MIN_MEASURED_SIDE = 160
+# The region spans the five landmarks, grown by these shares of the distance between the
+# eyes: sideways to the cheeks, up to the brows, down past the lower lip. Hair and the
+# background around the head stay out, so a sharp background cannot vouch for a soft face.
+_REGION_SIDEWAYS = 0.3
+_REGION_UP = 0.4
+_REGION_DOWN = 0.35
+# Below this share of the box width, the eyes are too close to span a region (a face
+# seen from the side): the middle of the box stands for the face.
+_MIN_EYE_SPAN = 0.25
+_BOX_MIDDLE = 0.2
 # Pre-flight detection size: a reference photo's face (a third of the frame or more) is
 # 150-250 px here, inside YuNet's 10-300 px range, and a second person at a third of
 # that size is still 50 px; 480 px runs in half the time of 640 px.
@@ -41,8 +52,10 @@ class FaceFindings:
     """Faces above the policy's score floor, largest first."""
     embedding: npt.NDArray[np.float32] | None = None
     """SFace embedding of the main face (face photos only)."""
-    face_sharpness: Sharpness | None = None
-    """Blur estimate of the main face's region."""
+    face_sharpness: FaceSharpness | None = None
+    """Blur of the main face's own region."""
+    face_exposure: FaceExposure | None = None
+    """Luma of the main face's own region: the subject's exposure."""
     unavailable: str | None = None
     """Why the face models could not run here (then nothing else is set)."""
 
@@ -62,32 +75,93 @@ def _default_models() -> tuple[FaceDetector, FaceEmbedder]:
     return detector, SFaceEmbedder()
 
 
+def face_region_box(face: Face) -> tuple[float, float, float, float]:
+    """The face's own region (left, top, right, bottom) in the face's pixels: what the
+    landmarks span (eyes, nose, mouth) with the cheeks and brows, without hair or
+    background."""
+    xs = [p[0] for p in face.landmarks]
+    ys = [p[1] for p in face.landmarks]
+    (rx, ry), (lx, ly) = face.landmarks[0], face.landmarks[1]
+    eyes = float(np.hypot(lx - rx, ly - ry))
+    x, y, w, h = face.box
+    if eyes < _MIN_EYE_SPAN * w:
+        return (
+            x + _BOX_MIDDLE * w,
+            y + _BOX_MIDDLE * h,
+            x + (1 - _BOX_MIDDLE) * w,
+            y + (1 - _BOX_MIDDLE) * h,
+        )
+    mouth = max(face.landmarks[3][1], face.landmarks[4][1])
+    return (
+        min(xs) - _REGION_SIDEWAYS * eyes,
+        min(ry, ly) - _REGION_UP * eyes,
+        max(xs) + _REGION_SIDEWAYS * eyes,
+        max(mouth, max(ys)) + _REGION_DOWN * eyes,
+    )
+
+
 def region_side(face: Face) -> float:
     """Longer side, in the face's own pixels, of the region judged for sharpness."""
-    return max(face.box[2], face.box[3]) * (1 + 2 * FACE_REGION_PAD)
+    x0, y0, x1, y1 = face_region_box(face)
+    return max(x1 - x0, y1 - y0)
 
 
-def face_region(rgb: npt.NDArray[np.uint8], face: Face, pad: float = FACE_REGION_PAD) -> np.ndarray:
-    """Grey pixels of a face box (slightly padded, clipped to the image)."""
+@dataclass(frozen=True, slots=True)
+class FaceExposure:
+    """Luma percentiles (0-255) of the face's own region, and its blown-out share."""
+
+    p10: float
+    p50: float
+    p90: float
+    clipped_fraction: float
+
+
+def _region_pixels(rgb: npt.NDArray[np.uint8], face: Face) -> np.ndarray | None:
+    """Grey pixels of the face's own region in ``rgb`` (None when it is nearly empty)."""
     h, w = rgb.shape[:2]
-    x, y, bw, bh = face.box
-    x0, y0 = max(0, int(x - pad * bw)), max(0, int(y - pad * bh))
-    x1, y1 = min(w, int(x + bw * (1 + pad))), min(h, int(y + bh * (1 + pad)))
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return np.zeros((0, 0), np.uint8)
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
-    side = max(gray.shape)
-    if side > FACE_ANALYSIS_SIDE:
-        f = FACE_ANALYSIS_SIDE / side
-        size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
-        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    left, top, right, bottom = face_region_box(face)
+    x0, y0 = max(0, int(left)), max(0, int(top))
+    x1, y1 = min(w, int(np.ceil(right))), min(h, int(np.ceil(bottom)))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    gray: np.ndarray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
     return gray
 
 
-def face_sharpness(rgb: npt.NDArray[np.uint8], face: Face) -> Sharpness | None:
-    """Blur estimate of ``face``'s region in ``rgb`` (None when the region is empty)."""
-    region = face_region(rgb, face)
-    return measure_sharpness(region) if region.size else None
+def face_exposure(rgb: npt.NDArray[np.uint8], face: Face) -> FaceExposure | None:
+    """How the face's own region is exposed (None when the region is nearly empty)."""
+    gray = _region_pixels(rgb, face)
+    if gray is None:
+        return None
+    hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    cdf = np.cumsum(hist) / hist.sum()
+    p10, p50, p90 = (float(np.searchsorted(cdf, q)) for q in (0.10, 0.50, 0.90))
+    return FaceExposure(p10, p50, p90, float(hist[250:].sum() / hist.sum()))
+
+
+@dataclass(frozen=True, slots=True)
+class FaceSharpness:
+    """Blur of the face's own region, and the scale it was measured at."""
+
+    sharpness: Sharpness
+    per_pixel: float
+    """Measured pixels per full-resolution pixel: the blur in the photo's own pixels is
+    ``sharpness.edge_width / per_pixel``."""
+
+
+def face_sharpness(rgb: npt.NDArray[np.uint8], face: Face, per_full: float) -> FaceSharpness | None:
+    """Blur of ``face``'s own region in ``rgb``, a copy with ``per_full`` pixels per
+    full-resolution pixel (None when the region is empty)."""
+    gray = _region_pixels(rgb, face)
+    if gray is None:
+        return None
+    side = max(gray.shape)
+    if side > FACE_MEASURE_SIDE:
+        f = FACE_MEASURE_SIDE / side
+        size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        per_full *= max(gray.shape) / side
+    return FaceSharpness(measure_sharpness(gray), per_full)
 
 
 def _side(face: Face) -> float:
@@ -150,8 +224,10 @@ def find_faces(
         found = _confirmed(rgb, found, detector, policy)
         embedding = None
         sharpness = None
+        exposure = None
         if found:
-            sharpness = face_sharpness(rgb, found[0])
+            sharpness = face_sharpness(rgb, found[0], 1.0 / scale)
+            exposure = face_exposure(rgb, found[0])
             if embed and embedder is not None:
                 embedding = embedder.embed(rgb, found[0])
     except FacesUnavailableError as exc:
@@ -160,4 +236,5 @@ def find_faces(
         faces=tuple(f.scaled(scale) for f in found),
         embedding=embedding,
         face_sharpness=sharpness,
+        face_exposure=exposure,
     )

@@ -1,7 +1,7 @@
 """What the per-image checks look at, measured once from the grey analysis copy.
 
 Measurement and judgement are apart: this module only measures (sharpness, exposure
-percentiles, size); `checks` compares the measurements with the policy.
+percentiles, size, real resolution); `checks` compares the measurements with the policy.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .resolution import Detail, estimate_detail
 from .sharpness import Sharpness, measure_sharpness
 
 
@@ -25,6 +26,8 @@ class Measurements:
     luma_p50: float
     luma_p90: float
     clipped_fraction: float
+    detail: Detail
+    """How much detail the image holds (whether it was enlarged from a smaller photo)."""
 
 
 def shrink_gray(gray: np.ndarray, side: int) -> np.ndarray:
@@ -56,4 +59,5 @@ def measure(gray: np.ndarray, width: int, height: int) -> Measurements:
         luma_p50=p50,
         luma_p90=p90,
         clipped_fraction=clipped,
+        detail=estimate_detail(gray),
     )

@@ -54,8 +54,10 @@ class RenderVerdict:
 
 
 def render_policy(policy: Policy) -> Policy:
-    """The pre-flight policy as it applies to renders: a face, but no crop-size demand."""
-    return policy.with_overrides({"faces": True, "face_crop_side": 1})
+    """The pre-flight policy as it applies to renders: a face, but no crop-size demand,
+    and no `upscaled` verdict: a render is the server's own output at the size it chose,
+    and its softness, if any, is judged as blur."""
+    return policy.with_overrides({"faces": True, "face_crop_side": 1, "upscaled": False})
 
 
 def judge_renders(

@@ -1,0 +1,226 @@
+"""Judge real photos of real people as a LoRA trainer would: per-code precision and recall.
+
+The photos are tests/data/people (licences in its CREDITS.md) and the public-domain face
+photos of tests/faces/data. Thresholds were chosen on the `tune` photos; the `check`
+photos are held out, and every figure is reported for both. Defects are made from the
+photos by tests/people.py (nothing derived is stored):
+
+- originals as they are, re-encoded at JPEG quality 70, 85 and 95, and with a phone-like
+  noise reduction: none may be `upscaled` or `blurry` (false rejections);
+- enlargements: a web-sized copy (shorter side 150, 200, 250 or 300 px) enlarged 2-6x with
+  Lanczos, bicubic and bilinear filters (only those reaching 512 px): `upscaled` required,
+  `blurry` allowed (they are soft at the training crop's size);
+- Gaussian blur of sigma 1-4 px at 1024 px: `blurry` required from sigma 3, allowed
+  below; `upscaled` allowed (a blur after the photo was taken removes the same detail);
+- the face alone blurred (sigma 3.5 px at the training crop): `blurry` required;
+- the person on a white studio background: `too_bright` wrong;
+- over-exposed x3 (`too_bright` required), under-exposed x0.2 and the face in shadow
+  against a lit frame (`too_dark` required).
+
+Run with the default policy (faces on), the path users run:
+
+    .venv/bin/python benchmarks/bench_people.py [--out benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from animus_prep.inspection.analysis import analyze_bytes  # noqa: E402
+from animus_prep.policy import Policy  # noqa: E402
+from people import (  # noqa: E402
+    CHECK,
+    FILTERS,
+    SMALL,
+    TUNE,
+    backlit,
+    enlarged,
+    exposed,
+    jpeg,
+    load,
+    main_face,
+    noise_reduced,
+    on_white,
+    resized,
+    soft_face,
+)
+
+CODES = ("upscaled", "blurry", "too_bright", "too_dark")
+
+
+@dataclass
+class Variant:
+    name: str
+    data: bytes
+    required: set[str] = field(default_factory=set)
+    allowed: set[str] = field(default_factory=set)
+    group: str = ""
+    factor: float | None = None
+
+
+def variants(path: Path, policy: Policy) -> Iterator[Variant]:
+    rgb = load(path)
+    stem = path.stem
+    original = path in TUNE or path in CHECK
+    if original:
+        yield Variant(f"{stem}/original", path.read_bytes(), group="original")
+        for q in (70, 85, 95):
+            yield Variant(f"{stem}/q{q}", jpeg(rgb, q), group="original")
+        yield Variant(f"{stem}/noise-reduced", jpeg(noise_reduced(rgb), 85), group="original")
+    for source in (150, 200, 250, 300):
+        for factor in (2.0, 3.0, 4.0, 6.0):
+            if source * factor < policy.min_side:
+                continue
+            for filt in FILTERS:
+                yield Variant(
+                    f"{stem}/enlarged-{source}px-x{factor:g}-{filt}",
+                    jpeg(enlarged(rgb, source, factor, filt)),
+                    required={"upscaled"},
+                    allowed={"blurry"},
+                    group="enlarged",
+                    factor=factor,
+                )
+    if not original:
+        return
+    big = resized(rgb, 1024)
+    for sigma in (1.0, 2.0, 3.0, 4.0):
+        yield Variant(
+            f"{stem}/gaussian-{sigma:g}-at-1024",
+            jpeg(cv2.GaussianBlur(big, (0, 0), sigma)),
+            required={"blurry"} if sigma >= 3 else set(),
+            allowed={"upscaled"} | ({"blurry"} if sigma < 3 else set()),
+            group=f"gaussian-{sigma:g}",
+        )
+    face = main_face(rgb)
+    crop = max(face.box[2], face.box[3]) * (1 + 2 * policy.face_crop_margin)
+    sigma = 3.5 * max(1.0, crop / policy.training_side)
+    yield Variant(
+        f"{stem}/soft-face", jpeg(soft_face(rgb, sigma)), required={"blurry"}, group="soft-face"
+    )
+    yield Variant(f"{stem}/white-background", jpeg(on_white(rgb)), group="white-background")
+    yield Variant(
+        f"{stem}/over-exposed", jpeg(exposed(rgb, 3.0)), required={"too_bright"}, group="exposure"
+    )
+    yield Variant(
+        f"{stem}/under-exposed", jpeg(exposed(rgb, 0.2)), required={"too_dark"}, group="exposure"
+    )
+    yield Variant(
+        f"{stem}/face-in-shadow", jpeg(backlit(rgb, 0.15)), required={"too_dark"}, group="exposure"
+    )
+
+
+def judge(v: Variant, policy: Policy) -> set[str]:
+    a = analyze_bytes(v.data, v.name.replace("/", "_") + ".jpg", policy, kind="face")
+    return {r.code.value for r in a.reasons()}
+
+
+def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
+    """Per-code precision and recall, and the figures the README quotes."""
+    out: dict[str, object] = {}
+    for code in CODES:
+        tp = sum(code in v.required and code in got for v, got in rows)
+        fn = sum(code in v.required and code not in got for v, got in rows)
+        fp = sum(code not in v.required | v.allowed and code in got for v, got in rows)
+        allowed = sum(code in v.allowed and code in got for v, got in rows)
+        out[code] = {
+            "precision": None if tp + fp == 0 else round(tp / (tp + fp), 3),
+            "recall": None if tp + fn == 0 else round(tp / (tp + fn), 3),
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "fired_where_allowed": allowed,
+        }
+    by_factor: dict[str, list[int]] = {}
+    for v, got in rows:
+        if v.group == "enlarged":
+            hit = by_factor.setdefault(f"x{v.factor:g}", [0, 0])
+            hit[0] += "upscaled" in got
+            hit[1] += 1
+    out["upscaled_by_factor"] = {k: f"{h}/{n}" for k, (h, n) in sorted(by_factor.items())}
+    originals = [(v, got) for v, got in rows if v.group == "original"]
+    out["originals_flagged_upscaled_or_blurry"] = [
+        v.name for v, got in originals if got & {"upscaled", "blurry"}
+    ]
+    out["originals"] = len(originals)
+    sigma3 = [(v, got) for v, got in rows if v.group in ("gaussian-3", "gaussian-4")]
+    out["blur_recall_sigma_3_and_more"] = f"{sum('blurry' in g for _, g in sigma3)}/{len(sigma3)}"
+    white = [(v, got) for v, got in rows if v.group == "white-background"]
+    out["white_background_too_bright"] = f"{sum('too_bright' in g for _, g in white)}/{len(white)}"
+    out["misses"] = [
+        {"variant": v.name, "missing": sorted(v.required - got)}
+        for v, got in rows
+        if v.required - got
+    ]
+    out["wrong"] = [
+        {"variant": v.name, "wrong": sorted(got & set(CODES) - v.required - v.allowed)}
+        for v, got in rows
+        if got & set(CODES) - v.required - v.allowed
+    ]
+    return out
+
+
+def run_set(
+    paths: tuple[Path, ...], policy: Policy, say: Callable[[str], None]
+) -> dict[str, object]:
+    rows = []
+    for path in paths:
+        for v in variants(path, policy):
+            rows.append((v, judge(v, policy)))
+        say(f"  {path.stem}: done")
+    result = score(rows)
+    result["variants"] = len(rows)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    policy = Policy()
+    started = time.time()
+    results = {
+        "policy": policy.to_json(),
+        "tune": run_set(TUNE, policy, print),
+        "check": run_set(CHECK + SMALL, policy, print),
+    }
+    results["seconds"] = round(time.time() - started, 1)
+    for name in ("tune", "check"):
+        r = results[name]
+        assert isinstance(r, dict)
+        print(f"\n{name} ({r['variants']} variants)")
+        for code in CODES:
+            m = r[code]
+            print(
+                f"  {code:11s} precision {m['precision']}  recall {m['recall']}  "
+                f"(tp {m['tp']} fp {m['fp']} fn {m['fn']}; "
+                f"fired where allowed {m['fired_where_allowed']})"
+            )
+        print(f"  upscaled by enlargement factor: {r['upscaled_by_factor']}")
+        flagged = r["originals_flagged_upscaled_or_blurry"]
+        print(f"  originals flagged upscaled or blurry: {len(flagged)}/{r['originals']} {flagged}")
+        print(f"  blur recall, sigma >= 3 at 1024 px: {r['blur_recall_sigma_3_and_more']}")
+        print(f"  white studio background called too_bright: {r['white_background_too_bright']}")
+        if r["misses"]:
+            print(f"  misses: {r['misses']}")
+        if r["wrong"]:
+            print(f"  wrong: {r['wrong']}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"people-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nresults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

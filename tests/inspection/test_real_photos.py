@@ -1,0 +1,169 @@
+"""Real photos of real people judged as a LoRA trainer would: enlarged web photos, soft
+faces in sharp frames, blur at the training crop's scale, white studio backgrounds.
+
+The photos are in tests/data/people (licences in its CREDITS.md); thresholds were chosen
+on the `tune` photos, and the `check` photos are held out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animus_prep.inspection.analysis import ImageAnalysis, analyze_bytes
+from animus_prep.policy import Policy
+from animus_prep.reasons import ReasonCode
+from people import (
+    CHECK,
+    SMALL,
+    TUNE,
+    backlit,
+    enlarged,
+    exposed,
+    jpeg,
+    load,
+    main_face,
+    noise_reduced,
+    on_white,
+    resized,
+    soft_face,
+)
+from photos import gaussian
+
+POLICY = Policy(identity=False)  # identity is judged across photos, not here
+ORIGINALS = TUNE + CHECK
+
+
+def judged(rgb: np.ndarray, kind: str = "face", quality: int = 92) -> ImageAnalysis:
+    return analyze_bytes(jpeg(rgb, quality), "photo.jpg", POLICY, kind=kind)
+
+
+def codes(a: ImageAnalysis) -> set[ReasonCode]:
+    return {r.code for r in a.reasons()}
+
+
+def name(path: Path) -> str:
+    return path.stem
+
+
+# -- enlarged small photos ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
+@pytest.mark.parametrize(
+    ("source", "factor"), [(150, 4), (150, 6), (200, 3), (200, 4), (300, 2)], ids=str
+)
+@pytest.mark.parametrize("filt", ["lanczos", "bicubic"])
+def test_a_small_photo_enlarged_is_upscaled(
+    path: Path, source: int, factor: float, filt: str
+) -> None:
+    rgb = enlarged(load(path), source, factor, filt)
+    a = judged(rgb)
+    assert ReasonCode.UPSCALED in codes(a)
+    (reason,) = [r for r in a.reasons() if r.code is ReasonCode.UPSCALED]
+    assert reason.message.startswith("looks enlarged from about ")
+    # The estimate names the small photo's size, within the filters' transition band.
+    assert reason.score is not None and 0.7 * source <= reason.score <= 1.6 * source
+    assert reason.threshold == POLICY.min_side
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_an_enlargement_with_bilinear_filtering_is_upscaled_too(path: Path) -> None:
+    assert ReasonCode.UPSCALED in codes(judged(enlarged(load(path), 200, 4, "bilinear")))
+
+
+def test_the_report_carries_the_estimated_source_size() -> None:
+    from animus_prep.inspection.assemble import assemble
+
+    rgb = enlarged(load(TUNE[0]), 200, 4, "lanczos")
+    report = assemble("x", [judged(rgb)], POLICY)
+    metrics = report.images[0].metrics
+    short = min(int(metrics["source_width"]), int(metrics["source_height"]))  # type: ignore[arg-type]
+    assert 140 <= short <= 320
+    assert "looks enlarged from about " in report.images[0].reasons[0].message
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+@pytest.mark.parametrize("quality", [70, 85, 95])
+def test_sharp_originals_at_any_usual_jpeg_quality_are_not_upscaled(
+    path: Path, quality: int
+) -> None:
+    a = judged(load(path), quality=quality)
+    assert not codes(a) & {ReasonCode.UPSCALED, ReasonCode.BLURRY}
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_phone_like_noise_reduction_is_not_upscaling(path: Path) -> None:
+    a = judged(noise_reduced(load(path)), quality=85)
+    assert not codes(a) & {ReasonCode.UPSCALED, ReasonCode.BLURRY}
+
+
+def test_a_sharp_face_on_a_defocused_background_is_neither_upscaled_nor_blurry() -> None:
+    bokeh = load(CHECK[3])  # henner_bokeh: shallow depth of field, a real photo
+    a = judged(bokeh)
+    assert not codes(a) & {ReasonCode.UPSCALED, ReasonCode.BLURRY}, a.reasons()
+
+
+def test_a_body_photo_enlarged_is_upscaled_too() -> None:
+    a = judged(enlarged(load(TUNE[1]), 250, 3, "lanczos"), kind="body")
+    assert ReasonCode.UPSCALED in codes(a)
+
+
+# -- the face's own sharpness, at the training crop's scale -----------------------------
+
+
+def _face_crop_side(rgb: np.ndarray) -> float:
+    face = main_face(rgb)
+    return max(face.box[2], face.box[3]) * (1 + 2 * POLICY.face_crop_margin)
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_a_soft_face_in_a_sharp_frame_is_blurry(path: Path) -> None:
+    rgb = load(path)
+    # Soft at the training crop's scale: sigma 3.5 px there (more in a larger photo).
+    sigma = 3.5 * max(1.0, _face_crop_side(rgb) / POLICY.training_side)
+    a = judged(soft_face(rgb, sigma))
+    (reason,) = [r for r in a.reasons() if r.code is ReasonCode.BLURRY]
+    assert reason.message.startswith("blurry face")
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_a_portrait_blurred_at_sigma_3_at_1024_px_is_blurry(path: Path) -> None:
+    rgb = gaussian(resized(load(path), 1024), 3.0)
+    assert ReasonCode.BLURRY in codes(judged(rgb))
+
+
+# -- exposure judged on the subject ---------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_a_headshot_on_a_white_studio_background_is_not_too_bright(path: Path) -> None:
+    a = judged(on_white(load(path)))
+    assert ReasonCode.TOO_BRIGHT not in codes(a), a.reasons()
+    assert ReasonCode.TOO_DARK not in codes(a)
+
+
+def test_the_white_backgrounds_are_blown_out_as_a_studio_would_have_them() -> None:
+    # The cases above are real tests of the background allowance: most of each frame is
+    # blown out, far past the limit for a photo without a face.
+    shares = [judged(on_white(load(p))).measurements for p in ORIGINALS]
+    blown = [m.clipped_fraction for m in shares if m is not None]
+    assert sum(b > POLICY.max_clipped_fraction for b in blown) >= len(blown) // 2, blown
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_a_blown_out_face_is_still_too_bright(path: Path) -> None:
+    a = judged(exposed(load(path), 3.0))
+    assert ReasonCode.TOO_BRIGHT in codes(a)
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_an_underexposed_face_is_still_too_dark(path: Path) -> None:
+    assert ReasonCode.TOO_DARK in codes(judged(exposed(load(path), 0.2)))
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_a_face_in_shadow_against_a_bright_frame_is_too_dark(path: Path) -> None:
+    assert ReasonCode.TOO_DARK in codes(judged(backlit(load(path), 0.15)))
