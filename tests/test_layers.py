@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "faces": set(),
     "client": set(),
     "inspection": {"policy", "reasons", "faces"},
-    "crops": {"inspection", "faces", "policy"},
+    "crops": {"inspection", "faces", "policy", "reasons"},
     "pipeline": {"client", "inspection", "faces", "policy", "reasons"},
     "cli": {
         "_argtypes",
