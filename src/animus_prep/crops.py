@@ -212,9 +212,7 @@ def crop_sources(
                     score=float(result.side),
                     threshold=float(policy.face_crop_side),
                 )
-                outcomes.append(
-                    CropOutcome(shown, None, result.box, None, result.reason, (small,))
-                )
+                outcomes.append(CropOutcome(shown, None, result.box, None, result.reason, (small,)))
                 continue
             rel = Path(prefix) / img.path if prefix else Path(img.path)
             target = _unclaimed(
