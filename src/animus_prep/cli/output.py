@@ -93,7 +93,8 @@ def render_table(
     st = style or Style(False)
     fit = width is not None and not verbose
     longest = max((len(i.path) for i in report.images), default=4)
-    path_w = min(48, longest) if fit else longest
+    # On a terminal a path gets at most a third of the width (48 columns at most).
+    path_w = min(48, longest, max(16, (width or 0) // 3)) if fit else longest
     lines = [f"{'':2} {'file':<{path_w}} {'size':>11}  verdict"]
     for img in report.images:
         size = f"{img.width}x{img.height}" if img.width and img.height else "?"
@@ -106,7 +107,8 @@ def render_table(
         first = img.reasons[0]
         message = first.message + (f" {measured(first)}" if verbose and measured(first) else "")
         if fit and width is not None:
-            message = _short(message, max(20, width - len(head) - len(codes) - 5))
+            # The codes are never cut: the message takes what room is left (some always).
+            message = _short(message, max(10, width - len(head) - len(codes) - 5))
         lines.append(f"{st.bad('--')} {head}{st.bad(codes)}: {message}")
         if verbose:
             indent = " " * (path_w + 17)
