@@ -32,3 +32,16 @@ def test_every_skipped_crop_lists_its_reason_codes(
     assert [r["code"] for r in crops["ardern_blurry.jpg"]["reasons"]] == ["blurry", "duplicate"]
     # The human-readable field stays as it was, for the tools that read it.
     assert crops["coffee.jpg"]["skipped"] == "rejected: no_face"
+
+
+def test_the_crop_table_names_each_skipped_photos_codes_and_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "coffee.jpg").write_bytes((EXAMPLES / "character" / "face" / "coffee.jpg").read_bytes())
+    main(["crop", str(src), "--out", str(tmp_path / "out"), "--workers", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "-- src/coffee.jpg: no_face: no face found (detector confidence floor 0.60)"
+    main(["crop", str(src), "--out", str(tmp_path / "out"), "--workers", "1", "-q"])
+    assert capsys.readouterr().out == "0 crops written, 1 skipped\n"

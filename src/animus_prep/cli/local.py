@@ -187,7 +187,8 @@ def _run_crop(args: argparse.Namespace) -> int:
                 sys.stdout.write(f"{style.good('ok')} {o.source} -> {o.output} ({o.size} px)\n")
             else:
                 codes = ",".join(dict.fromkeys(r.code.value for r in o.reasons))
-                sys.stdout.write(f"{style.bad('--')} {o.source}: {style.bad(codes)}: {o.skipped}\n")
+                why = o.reasons[0].message if o.reasons else o.skipped
+                sys.stdout.write(f"{style.bad('--')} {o.source}: {style.bad(codes)}: {why}\n")
         lead = "" if args.quiet else "\n"
         sys.stdout.write(f"{lead}{written} crops written, {len(outcomes) - written} skipped\n")
     return EXIT_OK
