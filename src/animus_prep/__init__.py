@@ -1,7 +1,8 @@
 """animus-prep: prepare characters for LoRA training on the Animus pipeline.
 
-Pre-flight checks (`preflight`), face crops (`crop_face`) and the Animus API client
-(`Client`, `AsyncClient`; resource models live in `animus_prep.client`).
+Pre-flight checks (`preflight`), face crops (`crop_face`), the HTML report
+(`write_html_report`), the policy that applies to a folder (`effective_policy`) and the
+Animus API client (`Client`, `AsyncClient`; resource models live in `animus_prep.client`).
 
 The public names are loaded on first use, so ``import animus_prep.client`` (or the
 sandbox) does not pay for OpenCV, onnxruntime and the image stack it does not need.
@@ -37,6 +38,10 @@ _EXPORTS: dict[str, str] = {
     "CropResult": "crops",
     "CropOutcome": "crops",
     "Face": "faces.types",
+    "render_html_report": "htmlreport",
+    "write_html_report": "htmlreport",
+    "EffectivePolicy": "config",
+    "effective_policy": "config",
     "Client": "client",
     "AsyncClient": "client",
     "RetryPolicy": "client",
@@ -75,6 +80,7 @@ __all__ = [
     "CropResult",
     "DecodeFailure",
     "DecodedImage",
+    "EffectivePolicy",
     "Face",
     "ImageAnalysis",
     "ImageReport",
@@ -99,7 +105,10 @@ __all__ = [
     "decode_bytes",
     "decode_path",
     "discover",
+    "effective_policy",
     "preflight",
+    "render_html_report",
+    "write_html_report",
 ]
 
 if _typing.TYPE_CHECKING:
@@ -123,8 +132,10 @@ if _typing.TYPE_CHECKING:
         ServerError,
         WaitTimeoutError,
     )
+    from .config import EffectivePolicy, effective_policy
     from .crops import CropOutcome, CropResult, crop_face, crop_sources
     from .faces.types import Face
+    from .htmlreport import render_html_report, write_html_report
     from .inspection.analysis import ImageAnalysis, analyze_bytes
     from .inspection.decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
     from .inspection.discover import Candidate, LayoutError, discover

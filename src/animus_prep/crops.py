@@ -24,6 +24,7 @@ from .inspection.discover import is_character_folder
 from .inspection.faces import find_faces
 from .inspection.run import ProgressCallback, preflight
 from .policy import Policy
+from .reasons import Reason, ReasonCode
 
 DEFAULT_CROP_SIZE = 1024
 """Side of a written crop in pixels: the resolution LoRA trainers train faces at."""
@@ -133,6 +134,8 @@ class CropOutcome:
     size: int | None
     skipped: str | None
     """Why no crop was written (rejected by the pre-flight, or too small), else None."""
+    reasons: tuple[Reason, ...] = ()
+    """The same, as reasons with their stable codes (empty when a crop was written)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -141,6 +144,7 @@ class CropOutcome:
             "box": list(self.box) if self.box else None,
             "size": self.size,
             "skipped": self.skipped,
+            "reasons": [r.to_json() for r in self.reasons],
         }
 
 
@@ -184,10 +188,13 @@ def crop_sources(
             shown = f"{src_path.name}/{img.path}" if src_path.is_dir() else img.path
             if not img.accepted:
                 codes = ", ".join(dict.fromkeys(r.code.value for r in img.reasons))
-                outcomes.append(CropOutcome(shown, None, None, None, f"rejected: {codes}"))
+                outcomes.append(
+                    CropOutcome(shown, None, None, None, f"rejected: {codes}", img.reasons)
+                )
                 continue
             if not img.faces:  # accepted face photos have a face; be safe all the same
-                outcomes.append(CropOutcome(shown, None, None, None, "no face found"))
+                no_face = Reason(ReasonCode.NO_FACE, "no face found")
+                outcomes.append(CropOutcome(shown, None, None, None, no_face.message, (no_face,)))
                 continue
             path = src_path / img.path if src_path.is_dir() else src_path
             result = _square(
@@ -199,7 +206,13 @@ def crop_sources(
                 policy.face_crop_side,
             )
             if result.image is None:
-                outcomes.append(CropOutcome(shown, None, result.box, None, result.reason))
+                small = Reason(
+                    ReasonCode.FACE_TOO_SMALL,
+                    result.reason or "face crop too small",
+                    score=float(result.side),
+                    threshold=float(policy.face_crop_side),
+                )
+                outcomes.append(CropOutcome(shown, None, result.box, None, result.reason, (small,)))
                 continue
             rel = Path(prefix) / img.path if prefix else Path(img.path)
             target = _unclaimed(

@@ -145,23 +145,34 @@ class Policy:
     @classmethod
     def from_file(cls, path: str | Path) -> Policy:
         """Load a policy from TOML (``*.toml``) or JSON; missing settings keep their defaults."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"cannot read policy file {path}: {exc}") from exc
-        try:
-            data: Any = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-        except (ValueError, RecursionError) as exc:  # JSON and TOML syntax, oversized numbers
-            raise PolicyError(f"cannot parse policy file {path}: {exc}") from exc
-        if isinstance(data, dict) and isinstance(data.get("policy"), dict):
-            others = sorted(k for k in data if k != "policy")
-            if others:
-                raise PolicyError(
-                    f"policy file {path} has settings both inside and outside its [policy] "
-                    f"table ({', '.join(others)}); put them all in one place"
-                )
-            data = data["policy"]
-        if not isinstance(data, dict):
-            raise PolicyError(f"policy file {path} must hold a table of settings")
-        return cls().with_overrides(data)
+        return cls().with_overrides(read_settings(path))
+
+
+def read_settings(path: str | Path) -> dict[str, Any]:
+    """The settings a TOML (``*.toml``) or JSON policy file sets (PolicyError if unusable)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read policy file {path}: {exc}") from exc
+    try:
+        data: Any = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSON and TOML syntax, oversized numbers
+        raise PolicyError(f"cannot parse policy file {path}: {exc}") from exc
+    return settings_in(data, str(path))
+
+
+def settings_in(data: Any, source: str) -> dict[str, Any]:
+    """The policy settings of a parsed file: its top-level keys, or its ``[policy]`` table
+    (not both); ``source`` names the file in errors."""
+    if isinstance(data, dict) and isinstance(data.get("policy"), dict):
+        others = sorted(k for k in data if k != "policy")
+        if others:
+            raise PolicyError(
+                f"policy file {source} has settings both inside and outside its [policy] "
+                f"table ({', '.join(others)}); put them all in one place"
+            )
+        data = data["policy"]
+    if not isinstance(data, dict):
+        raise PolicyError(f"policy file {source} must hold a table of settings")
+    return data

@@ -20,7 +20,7 @@ from animus_prep.inspection.faces import DETECT_LONG_SIDE
 from animus_prep.inspection.run import preflight
 from animus_prep.policy import Policy
 from animus_prep.reasons import ReasonCode
-from photos import defocus, gaussian, photo, write
+from photos import defocus, gaussian, photo, scene, write
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sources"
 POLICY = Policy()
@@ -292,3 +292,21 @@ def test_identity_can_be_turned_off_without_losing_the_other_face_checks(
     assert report.image("face/obama.jpg").accepted
     assert report.image("face/obama.jpg").identity_score is None
     assert report.image("face/obama.jpg").faces  # detection still ran
+
+
+def test_no_identity_warning_without_face_photos(tmp_path: Path) -> None:
+    # Nothing to compare: body photos only, or nothing at all, is not a skipped check.
+    body = tmp_path / "c" / "body" / "front"
+    write(body / "a.jpg", scene(1))
+    assert preflight(tmp_path / "c").warnings == ()
+    empty = tmp_path / "empty" / "face"
+    empty.mkdir(parents=True)
+    assert preflight(tmp_path / "empty").warnings == ()
+
+
+def test_no_identity_warning_when_identity_is_off(tmp_path: Path, ardern: np.ndarray) -> None:
+    write(tmp_path / "c" / "face" / "a.jpg", ardern)
+    report = preflight(tmp_path / "c", policy=Policy(identity=False))
+    assert report.warnings == ()
+    # With identity on, the same folder says why it was not checked.
+    assert any("identity not checked" in w for w in preflight(tmp_path / "c").warnings)

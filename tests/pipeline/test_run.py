@@ -33,6 +33,9 @@ def test_a_run_trains_the_character_and_a_rerun_resumes_without_repeating(
         assert first.review is not None and first.review.dataset_approved
         assert {u.status for u in first.uploads} == {"uploaded"}
         assert any("regenerate" in line for line in log)
+        # 3 synthesized faces at 0.5 credit, then two trainings: all of it reported.
+        assert first.credits_spent > 1.5
+        assert first.to_json()["credits_spent"] == first.credits_spent
         cid = first.character_id or ""
         jobs = client.training.jobs(cid).total
         balance_probe = client.characters.get(cid)
@@ -41,6 +44,7 @@ def test_a_run_trains_the_character_and_a_rerun_resumes_without_repeating(
         assert second.character_id == cid
         assert {u.status for u in second.uploads} == {"already"}
         assert second.augmented_faces == 0 and second.review is None
+        assert second.credits_spent == 0  # nothing was paid for again
         assert second.trainings == first.trainings
         assert client.training.jobs(cid).total == jobs
         assert client.characters.get(cid).face_images_count == balance_probe.face_images_count
@@ -60,6 +64,9 @@ def test_nothing_accepted_stops_before_touching_the_server(tmp_path: Path) -> No
             run_pipeline(tmp_path / "c", "Empty", client, policy=Policy(faces=False))
         except PipelineError as exc:
             assert "no face photo was accepted" in str(exc)
+            # What the run did before it stopped travels with the error, for reports.
+            assert exc.summary is not None and exc.summary.report is not None
+            assert len(exc.summary.report.images) == 1
         else:
             raise AssertionError("expected PipelineError")
         assert client.characters.list().characters == ()
@@ -79,6 +86,8 @@ def test_the_demo_command_runs_the_whole_job_on_the_bundled_example(tmp_path: Pa
             "--json",
             "--workers",
             "1",
+            "--report",
+            str(tmp_path / "run.html"),
         ],
         capture_output=True,
         text=True,
@@ -91,7 +100,11 @@ def test_the_demo_command_runs_the_whole_job_on_the_bundled_example(tmp_path: Pa
     assert doc["schema"] == "animus-prep.run/1"
     assert doc["trainings"] == {"face": "succeeded", "body": "succeeded"}
     assert doc["generation_ready"] is True
+    assert doc["credits_spent"] > 0
     assert "sandbox: http://127.0.0.1:" in proc.stderr
+    page = (tmp_path / "run.html").read_text(encoding="utf-8")
+    assert doc["character_id"] in page and "Dataset renders" in page
+    assert f"report: {tmp_path / 'run.html'}" in proc.stderr
     # The embedded sandbox's key is its own and never printed.
     assert "sk-sandbox-" not in proc.stdout + proc.stderr
     assert EXAMPLES.is_dir()

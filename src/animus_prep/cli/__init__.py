@@ -1,7 +1,7 @@
 """The `animus-prep` command: parse options, call the library, render the result.
 
-Each command lives with its kind: `cli_local` (check, crop) and `cli_remote` (upload,
-run); the sandbox parses its own options.
+Each command lives with its kind: `local` (check, crop), `remote` (upload, run) and
+`config`; the sandbox parses its own options.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from .. import __version__
 from ..client import AnimusError
 from .common import EXIT_REJECTED, EXIT_USAGE, UsageError
+from .config import add_config
 from .local import add_check, add_crop
 from .remote import add_run, add_upload
 
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"animus-prep {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (add_check, add_crop, add_upload, add_run):
+    for add in (add_check, add_crop, add_upload, add_run, add_config):
         add(sub)
     sub.add_parser(
         "sandbox",

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import TypeAlias
 
 from .._argtypes import number_between, positive_int
+from ..config import EffectivePolicy, effective_policy
+from ..htmlreport import write_html_report
+from ..htmlreport.page import Subject
 from ..policy import Policy, PolicyError
 
 EXIT_OK = 0
@@ -21,14 +25,21 @@ __all__ = [
     "EXIT_OK",
     "EXIT_REJECTED",
     "EXIT_USAGE",
+    "FORMATS",
     "Subcommands",
     "UsageError",
+    "add_output_options",
+    "add_report_option",
     "add_run_options",
     "existing_folder",
     "load_policy",
     "number_between",
+    "output_format",
     "positive_int",
     "process_pool",
+    "report_path",
+    "resolve_policy",
+    "write_report",
 ]
 
 
@@ -50,14 +61,22 @@ def existing_folder(path: str) -> Path:
     raise UsageError(f"{path}: no such folder")
 
 
-def load_policy(args: argparse.Namespace) -> Policy:
+def resolve_policy(args: argparse.Namespace, folder: str | Path | None = None) -> EffectivePolicy:
+    """The policy a command runs with, and where each value came from: ``--config``, else
+    the file found for ``folder`` (by default the command's PATH), else the defaults; then
+    ``--no-faces``."""
+    if folder is None:
+        folder = getattr(args, "path", None)
+    flags = {"faces": ("--no-faces", False)} if getattr(args, "no_faces", False) else {}
     try:
-        policy = Policy.from_file(args.config) if args.config else Policy()
-        if getattr(args, "no_faces", False):
-            policy = policy.with_overrides({"faces": False})
+        return effective_policy(folder, config=args.config, flags=flags)
     except PolicyError as exc:
         raise UsageError(str(exc)) from exc
-    return policy
+
+
+def load_policy(args: argparse.Namespace, folder: str | Path | None = None) -> Policy:
+    """The policy of `resolve_policy`."""
+    return resolve_policy(args, folder).policy
 
 
 @contextlib.contextmanager
@@ -72,13 +91,100 @@ def process_pool(workers: int) -> Iterator[Executor | None]:
         pool.shutdown(cancel_futures=True)
 
 
-def add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
-    """--json, --config and --workers, which every command that judges photos takes."""
-    p.add_argument("--json", action="store_true", help=json_help)
-    p.add_argument("--config", metavar="FILE", help="policy file (TOML or JSON)")
+FORMATS = ("text", "json", "csv", "jsonl")
+"""Every output format; each command takes those that fit what it prints."""
+
+
+def add_run_options(
+    p: argparse.ArgumentParser, json_help: str, formats: tuple[str, ...] = FORMATS
+) -> None:
+    """The options of every command that judges photos: output (`add_output_options`),
+    --config and --workers."""
+    add_output_options(p, json_help, formats)
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="policy file (TOML or JSON); by default animus-prep.toml in the folder, else "
+        "[tool.animus-prep] in the nearest pyproject.toml (see `animus-prep config`)",
+    )
     p.add_argument(
         "--workers",
         type=positive_int,
         default=os.cpu_count() or 1,
         help="worker processes for the pre-flight (default: all cores)",
     )
+
+
+def add_output_options(
+    p: argparse.ArgumentParser, json_help: str, formats: tuple[str, ...] = FORMATS
+) -> None:
+    """--format (and --json, its short form for json), -q and --color."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--format",
+        choices=formats,
+        help=f"what to print on stdout: {', '.join(formats)} (default: text)",
+    )
+    group.add_argument("--json", action="store_true", help=f"{json_help} (--format json)")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the summary line (text format)"
+    )
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour verdicts: auto (on a terminal, unless NO_COLOR is set), always, never",
+    )
+
+
+def output_format(args: argparse.Namespace) -> str:
+    """The format asked for: ``--json`` or ``--format``, else text."""
+    if getattr(args, "json", False):
+        return "json"
+    return getattr(args, "format", None) or "text"
+
+
+def add_report_option(p: argparse.ArgumentParser) -> None:
+    """--report FILE.html: the self-contained visual report."""
+    p.add_argument(
+        "--report",
+        metavar="FILE.html",
+        type=report_path,
+        help="also write a self-contained HTML report (thumbnails, reasons, filters) there",
+    )
+
+
+def report_path(value: str) -> Path:
+    """``--report``'s value, checked before anything runs: a file in an existing folder."""
+    path = Path(value)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is a folder; name the report file")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{value}: no folder {path.parent} to write it in")
+    return path
+
+
+def write_report(
+    args: argparse.Namespace,
+    subject: Subject,
+    policy: EffectivePolicy | None = None,
+    *,
+    character_id: str | None = None,
+    stopped: str | None = None,
+) -> None:
+    """Write ``--report`` (when given) for ``subject``; say where on stderr. A file that
+    cannot be written is a UsageError (the check itself has run)."""
+    path: Path | None = getattr(args, "report", None)
+    if path is None:
+        return
+    try:
+        write_html_report(
+            subject,
+            path,
+            character_id=character_id,
+            policy_origins=policy.origins if policy else None,
+            stopped=stopped,
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot write the report {path}: {exc.strerror or exc}") from exc
+    sys.stderr.write(f"report: {path}\n")

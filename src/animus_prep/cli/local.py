@@ -17,14 +17,26 @@ from .common import (
     EXIT_REJECTED,
     Subcommands,
     UsageError,
+    add_report_option,
     add_run_options,
     existing_folder,
     load_policy,
     number_between,
+    output_format,
     positive_int,
     process_pool,
+    resolve_policy,
+    write_report,
 )
-from .output import ProgressBar, render_table
+from .formats import (
+    CHECK_COLUMNS,
+    CROP_COLUMNS,
+    check_jsonl,
+    check_rows,
+    crop_rows,
+    write_rows,
+)
+from .output import ProgressBar, Style, render_table, summary_line, terminal_width, wants_color
 
 
 def add_check(sub: Subcommands) -> None:
@@ -44,6 +56,7 @@ def add_check(sub: Subcommands) -> None:
         help="body view for --kind body (image type body_image_VIEW; default: front)",
     )
     add_run_options(p, "print the JSON report on stdout")
+    add_report_option(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when any file is rejected")
     p.add_argument("--no-faces", action="store_true", help="skip face detection and identity")
     p.add_argument(
@@ -51,14 +64,20 @@ def add_check(sub: Subcommands) -> None:
         metavar="DIR",
         help="photos known to show the character, for the identity check",
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="show every reason per file")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="every reason of every file on its own line, with measured values; never cut",
+    )
     p.set_defaults(run=_run_check)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    policy = load_policy(args)
     if not Path(args.path).exists():
         raise UsageError(f"{args.path}: no such file or folder")
+    effective = resolve_policy(args)
+    policy = effective.policy
     if args.reference:
         existing_folder(args.reference)
     if args.view is not None and args.kind != "body":
@@ -72,17 +91,30 @@ def _run_check(args: argparse.Namespace) -> int:
                 executor=executor,
                 view=args.view or "front",
                 reference=args.reference,
-                progress=ProgressBar(),
+                progress=ProgressBar(quiet=args.quiet),
             )
         except (LayoutError, UnusableReferenceError) as exc:
             raise UsageError(str(exc)) from exc
-    if args.json:
+    fmt = output_format(args)
+    if fmt == "json":
         sys.stdout.write(report.dumps() + "\n")
+    elif fmt in ("csv", "jsonl"):
+        rows = check_rows(report) if fmt == "csv" else check_jsonl(report)
+        write_rows(sys.stdout, fmt, rows, CHECK_COLUMNS)
     else:
-        sys.stdout.write(render_table(report, verbose=args.verbose) + "\n")
-    if args.json:
+        style = Style(wants_color(sys.stdout, args.color))
+        if args.quiet:
+            sys.stdout.write(summary_line(report, style) + "\n")
+        else:
+            table = render_table(
+                report, verbose=args.verbose, width=terminal_width(sys.stdout), style=style
+            )
+            source = "" if effective.is_default else f"\npolicy: from {effective.source}"
+            sys.stdout.write(table + source + "\n")
+    if fmt != "text" or args.quiet:
         for warning in report.warnings:
             sys.stderr.write(f"warning: {warning}\n")
+    write_report(args, report, effective)
     if args.strict and report.rejected:
         return EXIT_REJECTED
     return EXIT_OK
@@ -120,10 +152,10 @@ def add_crop(sub: Subcommands) -> None:
 
 
 def _run_crop(args: argparse.Namespace) -> int:
-    policy = load_policy(args)
     for src in args.sources:
         if not Path(src).exists():
             raise UsageError(f"{src}: no such file or folder")
+    policy = load_policy(args, args.sources[0])
     try:
         Path(args.out).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -138,19 +170,26 @@ def _run_crop(args: argparse.Namespace) -> int:
                 allow_upscale=args.allow_upscale,
                 policy=policy,
                 executor=executor,
-                progress=ProgressBar(),
+                progress=ProgressBar(quiet=args.quiet),
             )
         except (LayoutError, UnusableReferenceError) as exc:
             raise UsageError(str(exc)) from exc
-    if args.json:
+    fmt = output_format(args)
+    written = sum(1 for o in outcomes if o.output)
+    if fmt == "json":
         doc = {"schema": "animus-prep.crops/1", "crops": [o.to_json() for o in outcomes]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return EXIT_OK
-    for o in outcomes:
-        if o.output:
-            sys.stdout.write(f"ok {o.source} -> {o.output} ({o.size} px)\n")
-        else:
-            sys.stdout.write(f"-- {o.source}: {o.skipped}\n")
-    written = sum(1 for o in outcomes if o.output)
-    sys.stdout.write(f"\n{written} crops written, {len(outcomes) - written} skipped\n")
+    elif fmt in ("csv", "jsonl"):
+        write_rows(sys.stdout, fmt, crop_rows(outcomes), CROP_COLUMNS)
+    else:
+        style = Style(wants_color(sys.stdout, args.color))
+        for o in outcomes if not args.quiet else ():
+            if o.output:
+                sys.stdout.write(f"{style.good('ok')} {o.source} -> {o.output} ({o.size} px)\n")
+            else:
+                codes = ",".join(dict.fromkeys(r.code.value for r in o.reasons))
+                why = o.reasons[0].message if o.reasons else o.skipped
+                sys.stdout.write(f"{style.bad('--')} {o.source}: {style.bad(codes)}: {why}\n")
+        lead = "" if args.quiet else "\n"
+        sys.stdout.write(f"{lead}{written} crops written, {len(outcomes) - written} skipped\n")
     return EXIT_OK

@@ -21,14 +21,18 @@ from .common import (
     EXIT_REJECTED,
     Subcommands,
     UsageError,
+    add_report_option,
     add_run_options,
     existing_folder,
-    load_policy,
     number_between,
+    output_format,
     positive_int,
     process_pool,
+    resolve_policy,
+    write_report,
 )
-from .output import ProgressBar
+from .formats import UPLOAD_COLUMNS, upload_rows, write_rows
+from .output import ProgressBar, Style, wants_color
 
 POLL_INTERVAL = 15.0
 """Seconds between status polls against the real API: trainings take hours."""
@@ -45,13 +49,14 @@ def _add_reference_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_api_options(p: argparse.ArgumentParser) -> None:
+def _add_api_options(p: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
     p.add_argument(
         "--base-url",
         help="API base URL (default: $ANIMUS_BASE_URL or https://api.animusai.co/v2); "
         "the key is read from $ANIMUS_API_KEY, never from the command line",
     )
-    add_run_options(p, "print a JSON summary on stdout")
+    add_run_options(p, "print a JSON summary on stdout", formats)
+    add_report_option(p)
 
 
 def add_upload(sub: Subcommands) -> None:
@@ -72,7 +77,7 @@ def add_upload(sub: Subcommands) -> None:
         "--concurrency", type=positive_int, default=4, help="uploads at once (default: 4)"
     )
     _add_reference_option(p)
-    _add_api_options(p)
+    _add_api_options(p, ("text", "json", "csv", "jsonl"))
     p.set_defaults(run=_run_upload)
 
 
@@ -115,7 +120,7 @@ def add_run(sub: Subcommands) -> None:
         help=f"seconds between status polls (default: {POLL_INTERVAL:g}; "
         f"{SANDBOX_POLL_INTERVAL:g} with --sandbox)",
     )
-    _add_api_options(p)
+    _add_api_options(p, ("text", "json"))
     p.set_defaults(run=_run_pipeline)
 
 
@@ -127,9 +132,13 @@ def poll_interval(args: argparse.Namespace) -> float:
 
 
 def _say(args: argparse.Namespace) -> Callable[[str], None]:
-    stream = sys.stderr if args.json else sys.stdout
+    """Progress messages: on stdout for text, on stderr when stdout carries data; none
+    with -q."""
+    stream = sys.stdout if output_format(args) == "text" else sys.stderr
 
     def say(message: str) -> None:
+        if args.quiet:
+            return
         stream.write(message + "\n")
         stream.flush()
 
@@ -167,10 +176,10 @@ def _scratch_journal() -> Iterator[Path]:
 
 
 def _run_upload(args: argparse.Namespace) -> int:
-    policy = load_policy(args)
     root = existing_folder(args.path)
     if args.reference:
         existing_folder(args.reference)
+    effective = resolve_policy(args)
     say = _say(args)
     try:
         with process_pool(args.workers) as executor, _client(args) as client:
@@ -179,11 +188,11 @@ def _run_upload(args: argparse.Namespace) -> int:
                 client,
                 character_id=args.character,
                 name=args.name,
-                policy=policy,
+                policy=effective.policy,
                 executor=executor,
                 concurrency=args.concurrency,
-                check_progress=ProgressBar(),
-                progress=ProgressBar(),
+                check_progress=ProgressBar(quiet=args.quiet),
+                progress=ProgressBar(quiet=args.quiet),
                 log=say,
                 reference=args.reference,
             )
@@ -192,21 +201,33 @@ def _run_upload(args: argparse.Namespace) -> int:
     except UploadError as exc:
         sys.stderr.write(f"animus-prep: error: {exc}\n")
         return EXIT_REJECTED
-    if args.json:
+    fmt = output_format(args)
+    if fmt == "json":
         sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
+    elif fmt in ("csv", "jsonl"):
+        write_rows(sys.stdout, fmt, upload_rows(summary), UPLOAD_COLUMNS)
     else:
+        style = Style(wants_color(sys.stdout, args.color))
         for o in summary.uploads:
             tail = f" ({o.error})" if o.error else ""
-            say(f"{o.status:9} {o.path}{tail}")
-        say(f"{len(summary.report.rejected)} rejected by the pre-flight (see `animus-prep check`)")
+            status = style.bad(o.status) if o.status == "failed" else style.good(o.status)
+            say(f"{status:9} {o.path}{tail}")
+        counts = {s: sum(o.status == s for o in summary.uploads) for s in ("uploaded", "already")}
+        sys.stdout.write(
+            f"character {summary.character_id}: {counts['uploaded']} uploaded, "
+            f"{counts['already']} already there, {len(summary.failed)} failed; "
+            f"{len(summary.report.rejected)} rejected by the pre-flight"
+            f"{'' if args.quiet else ' (see animus-prep check)'}\n"
+        )
+    write_report(args, summary, effective)
     return EXIT_REJECTED if summary.failed else EXIT_OK
 
 
 def _run_pipeline(args: argparse.Namespace) -> int:
-    policy = load_policy(args)
     existing_folder(args.path)
     if args.reference:
         existing_folder(args.reference)
+    effective = resolve_policy(args)
     interval = poll_interval(args)
     say = _say(args)
     with (
@@ -219,7 +240,7 @@ def _run_pipeline(args: argparse.Namespace) -> int:
                 args.path,
                 args.name,
                 client,
-                policy=policy,
+                policy=effective.policy,
                 executor=executor,
                 # An embedded sandbox forgets everything when it stops: so does its journal.
                 journal_path=stack.enter_context(_scratch_journal()) if args.sandbox else None,
@@ -232,12 +253,17 @@ def _run_pipeline(args: argparse.Namespace) -> int:
         except (LayoutError, UnusableReferenceError) as exc:
             raise UsageError(str(exc)) from exc
         except PipelineError as exc:
-            say(f"stopped: {exc}")
+            sys.stderr.write(f"stopped: {exc}\n")
+            if exc.summary is not None:
+                write_report(args, exc.summary, effective, stopped=str(exc))
             return EXIT_REJECTED
-    if args.json:
+    if output_format(args) == "json":
         sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
-    elif summary.generation_ready:
-        say(f"done: character {summary.character_id} is ready for generation")
     else:
-        say(f"done: character {summary.character_id}")
+        ready = " is ready for generation" if summary.generation_ready else ""
+        sys.stdout.write(
+            f"done: character {summary.character_id}{ready} "
+            f"({summary.credits_spent:g} credits spent by this run)\n"
+        )
+    write_report(args, summary, effective)
     return EXIT_OK

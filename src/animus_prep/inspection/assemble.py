@@ -178,7 +178,11 @@ def _apply_identity(
     )
     if unavailable:
         return {}, [f"{unavailable}; face checks were skipped"]
-    if not policy.faces:
+    if not policy.faces or not policy.identity:
+        return {}, warnings
+    if not any(a.candidate.kind == "face" for a in analyses):
+        # Body photos only, or no photo at all: there is no identity to check, so saying
+        # it was not checked would only be noise.
         return {}, warnings
     embeddings = main_face_embeddings(analyses)
     # Each picture votes once: copies of one photo must not outvote the rest.

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from ..client import AnimusError, Client, DatasetImage, NotFoundError
 from ..faces.identity import centroid
-from ..inspection.analysis import analyze_bytes
+from ..faces.types import Face
+from ..inspection.analysis import ImageAnalysis, analyze_bytes
 from ..inspection.assemble import duplicates_among, identity_mismatches, main_face_embeddings
 from ..inspection.checks import rejection
 from ..inspection.dedup import verify_pair
@@ -37,7 +38,12 @@ class RenderVerdict:
     reasons: tuple[Reason, ...]
     identity_score: float | None = None
     fingerprint: Fingerprint | None = field(default=None, repr=False, compare=False)
-    """For comparing later renders with this one once it is approved."""
+    """For comparing later renders with this one once it is approved (its thumbnail is
+    the render's, for visual reports)."""
+    width: int | None = None
+    height: int | None = None
+    faces: tuple[Face, ...] | None = None
+    """Faces found in the render (its full-resolution pixels), or None when not looked for."""
 
     @property
     def ok(self) -> bool:
@@ -125,9 +131,25 @@ def judge_renders(
             )
         )
     return [
-        RenderVerdict(image_id, name, tuple(reasons[i]), scores.get(i), analyses[i].print)
+        RenderVerdict(
+            image_id,
+            name,
+            tuple(reasons[i]),
+            scores.get(i),
+            analyses[i].print,
+            width=analyses[i].width,
+            height=analyses[i].height,
+            faces=_found_faces(analyses[i]),
+        )
         for i, (image_id, name, _) in enumerate(renders)
     ]
+
+
+def _found_faces(analysis: ImageAnalysis) -> tuple[Face, ...] | None:
+    findings = analysis.faces
+    if findings is None or findings.unavailable is not None:
+        return None
+    return findings.faces
 
 
 @dataclass(slots=True)

@@ -25,7 +25,11 @@ Log = Callable[[str], None]
 
 
 class PipelineError(RuntimeError):
-    """A step could not go on (nothing accepted, the dataset not approved, ...)."""
+    """A step could not go on (nothing accepted, the dataset not approved, ...).
+
+    `summary` holds what the run did up to that point (set by `run_pipeline`)."""
+
+    summary: RunSummary | None = None
 
 
 @dataclass(slots=True)
@@ -41,6 +45,8 @@ class RunSummary:
     trainings: dict[str, str] = field(default_factory=dict)
     """LoRA kind (`face`, `body`) -> final status."""
     generation_ready: bool = False
+    credits_spent: float = 0.0
+    """Credits this run's paid requests were charged, as the server reported them."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -52,6 +58,7 @@ class RunSummary:
             "review": self.review.to_json() if self.review else None,
             "trainings": self.trainings,
             "generation_ready": self.generation_ready,
+            "credits_spent": self.credits_spent,
         }
 
 
@@ -82,39 +89,53 @@ def run_pipeline(
     policy = policy or Policy()
     root = Path(path)
     summary = RunSummary()
-    report = preflight(root, policy=policy, executor=executor, reference=reference)
-    summary.report = report
-    faces = [i for i in report.accepted if i.kind == "face"]
-    bodies = [i for i in report.accepted if i.kind == "body"]
-    say(f"pre-flight: {len(report.accepted)} of {len(report.images)} photos accepted")
-    if not faces:
-        raise PipelineError("no face photo was accepted; fix the rejected ones and run again")
     try:
-        journal = WorkJournal(journal_path or root / JOURNAL_NAME, lock=True)
-    except JournalBusyError as exc:
-        raise PipelineError(str(exc)) from exc
-    with journal:  # held to the end: the lock keeps a second command off this folder
+        report = preflight(root, policy=policy, executor=executor, reference=reference)
+        summary.report = report
+        faces = [i for i in report.accepted if i.kind == "face"]
+        bodies = [i for i in report.accepted if i.kind == "body"]
+        say(f"pre-flight: {len(report.accepted)} of {len(report.images)} photos accepted")
+        if not faces:
+            raise PipelineError("no face photo was accepted; fix the rejected ones and run again")
         try:
-            cid = ensure_character(client, journal, str(root.resolve()), name, say)
-        except CharacterError as exc:
+            journal = WorkJournal(journal_path or root / JOURNAL_NAME, lock=True)
+        except JournalBusyError as exc:
             raise PipelineError(str(exc)) from exc
-        summary.character_id = cid
-        summary.uploads = upload_accepted(report, client, cid, journal)
-        failed = [u for u in summary.uploads if u.status == "failed"]
-        new = sum(u.status == "uploaded" for u in summary.uploads)
-        say(f"uploads: {new} new, {len(summary.uploads) - new - len(failed)} already there")
-        if failed:
-            raise PipelineError(
-                f"{len(failed)} uploads failed (first: {failed[0].path}: {failed[0].error}); "
-                "run again to retry them"
+        with journal:  # held to the end: the lock keeps a second command off this folder
+            try:
+                cid = ensure_character(client, journal, str(root.resolve()), name, say)
+            except CharacterError as exc:
+                raise PipelineError(str(exc)) from exc
+            summary.character_id = cid
+            summary.uploads = upload_accepted(report, client, cid, journal)
+            failed = [u for u in summary.uploads if u.status == "failed"]
+            new = sum(u.status == "uploaded" for u in summary.uploads)
+            say(f"uploads: {new} new, {len(summary.uploads) - new - len(failed)} already there")
+            if failed:
+                raise PipelineError(
+                    f"{len(failed)} uploads failed (first: {failed[0].path}: {failed[0].error}); "
+                    "run again to retry them"
+                )
+            _augment_faces(
+                client,
+                cid,
+                journal,
+                min_face_images,
+                summary,
+                poll_interval,
+                say,
+                retry_augmentation,
             )
-        _augment_faces(
-            client, cid, journal, min_face_images, summary, poll_interval, say, retry_augmentation
-        )
-        _approve_dataset(client, journal, cid, faces + bodies, policy, summary, poll_interval, say)
-        if train:
-            _train(client, cid, summary, training_timeout, poll_interval, say)
-            summary.generation_ready = bool(client.generation.capabilities(cid).generation_ready)
+            _approve_dataset(
+                client, journal, cid, faces + bodies, policy, summary, poll_interval, say
+            )
+            if train:
+                _train(client, cid, summary, training_timeout, poll_interval, say)
+                ready = client.generation.capabilities(cid).generation_ready
+                summary.generation_ready = bool(ready)
+    except PipelineError as exc:
+        exc.summary = summary  # what was done before the stop, for reports
+        raise
     return summary
 
 
@@ -248,6 +269,7 @@ def _augment_faces(
             journal.forget_job(cid, AUGMENTATION)
         raise
     journal.record_job(cid, AUGMENTATION, job.job_id, "running" if job.job_id else "done")
+    summary.credits_spent += job.credits_deducted or 0.0
     say(
         f"face augmentation: {have} face images, {wanted} needed; synthesizing "
         f"{job.total_images or missing} ({job.credits_deducted} credits)"
@@ -307,6 +329,7 @@ def _train(
                 else client.training.start_body_lora(cid)
             )
             job_id = start.job_id or ""
+            summary.credits_spent += start.credits_deducted or 0.0
             say(f"{kind} LoRA: started ({start.credits_deducted} credits)")
         else:
             job_id = job.job_id or ""
