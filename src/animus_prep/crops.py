@@ -19,9 +19,10 @@ from PIL import Image, ImageOps
 
 from .faces.crop import crop_box
 from .faces.types import Face, FaceDetector
-from .inspection.decode import load_upright, normalized_rgb
+from .inspection.decode import load_upright
 from .inspection.discover import is_character_folder
 from .inspection.faces import find_faces
+from .inspection.pixels import normalized_rgb
 from .inspection.run import ProgressCallback, preflight
 from .policy import Policy
 from .reasons import Reason, ReasonCode

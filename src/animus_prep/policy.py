@@ -31,6 +31,13 @@ class Policy:
     """Pixel count above which a file is refused before decoding (decompression bombs)."""
     max_file_bytes: int = 50 * 1024 * 1024
     """File size above which a file is refused without reading it."""
+    max_decoded_bytes: int = 1024 * 1024 * 1024
+    """Memory a file's decode may hold at its peak, counted from its header (bit depth,
+    channels, conversions, a progressive JPEG's coefficients) and refused over this before
+    any pixel is decoded; it holds in each worker process."""
+    max_aspect_ratio: float = 8.0
+    """Longer side over shorter side above which a file is refused before decoding (a
+    strip, not a photo)."""
 
     # Sharpness, measured on a copy whose shorter side is `analysis_side` pixels.
     max_edge_width: float = 1.28
@@ -95,6 +102,7 @@ class Policy:
             "min_side",
             "max_pixels",
             "max_file_bytes",
+            "max_decoded_bytes",
             "analysis_side",
             "max_edge_width",
             "max_face_edge_width",
@@ -103,6 +111,8 @@ class Policy:
         ):
             if getattr(self, name) <= 0:
                 raise PolicyError(f"{name} must be positive")
+        if self.max_aspect_ratio < 1:
+            raise PolicyError("max_aspect_ratio must be at least 1")
         if self.face_cap < 0 or self.body_cap < 0:
             raise PolicyError("caps must not be negative")
         for name in ("max_clipped_fraction", "max_face_clipped_fraction"):

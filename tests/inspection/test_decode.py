@@ -171,10 +171,20 @@ def test_a_finer_copy_of_a_reduced_jpeg_is_upright_and_just_large_enough(
 
 def test_no_finer_copy_when_the_image_is_already_full_size() -> None:
     small_jpeg = ok(decode_bytes(encode(photo("astronaut", 512), "JPEG"), POLICY))
-    png = ok(decode_bytes(encode(photo("chelsea", 2400), "PNG"), POLICY))
-    for r in (small_jpeg, png):
+    small_png = ok(decode_bytes(encode(photo("astronaut", 700), "PNG"), POLICY))
+    for r in (small_jpeg, small_png):
         assert r.source is None and r.scale == 1.0
         assert r.finer(10_000) is None
+
+
+def test_a_large_png_is_shrunk_at_once_and_a_finer_copy_decoded_on_demand() -> None:
+    arr = photo("chelsea", 2400)
+    r = ok(decode_bytes(encode(arr, "PNG"), POLICY))
+    # Shrunk by a whole factor right after the decode: the checks never see full size.
+    assert r.scale == 4.0 and min(r.image.size) == 600
+    finer = r.finer(1200)
+    assert finer is not None and min(finer.size) == 1200
+    assert r.finer(10_000) is not None and r.finer(10_000).size == (arr.shape[1], arr.shape[0])
 
 
 def test_a_png_with_a_damaged_pixel_stream_is_unreadable() -> None:

@@ -1,9 +1,12 @@
 """One safe decode per file: everything the checks need, or a precise reason why not.
 
-The file is read once (for its checksum too), its header inspected, and its pixels decoded
-in full. JPEGs are decoded at a reduced size with libjpeg's DCT scaling, which still reads
-every byte of the entropy-coded stream, so truncation and garbage are caught at a quarter
-of the cost. EXIF orientation is applied to the reduced copy only, where it is nearly free.
+The file is read once (for its checksum too) and its header inspected: the pixel count,
+the aspect ratio and the memory the decode would hold (`pixels.decode_cost`) are checked
+before any pixel is decoded. JPEGs are decoded at a reduced size with libjpeg's DCT
+scaling, which still reads every byte of the entropy-coded stream, in strict mode: the
+damage libjpeg reports and Pillow would hide is `unreadable`. Other formats are decoded
+in full and shrunk at once to about the analysis size. EXIF orientation is applied to the
+reduced copy only, where it is nearly free.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
-from .jpeg import jpeg_quality, jpeg_stream_problem
+from .containers import animation_note, trailing_data_note
+from .jpeg import JpegDataError, decode_reduced, jpeg_quality, jpeg_stream_problem
+from .pixels import decode_cost, normalized_rgb, reduced, to_rgb
 
 # Formats the Animus server takes. Phones write multi-picture JPEGs as "MPO".
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
@@ -104,8 +109,8 @@ class DecodedImage:
     notes: tuple[str, ...]
     """Facts worth reporting that are not rejections (e.g. an extension that lies)."""
     source: bytes | None = field(default=None, repr=False, compare=False)
-    """The file's bytes when ``image`` is a DCT-reduced JPEG copy, so that a finer copy
-    can be decoded on demand (`finer`); None when ``image`` is already full size."""
+    """The file's bytes when ``image`` is a reduced copy, so that a finer copy can be
+    decoded on demand (`finer`); None when ``image`` is already full size."""
 
     @property
     def scale(self) -> float:
@@ -127,19 +132,22 @@ class DecodedImage:
     def finer(self, short_side: int) -> Image.Image | None:
         """An upright RGB copy whose shorter side reaches ``short_side`` (or full size).
 
-        Decoded again from the JPEG's bytes, at the coarsest DCT scale that is enough.
-        None when ``image`` is already that fine or is full size (nothing finer exists).
+        Decoded again from the file's bytes: a JPEG at the coarsest DCT scale that is
+        enough, another format in full and shrunk at once. None when ``image`` is already
+        that fine or is full size (nothing finer exists).
         """
         full_short = min(self.width, self.height)
         if self.source is None or min(self.image.size) >= min(short_side, full_short):
             return None
-        img = Image.open(io.BytesIO(self.source))
-        raw_w, raw_h = img.size
-        short = min(raw_w, raw_h)
-        if short > short_side:
-            img.draft(img.mode, (raw_w * short_side // short, raw_h * short_side // short))
-        img.load()
-        return upright(normalized_rgb(img), self.orientation)
+        opened = Image.open(io.BytesIO(self.source))
+        finer: Image.Image
+        if self.format in ("JPEG", "MPO"):
+            wanted = _scaled_to(*opened.size, short_side)
+            finer = Image.fromarray(decode_reduced(self.source, *wanted))
+        else:
+            opened.load()
+            finer = reduced(opened, short_side)
+        return upright(normalized_rgb(finer), self.orientation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,28 +343,69 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
             width=width,
             height=height,
         )
-    if fmt in ("JPEG", "MPO"):
+    aspect = max(raw_w, raw_h) / min(raw_w, raw_h)
+    if aspect > policy.max_aspect_ratio:
+        return DecodeFailure(
+            Reason(
+                ReasonCode.TOO_LARGE,
+                f"{width}x{height}: an aspect ratio of {aspect:.0f}:1 is over the "
+                f"{policy.max_aspect_ratio:g}:1 limit, a strip rather than a photo "
+                "(refused before decoding)",
+                score=aspect,
+                threshold=policy.max_aspect_ratio,
+            ),
+            sha256=sha,
+            file_bytes=size,
+            format=fmt,
+            width=width,
+            height=height,
+        )
+    jpeg = fmt in ("JPEG", "MPO")
+    target = _scaled_to(raw_w, raw_h, policy.analysis_side) if jpeg else (raw_w, raw_h)
+    cost = decode_cost(img, fmt, target)
+    if cost > policy.max_decoded_bytes:
+        return DecodeFailure(
+            Reason(
+                ReasonCode.TOO_LARGE,
+                f"{width}x{height} {img.mode} would take {cost / 2**20:,.0f} MB to decode; "
+                f"the limit is {policy.max_decoded_bytes / 2**20:,.0f} MB (refused before "
+                "decoding)",
+                score=float(cost),
+                threshold=float(policy.max_decoded_bytes),
+            ),
+            sha256=sha,
+            file_bytes=size,
+            format=fmt,
+            width=width,
+            height=height,
+        )
+    if jpeg:
         problem = jpeg_stream_problem(data)
         if problem is not None:
             return _fail(ReasonCode.UNREADABLE, problem, sha, size, **facts)
-    quality = jpeg_quality(img) if fmt in ("JPEG", "MPO") else None
+    quality = jpeg_quality(img) if jpeg else None
     mode = img.mode
-    reduced_from: bytes | None = None
-    if fmt in ("JPEG", "MPO"):
-        short = min(raw_w, raw_h)
-        target = max(policy.analysis_side, 1)
-        if short > target:
-            # Ask for the smallest DCT scale whose shorter side still reaches the target.
-            img.draft(img.mode, (raw_w * target // short, raw_h * target // short))
-            reduced_from = data if img.size != (raw_w, raw_h) else None
-    img.load()
-    if fmt == "PNG" and "exif" in img.info:
-        # A PNG's eXIf chunk may follow its pixels: known only now.
-        orientation = _orientation(img)
-        width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
-    analysed = img if img.mode in ("RGB", "L") else normalized_rgb(img)
-    pixels_upright = upright(analysed, orientation)
     notes: list[str] = []
+    for note in (trailing_data_note(data, fmt), animation_note(img)):
+        if note is not None:
+            notes.append(note)
+    if jpeg:
+        try:
+            pixels_img = Image.fromarray(decode_reduced(data, *target))
+        except JpegDataError as exc:
+            return _fail(
+                ReasonCode.UNREADABLE, f"corrupt JPEG data (libjpeg: {exc})", sha, size, **facts
+            )
+    else:
+        img.load()
+        if fmt == "PNG" and "exif" in img.info:
+            # A PNG's eXIf chunk may follow its pixels: known only now.
+            orientation = _orientation(img)
+            width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
+        pixels_img = reduced(img, policy.analysis_side)
+    reduced_from = data if pixels_img.size != (raw_w, raw_h) else None
+    analysed = pixels_img if pixels_img.mode in ("RGB", "L") else normalized_rgb(pixels_img)
+    pixels_upright = upright(analysed, orientation)
     claimed = _EXTENSION_FORMATS.get(Path(name).suffix.lower())
     if claimed and claimed != ("JPEG" if fmt == "MPO" else fmt):
         notes.append(f"extension says {claimed} but the content is {fmt}")
@@ -374,6 +423,19 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
         notes=tuple(notes),
         source=reduced_from,
     )
+
+
+def _scaled_to(width: int, height: int, short_side: int) -> tuple[int, int]:
+    """The size of the coarsest 1/2, 1/4 or 1/8 DCT scaling of a JPEG whose shorter side
+    still reaches ``short_side`` (the full size when none does).
+
+    libjpeg-turbo can also scale by other eighths, but the measurements are calibrated on
+    these (the scales Pillow's draft mode uses), and they are the cheapest.
+    """
+    factor = 1
+    while factor < 8 and min(width, height) // (factor * 2) >= short_side:
+        factor *= 2
+    return -(-width // factor), -(-height // factor)
 
 
 # A lossy WebP or HEIF does not record its quality setting; this is a typical one.
@@ -420,39 +482,6 @@ def _orientation(img: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _to_rgb(img: Image.Image) -> np.ndarray:
-    """Normalise any Pillow mode to RGB uint8 (16-bit scaled, alpha flattened on grey)."""
-    mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        if mode == "F":
-            lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
-            arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
-        elif mode.startswith("I;16") or float(arr.max(initial=0)) > 255:
-            arr = arr / 257.0
-        gray = np.clip(np.nan_to_num(arr), 0, 255).astype(np.uint8)
-        return np.repeat(gray[:, :, None], 3, axis=2)
-    if mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-        mode = img.mode
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[:, :, 3:4] / 255.0
-        # Transparent areas become mid grey: neutral for exposure and sharpness.
-        flat = rgba[:, :, :3] * alpha + 128.0 * (1.0 - alpha)
-        out: np.ndarray = np.clip(flat + 0.5, 0, 255).astype(np.uint8)
-        return out
-    if mode != "RGB":
-        img = img.convert("RGB")
-    return np.asarray(img, dtype=np.uint8)
-
-
-def normalized_rgb(img: Image.Image) -> Image.Image:
-    """Any Pillow image as RGB uint8, the way the pre-flight sees it (16-bit scaled,
-    alpha flattened on grey)."""
-    return img if img.mode == "RGB" else Image.fromarray(_to_rgb(img))
-
-
 def load_upright(path: str | Path) -> Image.Image:
     """The full-resolution image, EXIF orientation applied, in RGB.
 
@@ -462,4 +491,4 @@ def load_upright(path: str | Path) -> Image.Image:
     with Image.open(path) as img:
         img.load()
         # A fresh copy: the opened image's pixels are released when it is closed.
-        return upright(Image.fromarray(_to_rgb(img)), _orientation(img))
+        return upright(Image.fromarray(to_rgb(img)), _orientation(img))

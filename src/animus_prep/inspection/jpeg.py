@@ -1,14 +1,61 @@
-"""JPEG facts Pillow does not surface: damaged entropy data, and the encoder's quality."""
+"""JPEG facts Pillow does not surface: damaged data, where the image ends, the quality.
+
+Pixels are decoded with libjpeg-turbo through simplejpeg in strict mode: libjpeg reports
+damage it can paper over (extraneous bytes, a bad Huffman code, a premature end of a
+segment or of the file) as warnings, which Pillow hides and simplejpeg raises. The
+output is the same libjpeg's, pixel for pixel, as Pillow's draft decode.
+"""
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
+import simplejpeg
 from PIL import Image
+
+
+class JpegDataError(ValueError):
+    """libjpeg found the entropy-coded data damaged (its message says how)."""
+
+
+def decode_reduced(data: bytes, min_width: int, min_height: int) -> np.ndarray:
+    """The JPEG's pixels at the coarsest DCT scale keeping at least ``min_width`` x
+    ``min_height`` (RGB, or one channel for a grey JPEG; CMYK is converted).
+
+    Raises `JpegDataError` for any damage libjpeg notices, even damage it would decode
+    around.
+    """
+    try:
+        colorspace = simplejpeg.decode_jpeg_header(data)[2]
+        out = simplejpeg.decode_jpeg(
+            data,
+            "GRAY" if colorspace == "Gray" else "RGB",
+            min_height=min_height,
+            min_width=min_width,
+            strict=True,
+        )
+    except ValueError as exc:
+        raise JpegDataError(str(exc).strip() or "corrupt JPEG data") from None
+    arr: np.ndarray = out[:, :, 0] if out.ndim == 3 and out.shape[2] == 1 else out
+    return arr
+
 
 # Inside entropy-coded JPEG data a 0xFF byte may only be followed by a stuffed 0x00, a
 # restart marker, fill, or (between progressive scans) table, scan and comment markers.
 _BAD_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff\xc4\xcc\xda\xdb\xdd\xfe\xe0-\xef]")
+
+
+def jpeg_end(data: bytes) -> int | None:
+    """Offset just past the end-of-image marker that closes the first image's data (None
+    when the structure cannot be followed)."""
+    start = _first_scan_start(data)
+    if start is None:
+        return None
+    found = _BAD_MARKER.search(data, start)
+    if found is None or data[found.start() + 1] != 0xD9:
+        return None
+    return found.start() + 2
 
 
 def jpeg_stream_problem(data: bytes) -> str | None:
