@@ -110,7 +110,7 @@ def test_timeout_is_passed_to_httpx() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.extensions.get("timeout"))
-        return respond_json({})
+        return respond_json({"character_id": "c1"})
 
     with Client(api_key="k", timeout=3.5, transport=httpx.MockTransport(handler)) as client:
         client.characters.get("c1")

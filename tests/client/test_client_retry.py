@@ -28,7 +28,7 @@ from animus_prep.client import (
 )
 from animus_prep.client.testing import FakeClock, disable_sleep
 
-OK = {"character_id": "c1"}
+OK = {"character_id": "c1", "job_id": "j1", "generation_id": "g1"}
 
 
 def script(*outcomes: int | type[httpx.TransportError], headers: dict[str, str] | None = None):

@@ -93,6 +93,34 @@ def test_cancel_while_running(client: httpx.Client, clock: FakeClock) -> None:
     assert again.json()["remaining_balance"] == 1000 - 2 * PRICE_BODY_LORA
 
 
+def test_a_get_on_a_start_route_starts_and_charges_at_most_once(
+    client: httpx.Client, clock: FakeClock
+) -> None:
+    # The vendor guide starts trainings with a bare curl, i.e. a GET. Repeating it (a
+    # reload, a prefetch, a rerun of the guide) must never pay again.
+    cid = _ready_character(client, clock)
+    first = client.get(f"/{cid}/training/face-lora")
+    assert first.status_code == 200
+    assert first.json()["credits_deducted"] == PRICE_FACE_LORA
+    balance = first.json()["remaining_balance"]
+    assert balance == 1000 - PRICE_FACE_LORA
+    again = client.get(f"/{cid}/training/face-lora").json()
+    assert again["job_id"] == first.json()["job_id"]
+    assert (again["credits_deducted"], again["remaining_balance"]) == (0.0, balance)
+    clock.advance(100_000)  # finished: a GET still answers the same job, unpaid
+    later = client.get(f"/{cid}/training/face-lora").json()
+    assert (later["job_id"], later["credits_deducted"]) == (first.json()["job_id"], 0.0)
+    assert client.get(f"/{cid}/training/jobs").json()["total"] == 1
+    # A POST is how one trains again, and it is charged.
+    retrain = client.post(f"/{cid}/training/face-lora").json()
+    assert retrain["job_id"] != first.json()["job_id"]
+    assert retrain["remaining_balance"] == balance - PRICE_FACE_LORA
+    # A GET after a POST-started job answers that job too.
+    body = client.post(f"/{cid}/training/body-lora").json()
+    assert client.get(f"/{cid}/training/body-lora").json()["job_id"] == body["job_id"]
+    assert client.get(f"/{cid}/training/jobs").json()["total"] == 3
+
+
 def test_failures_are_reported(tmp_path: Path) -> None:
     clock = FakeClock(SANDBOX_START)
     app = create_app(data_dir=tmp_path, api_keys={KEY: 100}, training_failure_rate=1.0, clock=clock)

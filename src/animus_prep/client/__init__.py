@@ -24,6 +24,7 @@ from ._exceptions import (
     NotFoundError,
     PaymentRequiredError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     WaitTimeoutError,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "PaymentRequiredError",
     "RateLimitError",
     "RegenerateResult",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "Status",

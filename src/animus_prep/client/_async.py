@@ -12,8 +12,18 @@ import httpx
 from . import _endpoints as ep
 from . import _models as m
 from . import _waiters as w
+from ._bounds import send_async
 from ._cancel import cancel_flow
-from ._core import DEFAULT_TIMEOUT, Call, ClientCore, Flow, Sleep
+from ._core import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    DEFAULT_MAX_JSON_BYTES,
+    DEFAULT_TIMEOUT,
+    Call,
+    ClientCore,
+    Flow,
+    Sleep,
+)
 from ._retry import RetryPolicy, default_async_sleep
 from ._uploads import UploadSource, upload_flow
 
@@ -26,7 +36,8 @@ class AsyncClient:
     """Asynchronous Animus v2 client; the same API as ``Client`` with awaitable methods.
 
     ``transport`` plugs in e.g. ``httpx.MockTransport`` or ``httpx.ASGITransport``;
-    ``sleep`` must be an async callable. Use ``async with``, or ``await aclose()``.
+    ``sleep`` must be an async callable. ``deadline`` ends an attempt wherever it is
+    waiting (a cancel scope), whatever the transport. Use ``async with``, or ``await aclose()``.
     """
 
     def __init__(
@@ -41,6 +52,9 @@ class AsyncClient:
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] | None = None,
         rng: random.Random | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_json_bytes: int = DEFAULT_MAX_JSON_BYTES,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> None:
         # The core validates the key before a connection pool exists to leak.
         self._core = ClientCore(
@@ -50,6 +64,9 @@ class AsyncClient:
             retry=retry,
             clock=clock,
             rng=rng,
+            deadline=deadline,
+            max_json_bytes=max_json_bytes,
+            max_download_bytes=max_download_bytes,
         )
         self._sleep = sleep or default_async_sleep
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
@@ -108,12 +125,12 @@ class AsyncClient:
                     await self._sleep(step.seconds)
                     step = flow.send(None)
                     continue
-                try:
-                    outcome: httpx.Response | httpx.RequestError = await self._http.send(
-                        step.request
-                    )
-                except httpx.RequestError as error:
-                    outcome = error
+                outcome = await send_async(
+                    self._http,
+                    step.request,
+                    max_bytes=step.max_bytes,
+                    deadline=self._core.deadline,
+                )
                 step = flow.send(outcome)
         except StopIteration as stop:
             value: T = stop.value

@@ -9,6 +9,7 @@ reconciliation and waiters are written once and behave identically in both clien
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import random
@@ -16,17 +17,26 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Generator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
+from urllib.parse import quote, quote_plus
 
 import httpx
 
 from . import _exceptions as exc
+from ._bounds import BodyTooLarge, UnreadableBody
+from ._parse import Model, missing_field
 from ._retry import RETRYABLE_STATUSES, UNSENT_RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 
 __all__ = ["DEFAULT_BASE_URL", "Call", "ClientCore", "Flow", "Send", "Sleep"]
 
 DEFAULT_BASE_URL = "https://api.animusai.co/v2"
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_DEADLINE = 300.0
+"""Seconds one attempt may take in all, from connecting to the last byte of the body."""
+DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+"""Nesting a JSON answer may have (the contract's answers nest 4 levels at most)."""
 _USER_AGENT = "animus-prep-client"
 
 logger = logging.getLogger("animus_prep.client")
@@ -37,9 +47,13 @@ Outcome = httpx.Response | httpx.RequestError | None
 
 @dataclasses.dataclass(frozen=True)
 class Send:
-    """Step: send this request; resume with the response or the ``httpx.RequestError``."""
+    """Step: send this request; resume with the response or the ``httpx.RequestError``.
+
+    The response's body must be read whole, and refused past ``max_bytes``.
+    """
 
     request: httpx.Request
+    max_bytes: int = DEFAULT_MAX_JSON_BYTES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +120,9 @@ class ClientCore:
         retry: RetryPolicy | None,
         clock: Callable[[], float] | None,
         rng: random.Random | None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_json_bytes: int = DEFAULT_MAX_JSON_BYTES,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ANIMUS_API_KEY")
         if not key or not key.strip():
@@ -129,6 +146,13 @@ class ClientCore:
         self.retry = policy
         self.clock = clock or time.monotonic
         self.rng = rng or random.Random()
+        if deadline is not None and not deadline > 0:
+            raise ValueError("deadline must be a positive number of seconds, or None")
+        if min(max_json_bytes, max_download_bytes) < 1:
+            raise ValueError("max_json_bytes and max_download_bytes must be positive")
+        self.deadline = deadline
+        self.max_json_bytes = max_json_bytes
+        self.max_download_bytes = max_download_bytes
 
     def __repr__(self) -> str:
         return f"ClientCore(base_url={self.base_url!r})"
@@ -158,70 +182,125 @@ class ClientCore:
 
     # Response side
 
+    def body_limit(self, call: Call[Any]) -> int:
+        """Bytes the body of ``call``'s response may have."""
+        return self.max_download_bytes if call.binary else self.max_json_bytes
+
     def parse(self, call: Call[T], response: httpx.Response) -> T:
-        """Map a response to the call's model, or raise the matching APIError."""
-        if call.binary and response.is_success:
+        """Map a response to the call's model, or raise the matching APIError.
+
+        A success whose body is not JSON, is nested past ``MAX_JSON_DEPTH``, is not an
+        object where a model is expected, lacks a field the model requires, or that the
+        call's parser refuses is an ``APIResponseValidationError``.
+        """
+        if not response.is_success:
+            raise self.status_error(call, response, self._body(response))
+        if call.binary:
             return call.parse(response.content)
-        body = self._body(response)
-        if response.is_success:
-            if body is _NOT_JSON:
-                raise exc.APIResponseValidationError(
-                    f"expected a JSON body, got {response.headers.get('content-type', 'none')}",
-                    method=call.method,
-                    url=self._where(call),
-                    status_code=response.status_code,
-                )
-            return call.parse(body)
-        raise self.status_error(call, response, body)
+        body, problem = self._decode(response)
+        result: object = None
+        field = None
+        if problem is None:
+            result, problem, field = self._shape(call, body)
+        if problem is not None:
+            # Raised here, outside any handler, so it carries no exception context.
+            raise exc.APIResponseValidationError(
+                f"{call.method} {self._url(call)}: {problem}",
+                method=call.method,
+                url=self._url(call),
+                status_code=response.status_code,
+                field=field,
+            )
+        return cast(T, result)
+
+    def _shape(self, call: Call[Any], body: object) -> tuple[object, str | None, str | None]:
+        """(result, problem, missing field) of handing ``body`` to the call's parser."""
+        failure = None
+        try:
+            result = call.parse(body)
+        except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as error:
+            failure = f"{type(error).__name__}: {self.redact(str(error))[:200]}"
+        if failure is not None:
+            return None, f"the body does not have the expected shape ({failure})", None
+        if isinstance(result, Model):
+            if not isinstance(body, Mapping):
+                return None, f"expected a JSON object, got {_json_kind(body)}", None
+            missing = missing_field(result)
+            if missing is not None:
+                return None, f"the answer lacks the required field {missing!r}", missing
+        return result, None, None
 
     def status_error(
         self, call: Call[Any], response: httpx.Response, body: object
     ) -> exc.APIStatusError:
-        """The APIStatusError subclass for a non-2xx response."""
+        """The APIStatusError subclass for a non-2xx response (``body`` from ``_body``)."""
         if body is _NOT_JSON:
-            body = response.text
-        # A server that echoes the request (some error pages do) must not leak the key.
-        body = self._redact_value(body)
+            # A server that echoes the request (some error pages do) must not leak the key.
+            body = self.redact(response.text)
         message = exc.error_message(body, response.status_code, response.reason_phrase)
         cls = exc.status_error_class(response.status_code)
+        request_id = response.headers.get("x-request-id")
         return cls(
             message,
             method=call.method,
-            url=self._where(call),
+            url=self._url(call),
             status_code=response.status_code,
             body=body,
-            request_id=response.headers.get("x-request-id"),
-            headers={k: self.redact(v) for k, v in response.headers.items()},
+            request_id=None if request_id is None else self.redact(request_id),
+            headers={self.redact(k): self.redact(v) for k, v in response.headers.items()},
         )
 
     def connection_error(self, call: Call[Any], error: httpx.RequestError) -> exc.APIError:
-        """Wrap an httpx transport failure."""
+        """Wrap an httpx transport failure, or a body that could not be read."""
+        detail = self.redact(str(error)) or type(error).__name__
+        message = f"{call.method} {self._url(call)} failed: {detail}"
+        if isinstance(error, BodyTooLarge):
+            return exc.ResponseTooLargeError(
+                message,
+                method=call.method,
+                url=self._url(call),
+                status_code=error.status_code,
+                limit=error.limit,
+            )
+        if isinstance(error, UnreadableBody):
+            return exc.APIResponseValidationError(
+                message, method=call.method, url=self._url(call), status_code=error.status_code
+            )
         cls = (
             exc.APITimeoutError
             if isinstance(error, httpx.TimeoutException)
             else exc.APIConnectionError
         )
-        detail = self.redact(str(error)) or type(error).__name__
-        return cls(
-            f"{call.method} {self._where(call)} failed: {detail}",
-            method=call.method,
-            url=self._where(call),
-        )
+        return cls(message, method=call.method, url=self._url(call))
+
+    def safe_cause(self, error: BaseException) -> BaseException | None:
+        """A copy of an httpx error to chain to the API error: same type, redacted
+        message, no request (whose headers carry the key), no context of its own."""
+        if not isinstance(error, httpx.RequestError) or isinstance(error, UnreadableBody):
+            return None
+        try:
+            return type(error)(self.redact(str(error)))
+        except TypeError:
+            return None
 
     def redact(self, text: str) -> str:
-        """Remove the API key from text that may echo request data (also as escaped)."""
-        key = self.__api_key.reveal()
-        for form in {key, repr(key)[1:-1], key.encode("unicode_escape").decode("ascii")}:
-            text = text.replace(form, "[redacted]")
+        """Remove the API key from text that may echo request data, in any of the forms an
+        echo can take: raw, JSON- or repr-escaped, URL-quoted."""
+        for form in self.__api_key.forms():
+            if form in text:
+                text = text.replace(form, "[redacted]")
         return text
 
-    def _redact_value(self, value: object) -> object:
+    def _redacted(self, value: object, depth: int = 0) -> object:
+        """A decoded JSON value with the key redacted from every string, keys included."""
         if isinstance(value, str):
             return self.redact(value)
-        if isinstance(value, Mapping):
-            return {k: self._redact_value(v) for k, v in value.items()}
+        if isinstance(value, dict | list) and depth >= MAX_JSON_DEPTH:
+            raise _TooDeep
+        if isinstance(value, dict):
+            return {self.redact(k): self._redacted(v, depth + 1) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._redact_value(v) for v in value]
+            return [self._redacted(v, depth + 1) for v in value]
         return value
 
     # The retry loop
@@ -248,7 +327,7 @@ class ClientCore:
                 if found is not None:
                     logger.info("%s %s: already done, not resending", call.method, call.path)
                     return found
-            outcome = yield Send(self.build_request(call, key))
+            outcome = yield Send(self.build_request(call, key), self.body_limit(call))
             if isinstance(outcome, httpx.Response):
                 logger.debug(
                     "%s %s -> %s (attempt %d, request id %s)",
@@ -256,7 +335,7 @@ class ClientCore:
                     call.path,
                     outcome.status_code,
                     attempt,
-                    outcome.headers.get("x-request-id"),
+                    self.redact(outcome.headers.get("x-request-id", "")) or None,
                 )
                 if outcome.is_success:
                     return self.parse(call, outcome)
@@ -272,7 +351,11 @@ class ClientCore:
                 elapsed = self.clock() - start
                 wait = self.retry.next_wait(attempt, elapsed, self.rng, retry_after)
             if wait is None:
-                raise error from (outcome if isinstance(outcome, httpx.RequestError) else None)
+                # Never the httpx error itself: its request holds the key in its headers.
+                cause = (
+                    self.safe_cause(outcome) if isinstance(outcome, httpx.RequestError) else None
+                )
+                raise error from cause
             logger.info(
                 "retrying %s %s in %.2fs after %s (attempt %d of %d)",
                 call.method,
@@ -297,21 +380,64 @@ class ClientCore:
         if isinstance(outcome, httpx.RequestError):
             error = self.connection_error(call, outcome)
             # Once bytes may have reached the server, only a safe call can be resent.
+            # (An unreadable body is not transient: the server would send it again.)
             transient = isinstance(outcome, httpx.TransportError)
             return error, transient and (safe or isinstance(outcome, _UNSENT)), None
         raise TypeError(f"unexpected outcome {outcome!r}")  # a driver bug
 
-    @staticmethod
-    def _body(response: httpx.Response) -> object:
+    def _body(self, response: httpx.Response) -> object:
+        """The decoded, redacted JSON body, or ``_NOT_JSON``."""
+        value, problem = self._decode(response)
+        return _NOT_JSON if problem is not None else value
+
+    def _decode(self, response: httpx.Response) -> tuple[object, str | None]:
+        """(redacted JSON value, None), or (None, why the body is not usable JSON)."""
         if not response.content:
-            return {}
+            return {}, None
+        kind = response.headers.get("content-type", "none")
         try:
-            return response.json()
-        except ValueError:
-            return _NOT_JSON
+            value = json.loads(response.content)
+        except RecursionError:
+            return None, f"expected a JSON body, got {kind} nested too deeply to parse"
+        except UnicodeDecodeError as error:
+            return None, f"expected a JSON body, got {kind} that is not UTF-8 ({error.reason})"
+        except ValueError as error:
+            reason = self.redact(str(error))[:200]
+            return None, f"expected a JSON body, got {kind} that does not parse ({reason})"
+        try:
+            return self._redacted(value), None
+        except _TooDeep:
+            return None, f"expected a JSON body, got {kind} nested over {MAX_JSON_DEPTH} levels"
 
     def _where(self, call: Call[Any]) -> str:
         return call.url or self.base_url + call.path
+
+    def _url(self, call: Call[Any]) -> str:
+        # A view_url comes from the server, which could have put the key in it.
+        return self.redact(self._where(call))
+
+
+def _json_kind(value: object) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+def _key_forms(key: str) -> tuple[str, ...]:
+    """The key as an echo may write it, longest first (so no form is cut by another)."""
+    forms = {
+        key,
+        json.dumps(key)[1:-1],
+        repr(key)[1:-1],
+        key.encode("unicode_escape").decode("ascii"),
+        quote(key, safe=""),
+        quote(key),
+        quote_plus(key),
+    }
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+class _TooDeep(Exception):
+    """A JSON value nested past MAX_JSON_DEPTH."""
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -322,13 +448,18 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 class _Secret:
     """Holds the key so that reprs, ``vars()`` and debugger views show a mask."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_forms", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
+        self._forms = _key_forms(value)
 
     def reveal(self) -> str:
         return self._value
+
+    def forms(self) -> tuple[str, ...]:
+        """Every way an echo may write the key (see ``_key_forms``)."""
+        return self._forms
 
     def __repr__(self) -> str:
         return "<secret>"

@@ -7,6 +7,7 @@
         ├── APIConnectionError
         │   └── APITimeoutError
         ├── APIResponseValidationError
+        │   └── ResponseTooLargeError
         └── APIStatusError            (any other status, e.g. 413, 422)
             ├── BadRequestError       400
             ├── AuthenticationError   401, 403
@@ -16,7 +17,8 @@
             ├── RateLimitError        429
             └── ServerError           5xx
 
-No exception keeps the outgoing request: its headers carry the API key.
+No exception keeps the outgoing request (its headers carry the API key), and anything
+the server sent back is redacted, so no attribute of an error leads to the key.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "NotFoundError",
     "PaymentRequiredError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
     "WaitTimeoutError",
     "error_message",
@@ -89,11 +92,29 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """A successful response whose body is not the JSON the contract promises."""
+    """A successful response whose body is not the JSON the contract promises.
 
-    def __init__(self, message: str, *, method: str, url: str, status_code: int) -> None:
+    ``field`` names a required field the answer lacks (``"job_id"``,
+    ``"assets[2].asset_id"``), when that is the problem.
+    """
+
+    def __init__(
+        self, message: str, *, method: str, url: str, status_code: int, field: str | None = None
+    ) -> None:
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
+        self.field = field
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """A response body over the client's cap (``max_json_bytes`` or
+    ``max_download_bytes``); it was not read past ``limit`` bytes."""
+
+    def __init__(
+        self, message: str, *, method: str, url: str, status_code: int, limit: int
+    ) -> None:
+        super().__init__(message, method=method, url=url, status_code=status_code)
+        self.limit = limit
 
 
 class APIStatusError(APIError):

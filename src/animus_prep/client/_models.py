@@ -58,6 +58,8 @@ class OperationResult(Model):
 class Character(StatusModel):
     """A character record, with its wizard step and per-stage statuses."""
 
+    required_fields = ("character_id",)
+
     character_id: str | None = None
     organization_id: str | None = None
     creator_id: str | None = None
@@ -98,6 +100,8 @@ class Pagination(Model):
 class CharacterPage(Model):
     """One page of ``GET /characters``."""
 
+    required_fields = ("characters",)
+
     characters: tuple[Character, ...] = ()
     pagination: Pagination | None = None
     filters: Mapping[str, Any] | None = None
@@ -113,6 +117,8 @@ class UploadResult(Model):
     ``reconciled`` is True when no new upload was made because the asset list already
     held this content (a retry after a lost response, or ``skip_existing``).
     """
+
+    required_fields = ("asset_id",)
 
     success: bool | None = None
     message: str | None = None
@@ -130,6 +136,8 @@ class UploadResult(Model):
 class Asset(Model):
     """An uploaded reference photo."""
 
+    required_fields = ("asset_id",)
+
     asset_id: str | None = None
     asset_type: str | None = None
     image_type: str | None = None
@@ -143,6 +151,8 @@ class Asset(Model):
 class AssetList(Model):
     """``GET /{id}/assets``; ``assets`` may be filtered client-side by type."""
 
+    required_fields = ("assets",)
+
     assets: tuple[Asset, ...] = ()
     total: int | None = None
 
@@ -153,6 +163,8 @@ class AssetList(Model):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FaceAugmentationJob(StatusModel):
     """A queued face augmentation; credits are charged up front."""
+
+    required_fields = ("job_id",)
 
     job_id: str | None = None
     character_id: str | None = None
@@ -166,6 +178,8 @@ class FaceAugmentationJob(StatusModel):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class UploadJob(StatusModel):
     """``GET /upload-job/{job_id}/status``."""
+
+    required_fields = ("status",)
 
     job_id: str | None = None
     total_images: int | None = None
@@ -182,6 +196,8 @@ class UploadJob(StatusModel):
 class DatasetGeneration(Model):
     """Dataset generation was queued; renders arrive in the background."""
 
+    required_fields = ("job_id",)
+
     success: bool | None = None
     message: str | None = None
     total_images: int | None = None
@@ -191,6 +207,8 @@ class DatasetGeneration(Model):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DatasetStatus(Model):
     """Overall dataset counts and flags."""
+
+    required_fields = ("dataset_status",)
 
     character_id: str | None = None
     dataset_status: str | None = None
@@ -212,6 +230,8 @@ class DatasetStatus(Model):
 class DatasetImage(Model):
     """One generated dataset image; not yet reviewed means pending."""
 
+    required_fields = ("image_id",)
+
     image_id: str | None = None
     filename: str | None = None
     prompt: str | None = None
@@ -225,6 +245,8 @@ class DatasetImage(Model):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DatasetImageList(Model):
     """``GET /{id}/dataset/images``."""
+
+    required_fields = ("images",)
 
     character_id: str | None = None
     images: tuple[DatasetImage, ...] = ()
@@ -269,6 +291,8 @@ class DatasetApproval(Model):
 class TrainingStart(Model):
     """A LoRA training was started and charged."""
 
+    required_fields = ("job_id",)
+
     success: bool | None = None
     message: str | None = None
     job_id: str | None = None
@@ -280,6 +304,8 @@ class TrainingStart(Model):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainingJob(StatusModel):
     """A face or body LoRA training job."""
+
+    required_fields = ("job_id", "status")
 
     job_id: str | None = None
     character_id: str | None = None
@@ -311,6 +337,8 @@ class TrainingStatus(Model):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainingJobList(Model):
     """``GET /{id}/training/jobs``."""
+
+    required_fields = ("training_jobs",)
 
     training_jobs: tuple[TrainingJob, ...] = ()
     total: int | None = None
@@ -366,6 +394,8 @@ class Capabilities(Model):
 class GenerationJob(StatusModel):
     """A queued generation."""
 
+    required_fields = ("generation_id",)
+
     generation_id: str | None = None
     group_id: str | None = None
     message: str | None = None
@@ -377,6 +407,8 @@ class GenerationJob(StatusModel):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GenerationStatus(StatusModel):
     """``GET /generation/status/{generation_id}``."""
+
+    required_fields = ("status",)
 
     generation_id: str | None = None
     progress: float | None = None

@@ -2,6 +2,11 @@
 
 The API adds fields and enum values without notice, so parsing never fails: a missing
 or mistyped field becomes None (or an empty tuple), and the whole object stays in ``raw``.
+
+A few fields are what an answer is for (the id of what was created, the list that was
+asked for, the status a waiter polls): a model names them in ``required_fields``, and
+``missing_field`` finds one that an answer lacks, so the client can refuse that answer
+instead of handing on a model of Nones.
 """
 
 from __future__ import annotations
@@ -10,11 +15,11 @@ import dataclasses
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from ._status import Status, normalize_status
 
-__all__ = ["Model", "StatusModel"]
+__all__ = ["Model", "StatusModel", "missing_field"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -24,6 +29,8 @@ class Model:
     raw: Mapping[str, Any] = dataclasses.field(
         default_factory=dict, repr=False, compare=False, metadata={"local": True}
     )
+    required_fields: ClassVar[tuple[str, ...]] = ()
+    """Attributes an answer must carry (non-empty; a list for tuple fields)."""
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
@@ -72,6 +79,34 @@ class StatusModel(Model):
     def cancelled(self) -> bool:
         """Cancelled before finishing."""
         return self.state is Status.CANCELLED
+
+
+def missing_field(model: Model, path: str = "") -> str | None:
+    """The first required field that ``model``, or a model inside it, lacks: its JSON
+    path (``job_id``, ``assets[2].asset_id``), or None when nothing is missing."""
+    fields = _fields(type(model))
+    keys = {name: key for name, key, _ in fields}
+    for name in type(model).required_fields:
+        value = getattr(model, name)
+        if isinstance(value, tuple):
+            present = isinstance(model.raw.get(keys[name]), list)
+        else:
+            present = value is not None and value != ""
+        if not present:
+            return path + keys[name]
+    for name, key, _ in fields:
+        value = getattr(model, name)
+        inner: list[tuple[Model, str]] = []
+        if isinstance(value, Model):
+            inner.append((value, f"{path}{key}."))
+        elif isinstance(value, tuple):
+            models = [(i, v) for i, v in enumerate(value) if isinstance(v, Model)]
+            inner += [(v, f"{path}{key}[{i}].") for i, v in models]
+        for item, where in inner:
+            missing = missing_field(item, where)
+            if missing is not None:
+                return missing
+    return None
 
 
 _FIELDS: dict[type[Model], tuple[tuple[str, str, Any], ...]] = {}

@@ -12,8 +12,18 @@ import httpx
 from . import _endpoints as ep
 from . import _models as m
 from . import _waiters as w
+from ._bounds import bound_pools, send
 from ._cancel import cancel_flow
-from ._core import DEFAULT_TIMEOUT, Call, ClientCore, Flow, Sleep
+from ._core import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    DEFAULT_MAX_JSON_BYTES,
+    DEFAULT_TIMEOUT,
+    Call,
+    ClientCore,
+    Flow,
+    Sleep,
+)
 from ._retry import RetryPolicy, default_sleep
 from ._uploads import UploadSource, upload_flow
 
@@ -26,12 +36,18 @@ class Client:
     """Synchronous Animus v2 client.
 
     ``api_key`` and ``base_url`` default to ``ANIMUS_API_KEY`` and ``ANIMUS_BASE_URL``
-    (then ``https://api.animusai.co/v2``). ``timeout`` is per request, in seconds or an
-    ``httpx.Timeout``. ``max_retries`` counts retries after the first attempt (default 2);
+    (then ``https://api.animusai.co/v2``). ``timeout`` bounds each network operation
+    (connecting, every read and write), in seconds or an ``httpx.Timeout``; ``deadline``
+    bounds a whole attempt, from connecting to the last byte of the answer (default
+    300 s; None turns it off), so a server that drips its answer cannot hold a call.
+    Answers are read up to ``max_json_bytes`` (16 MiB) and downloads up to
+    ``max_download_bytes`` (64 MiB); a larger one is a ``ResponseTooLargeError``.
+    ``max_retries`` counts retries after the first attempt (default 2);
     ``retry`` replaces the whole ``RetryPolicy`` (attempts, backoff, total-time bound).
-    ``transport`` plugs in e.g. ``httpx.MockTransport`` or ``httpx.WSGITransport``;
-    ``sleep`` and ``clock`` replace real waiting (see ``animus_prep.client.testing``).
-    Use as a context manager, or call ``close()``.
+    ``transport`` plugs in e.g. ``httpx.MockTransport`` or ``httpx.WSGITransport``
+    (the deadline then holds between body chunks; an ``httpx.HTTPTransport`` keeps the
+    full deadline); ``sleep`` and ``clock`` replace real waiting (see
+    ``animus_prep.client.testing``). Use as a context manager, or call ``close()``.
 
     Namespaces: ``characters``, ``assets``, ``face_augmentation``, ``dataset``,
     ``training``, ``generation``.
@@ -49,6 +65,9 @@ class Client:
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         rng: random.Random | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_json_bytes: int = DEFAULT_MAX_JSON_BYTES,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> None:
         # The core validates the key before a connection pool exists to leak.
         self._core = ClientCore(
@@ -58,9 +77,13 @@ class Client:
             retry=retry,
             clock=clock,
             rng=rng,
+            deadline=deadline,
+            max_json_bytes=max_json_bytes,
+            max_download_bytes=max_download_bytes,
         )
         self._sleep = sleep or default_sleep
         self._http = httpx.Client(transport=transport, timeout=timeout)
+        bound_pools(self._http)
         self.characters = Characters(self)
         self.assets = Assets(self)
         self.face_augmentation = FaceAugmentation(self)
@@ -112,10 +135,12 @@ class Client:
                     self._sleep(step.seconds)
                     step = flow.send(None)
                     continue
-                try:
-                    outcome: httpx.Response | httpx.RequestError = self._http.send(step.request)
-                except httpx.RequestError as error:
-                    outcome = error
+                outcome = send(
+                    self._http,
+                    step.request,
+                    max_bytes=step.max_bytes,
+                    deadline=self._core.deadline,
+                )
                 step = flow.send(outcome)
         except StopIteration as stop:
             value: T = stop.value

@@ -12,13 +12,19 @@ from .settings import MAX_UPLOAD_BYTES
 MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024
 
 
+class BodyTooLarge(Exception):
+    """Raised to the app from `receive` once a body of unknown length passes the limit."""
+
+
 class BodyLimit:
     """ASGI middleware answering 413 when a request body exceeds `limit` bytes.
 
     A declared `Content-Length` over the limit is refused before reading anything (the
     server never delivers more than the declared length). A body of unknown length
-    (chunked) is read here first, up to the limit, and replayed to the app, so an
-    oversized one is refused before any handler or form parser sees part of it.
+    (chunked) is counted as it streams through to the app, never buffered here: the
+    first chunk past the limit raises `BodyTooLarge` in the app's `receive`, and
+    whatever the app then answers is replaced by the 413, so no oversized body is
+    either held in memory or read to its end.
     """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_REQUEST_BYTES) -> None:
@@ -39,24 +45,37 @@ class BodyLimit:
                 return
             await self.app(scope, receive, send)
             return
-        buffered: list[Message] = []
         seen = 0
-        while True:
+        over = False
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen, over
             message = await receive()
-            buffered.append(message)
-            if message["type"] != "http.request":
-                break
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                await self._refuse(send)
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    over = True
+                    raise BodyTooLarge(f"request body over {self.limit} bytes")
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over:
+                # The app's own answer to the interrupted body (often a 400) is replaced.
+                if not started:
+                    started = True
+                    await self._refuse(send)
                 return
-            if not message.get("more_body", False):
-                break
+            started = True
+            await send(message)
 
-        async def replay() -> Message:
-            return buffered.pop(0) if buffered else await receive()
-
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, counted, guarded)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"detail": f"Request body too large (limit {self.limit} bytes)"}).encode()

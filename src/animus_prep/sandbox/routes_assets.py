@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from dataclasses import dataclass
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
+from fastapi.responses import FileResponse
 
 from .auth import Org, OrgDep
 from .context import Sandbox, iso
@@ -31,6 +35,7 @@ FILE_NAME_PATTERN = r"^[a-z]+_[0-9a-f]{24}\.(jpg|png|webp)$"
 IMAGE_TYPE = re.compile(r"^body_image_[a-z0-9_]{1,30}$")
 _EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp"}
 _MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+_CHUNK = 1024 * 1024
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
@@ -51,6 +56,40 @@ def _replay(sb: Sandbox, org: Org, key: str | None, fingerprint: str) -> UploadR
     return UploadResult.model_validate_json(row["response"])
 
 
+@dataclass(frozen=True)
+class _Spooled:
+    """An upload copied to a part file in the files folder, with its size and digest."""
+
+    path: FilePath
+    size: int
+    sha256: str
+
+
+def _spool(sb: Sandbox, file: UploadFile) -> _Spooled:
+    """Copy an upload to disk chunk by chunk while hashing it; 413 past the file limit.
+
+    The form parser has already spooled the file to a temporary file; reading it in
+    chunks keeps a large upload out of memory, and the limit is checked as it is read.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    path = sb.files_dir / f"{sb.new_id('upload')}.part"
+    try:
+        with path.open("wb") as out:
+            while chunk := file.file.read(_CHUNK):
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise SandboxError(
+                        413, f"File too large: over {MAX_UPLOAD_BYTES} bytes (the limit)"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return _Spooled(path, size, digest.hexdigest())
+
+
 def _upload(
     request: Request,
     org: Org,
@@ -63,41 +102,47 @@ def _upload(
     sb = _sb(request)
     character = sb.character_row(org, character_id)
     check_content_type(file.content_type)
-    data = file.file.read(MAX_UPLOAD_BYTES + 1)
-    digest = hashlib.sha256(data).hexdigest()
-    fingerprint = hashlib.sha256(f"{request.url.path}|{image_type}|{digest}".encode()).hexdigest()
-    replay = _replay(sb, org, idempotency_key, fingerprint)
-    if replay is not None:
-        return replay
-    face = asset_type == "face_image"
-    info = validate_image(
-        data, MIN_FACE_SIDE if face else MIN_BODY_SIDE, "Face image" if face else "Body image"
-    )
-    filename = sanitize_filename(file.filename)
-    stored = f"{sb.new_id('asset')}.{_EXTENSIONS[info.format]}"
-    asset_id = stored.rsplit(".", 1)[0]
-    view_url = sb.file_url(request, stored)
-    caption = f"{'face' if face else 'full-body'} reference photo of {character['name']}"
-    result = UploadResult(
-        success=True,
-        message=f"{'Face' if face else 'Body'} image uploaded",
-        asset_id=asset_id,
-        storj_url=view_url,
-        view_url=view_url,
-        filename=filename,
-        caption=caption,
-        caption_status="completed",
-        asset_type=asset_type,
-        image_type=image_type,
-    )
-    sb.write_file(stored, data)
+    spooled = _spool(sb, file)
+    stored_path: FilePath | None = None
     try:
+        digest = spooled.sha256
+        fingerprint = hashlib.sha256(
+            f"{request.url.path}|{image_type}|{digest}".encode()
+        ).hexdigest()
+        replay = _replay(sb, org, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+        face = asset_type == "face_image"
+        info = validate_image(
+            spooled.path,
+            MIN_FACE_SIDE if face else MIN_BODY_SIDE,
+            "Face image" if face else "Body image",
+        )
+        filename = sanitize_filename(file.filename)
+        stored = f"{sb.new_id('asset')}.{_EXTENSIONS[info.format]}"
+        asset_id = stored.rsplit(".", 1)[0]
+        view_url = sb.file_url(request, stored)
+        caption = f"{'face' if face else 'full-body'} reference photo of {character['name']}"
+        result = UploadResult(
+            success=True,
+            message=f"{'Face' if face else 'Body'} image uploaded",
+            asset_id=asset_id,
+            storj_url=view_url,
+            view_url=view_url,
+            filename=filename,
+            caption=caption,
+            caption_status="completed",
+            asset_type=asset_type,
+            image_type=image_type,
+        )
+        stored_path = sb.files_dir / stored
+        os.replace(spooled.path, stored_path)
         with sb.store.transaction() as conn:
             if idempotency_key is not None:
                 # Re-check under the lock: a concurrent retry may have won the race.
                 again = _replay(sb, org, idempotency_key, fingerprint)
                 if again is not None:
-                    sb.delete_file(stored)
+                    stored_path.unlink(missing_ok=True)
                     return again
             cap = MAX_FACE_IMAGES if face else MAX_BODY_IMAGES
             count = conn.execute(
@@ -134,8 +179,11 @@ def _upload(
                 )
             sb.touch(conn, character_id)
     except BaseException:
-        sb.delete_file(stored)
+        if stored_path is not None:
+            stored_path.unlink(missing_ok=True)
         raise
+    finally:
+        spooled.path.unlink(missing_ok=True)
     return result
 
 
@@ -215,7 +263,7 @@ def list_assets(
 
 @files_router.get(
     "/files/{name}",
-    response_class=Response,
+    response_class=FileResponse,
     responses={
         200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
         404: {"model": ErrorDetail, "description": "No such file"},
@@ -224,11 +272,15 @@ def list_assets(
         503: errors()[503],
     },
 )
-def get_file(name: Annotated[str, Path(pattern=FILE_NAME_PATTERN)], request: Request) -> Response:
-    """Download a stored image (the target of every `view_url`); ids are unguessable."""
+def get_file(
+    name: Annotated[str, Path(pattern=FILE_NAME_PATTERN)], request: Request
+) -> FileResponse:
+    """Download a stored image (the target of every `view_url`); ids are unguessable.
+
+    Streamed from disk in chunks, so a large file is never held in memory."""
     sb = _sb(request)
     path = sb.files_dir / name
     if not path.is_file():
         raise not_found("File")
     media = _MEDIA_TYPES[name.rsplit(".", 1)[1]]
-    return Response(content=path.read_bytes(), media_type=media)
+    return FileResponse(path, media_type=media)

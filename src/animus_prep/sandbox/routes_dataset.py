@@ -86,7 +86,7 @@ def generate_dataset(
     body: Annotated[DatasetGenerateRequest | None, Body()] = None,
 ) -> DatasetGenerateResult:
     """Start rendering the training dataset from the character's references."""
-    sb, character = _caught_up(request, org, character_id)
+    sb, _ = _caught_up(request, org, character_id)
     body = body or DatasetGenerateRequest()
     if body.prompts:
         prompts = [p.strip() for p in body.prompts]
@@ -98,15 +98,18 @@ def generate_dataset(
         raise bad_request("Give prompts or set use_default_prompts to true")
     if len(prompts) > DATASET_MAX_ALLOWED:
         raise bad_request(f"At most {DATASET_MAX_ALLOWED} prompts")
-    counts = sb.asset_counts(character_id)
-    if not counts.get("face_image") or not counts.get("body_image"):
-        raise conflict("Upload at least one face image and one body image first")
-    if character["dataset_status"] == "generating":
-        raise conflict("The dataset is still generating")
-    _editable(character)
     job_id = sb.new_id("dsjob")
     now = sb.now()
+    # The checks and the new job in one transaction: parallel requests that all read
+    # "not generating" outside it would each start a job over the same dataset.
     with sb.store.transaction() as conn:
+        character = sb.character_row(org, character_id)
+        counts = sb.asset_counts(character_id)
+        if not counts.get("face_image") or not counts.get("body_image"):
+            raise conflict("Upload at least one face image and one body image first")
+        if character["dataset_status"] == "generating":
+            raise conflict("The dataset is still generating")
+        _editable(character)
         old = conn.execute(
             "SELECT file_name FROM dataset_images WHERE character_id = ?", (character_id,)
         ).fetchall()
@@ -228,13 +231,14 @@ def set_approval(
     character_id: str, image_id: str, body: ApprovalRequest, org: OrgDep, request: Request
 ) -> ApprovalResult:
     """Approve (`true`) or reject (`false`) one render."""
-    sb, character = _caught_up(request, org, character_id)
-    row = _image(sb, character_id, image_id)
-    _editable(character)
-    if row["file_name"] is None:
-        raise conflict("The image is still rendering")
+    sb, _ = _caught_up(request, org, character_id)
     review = "approved" if body.approved else "rejected"
-    sb.store.execute("UPDATE dataset_images SET review = ? WHERE image_id = ?", (review, image_id))
+    with sb.store.transaction() as conn:
+        row = _image(sb, character_id, image_id)
+        _editable(sb.character_row(org, character_id))
+        if row["file_name"] is None:
+            raise conflict("The image is still rendering")
+        conn.execute("UPDATE dataset_images SET review = ? WHERE image_id = ?", (review, image_id))
     return ApprovalResult(
         success=True, message=f"Image {review}", image_id=image_id, approved=body.approved
     )
@@ -253,17 +257,17 @@ def regenerate_image(
     body: Annotated[RegenerateRequest | None, Body()] = None,
 ) -> RegenerateResult:
     """Replace one render with a new one (new seed); it is pending review again."""
-    sb, character = _caught_up(request, org, character_id)
-    row = _image(sb, character_id, image_id)
-    _editable(character)
-    if row["file_name"] is None:
-        raise conflict("The image is still rendering")
+    sb, _ = _caught_up(request, org, character_id)
     body = body or RegenerateRequest()
-    rng = sb.rng("regenerate", org.org_id, row["seed"], row["regenerated"])
-    seed = body.seed if body.seed is not None else rng.randrange(2**31)
-    defect = pick_single(sb.settings.defect_rate, rng)
     now = sb.now()
     with sb.store.transaction() as conn:
+        row = _image(sb, character_id, image_id)
+        _editable(sb.character_row(org, character_id))
+        if row["file_name"] is None:
+            raise conflict("The image is still rendering")
+        rng = sb.rng("regenerate", org.org_id, row["seed"], row["regenerated"])
+        seed = body.seed if body.seed is not None else rng.randrange(2**31)
+        defect = pick_single(sb.settings.defect_rate, rng)
         conn.execute(
             "UPDATE dataset_images SET seed = ?, prompt = ?, review = 'pending',"
             " regenerated = regenerated + 1, created_at = ?, ready_at = ?, file_name = NULL,"
@@ -291,10 +295,11 @@ def regenerate_image(
 )
 def delete_image(character_id: str, image_id: str, org: OrgDep, request: Request) -> Deleted:
     """Remove one render from the dataset."""
-    sb, character = _caught_up(request, org, character_id)
-    row = _image(sb, character_id, image_id)
-    _editable(character)
-    sb.store.execute("DELETE FROM dataset_images WHERE image_id = ?", (image_id,))
+    sb, _ = _caught_up(request, org, character_id)
+    with sb.store.transaction() as conn:
+        row = _image(sb, character_id, image_id)
+        _editable(sb.character_row(org, character_id))
+        conn.execute("DELETE FROM dataset_images WHERE image_id = ?", (image_id,))
     sb.delete_file(row["file_name"])
     materializer: Materializer = request.app.state.materializer
     materializer.catch_up(character_id)
@@ -308,21 +313,22 @@ def delete_image(character_id: str, image_id: str, org: OrgDep, request: Request
 )
 def approve_dataset(character_id: str, org: OrgDep, request: Request) -> DatasetApproveResult:
     """Freeze the reviewed dataset and move the character to the training step."""
-    sb, character = _caught_up(request, org, character_id)
-    status = character["dataset_status"]
-    if status == "not_started":
-        raise conflict("Generate the dataset first")
-    if status == "generating":
-        raise conflict("The dataset is still generating")
-    _editable(character)
-    c = sb.dataset_counts(character_id)
-    if c["pending"]:
-        raise conflict(f"{c['pending']} images are still pending review")
-    if c["approved"] < DATASET_MIN_REQUIRED:
-        raise conflict(
-            f"{c['approved']} images approved; at least {DATASET_MIN_REQUIRED} are required"
-        )
+    sb, _ = _caught_up(request, org, character_id)
     with sb.store.transaction() as conn:
+        character = sb.character_row(org, character_id)
+        status = character["dataset_status"]
+        if status == "not_started":
+            raise conflict("Generate the dataset first")
+        if status == "generating":
+            raise conflict("The dataset is still generating")
+        _editable(character)
+        c = sb.dataset_counts(character_id)
+        if c["pending"]:
+            raise conflict(f"{c['pending']} images are still pending review")
+        if c["approved"] < DATASET_MIN_REQUIRED:
+            raise conflict(
+                f"{c['approved']} images approved; at least {DATASET_MIN_REQUIRED} are required"
+            )
         conn.execute(
             "UPDATE characters SET dataset_status = 'approved' WHERE character_id = ?",
             (character_id,),

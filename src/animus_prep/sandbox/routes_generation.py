@@ -48,19 +48,23 @@ def capabilities(character_id: str, org: OrgDep, request: Request) -> Capabiliti
 def create_generation(body: GenerationCreate, org: OrgDep, request: Request) -> GenerationCreated:
     """Queue `num_images` images of a ready character (1 credit per image)."""
     sb = _sb(request)
-    sb.character_row(org, body.character_id)
-    needed = [
-        kind
-        for kind, wanted in (("face_lora", body.use_face_lora), ("body_lora", body.use_body_lora))
-        if wanted and sb.lora_status(body.character_id, kind) != "succeeded"
-    ]
-    if needed:
-        raise conflict(f"Training not finished: {', '.join(needed)}")
     generation_id = sb.new_id("gen")
     group_id = sb.new_id("group")
     cost = PRICE_GENERATION_IMAGE * body.num_images
     now = sb.now()
+    # The readiness check and the charge in one transaction, like every paid start.
     with sb.store.transaction() as conn:
+        sb.character_row(org, body.character_id)
+        needed = [
+            kind
+            for kind, wanted in (
+                ("face_lora", body.use_face_lora),
+                ("body_lora", body.use_body_lora),
+            )
+            if wanted and sb.lora_status(body.character_id, kind) != "succeeded"
+        ]
+        if needed:
+            raise conflict(f"Training not finished: {', '.join(needed)}")
         nth = conn.execute(
             "SELECT COUNT(*) FROM jobs WHERE org_id = ? AND kind = 'generation'", (org.org_id,)
         ).fetchone()[0]

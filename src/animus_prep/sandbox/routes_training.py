@@ -34,8 +34,10 @@ from .store import Row
 router = APIRouter(tags=["training"])
 
 GET_ALIAS_NOTE = (
-    "Same as POST. The vendor guide's curl example for this step sends no body and no"
-    " -X POST, i.e. a GET; the sandbox accepts it so the guide works verbatim."
+    "The vendor guide's curl example for this step sends no body and no -X POST, i.e. a"
+    " GET; the sandbox accepts it so the guide works verbatim. A GET is idempotent: it"
+    " starts and charges the training only when the character has no job of this kind"
+    " yet, and otherwise answers that job with credits_deducted 0. Retraining takes a POST."
 )
 PRICES = {"face_lora": PRICE_FACE_LORA, "body_lora": PRICE_BODY_LORA}
 
@@ -62,9 +64,9 @@ def job_view(sb: Sandbox, row: Row) -> Job:
     )
 
 
-def _start(request: Request, org: Org, character_id: str, kind: str) -> TrainingStart:
-    sb = _sb(request)
-    character = sb.character_row(org, character_id)
+def _check_ready(sb: Sandbox, character: Row, kind: str) -> None:
+    """409 unless the character's dataset and references allow a `kind` training."""
+    character_id = character["character_id"]
     if character["dataset_status"] != "approved":
         raise conflict("Approve the dataset before starting training")
     if kind == "face_lora":
@@ -81,12 +83,44 @@ def _start(request: Request, org: Org, character_id: str, kind: str) -> Training
                 f"{approved} approved dataset images; body LoRA training needs at least "
                 f"{DATASET_MIN_REQUIRED}"
             )
-    if sb.lora_status(character_id, kind) not in {"not_started", *TERMINAL}:
-        raise conflict(f"A {kind.replace('_', ' ')} training is already running")
+
+
+def _label(kind: str) -> str:
+    return "Face" if kind == "face_lora" else "Body"
+
+
+def _start(
+    request: Request, org: Org, character_id: str, kind: str, *, first_only: bool = False
+) -> TrainingStart:
+    """Start and charge a `kind` training.
+
+    With `first_only` (the GET alias) an existing job of that kind is answered instead
+    of starting another, so repeating the request never pays twice.
+    """
+    sb = _sb(request)
     job_id = sb.new_id("train")
     price = PRICES[kind]
     now = sb.now()
+    # The checks, the charge and the job row in one transaction: parallel requests
+    # that all read "nothing running" outside it would each start and pay a job.
     with sb.store.transaction() as conn:
+        character = sb.character_row(org, character_id)
+        latest = sb.latest_job(character_id, kind)
+        if first_only and latest is not None:
+            return TrainingStart(
+                success=True,
+                message=(
+                    f"{_label(kind)} LoRA training already started; nothing charged"
+                    " (send a POST to train again)"
+                ),
+                job_id=latest["job_id"],
+                training_steps=TRAINING_PLAN[kind][3],
+                credits_deducted=0.0,
+                remaining_balance=ledger.balance(conn, org.org_id),
+            )
+        _check_ready(sb, character, kind)
+        if latest is not None and sb.training_view(latest).status not in TERMINAL:
+            raise conflict(f"A {kind.replace('_', ' ')} training is already running")
         nth = conn.execute(
             "SELECT COUNT(*) FROM jobs WHERE org_id = ? AND kind = ?", (org.org_id, kind)
         ).fetchone()[0]
@@ -103,7 +137,7 @@ def _start(request: Request, org: Org, character_id: str, kind: str) -> Training
         sb.touch(conn, character_id)
     return TrainingStart(
         success=True,
-        message=f"{'Face' if kind == 'face_lora' else 'Body'} LoRA training queued",
+        message=f"{_label(kind)} LoRA training queued",
         job_id=job_id,
         training_steps=TRAINING_PLAN[kind][3],
         credits_deducted=price,
@@ -116,6 +150,11 @@ def _start(request: Request, org: Org, character_id: str, kind: str) -> Training
     response_model=TrainingStart,
     responses=errors(402, 404, 409),
 )
+def train_face_lora(character_id: str, org: OrgDep, request: Request) -> TrainingStart:
+    """Start the face LoRA training (charges its price up front)."""
+    return _start(request, org, character_id, "face_lora")
+
+
 @router.get(
     "/{character_id}/training/face-lora",
     response_model=TrainingStart,
@@ -123,9 +162,9 @@ def _start(request: Request, org: Org, character_id: str, kind: str) -> Training
     deprecated=True,
     description=GET_ALIAS_NOTE,
 )
-def train_face_lora(character_id: str, org: OrgDep, request: Request) -> TrainingStart:
-    """Start the face LoRA training (charges its price up front)."""
-    return _start(request, org, character_id, "face_lora")
+def train_face_lora_get(character_id: str, org: OrgDep, request: Request) -> TrainingStart:
+    """Start the face LoRA training once; later GETs answer the existing job."""
+    return _start(request, org, character_id, "face_lora", first_only=True)
 
 
 @router.post(
@@ -133,6 +172,11 @@ def train_face_lora(character_id: str, org: OrgDep, request: Request) -> Trainin
     response_model=TrainingStart,
     responses=errors(402, 404, 409),
 )
+def train_body_lora(character_id: str, org: OrgDep, request: Request) -> TrainingStart:
+    """Start the body LoRA training (charges its price up front)."""
+    return _start(request, org, character_id, "body_lora")
+
+
 @router.get(
     "/{character_id}/training/body-lora",
     response_model=TrainingStart,
@@ -140,9 +184,9 @@ def train_face_lora(character_id: str, org: OrgDep, request: Request) -> Trainin
     deprecated=True,
     description=GET_ALIAS_NOTE,
 )
-def train_body_lora(character_id: str, org: OrgDep, request: Request) -> TrainingStart:
-    """Start the body LoRA training (charges its price up front)."""
-    return _start(request, org, character_id, "body_lora")
+def train_body_lora_get(character_id: str, org: OrgDep, request: Request) -> TrainingStart:
+    """Start the body LoRA training once; later GETs answer the existing job."""
+    return _start(request, org, character_id, "body_lora", first_only=True)
 
 
 def _jobs(sb: Sandbox, character_id: str, kind: str | None = None) -> list[Row]:

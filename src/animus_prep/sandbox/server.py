@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import signal
 import socket
 import threading
@@ -12,6 +14,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+import h11
 import uvicorn
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
@@ -20,12 +23,26 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from .app import API_PREFIX, close_app, create_app
 from .faults import TRANSPORT_KEY
 
+HEADER_TIMEOUT = 10.0
+"""Seconds a client has to send a request's line and headers, from connecting or from
+the end of the previous response on a kept-alive connection."""
 
-class _TransportAwareH11(H11Protocol):
-    """h11 protocol exposing the connection's transport to the app.
 
-    The fault injector needs it to drop a connection (TCP reset) instead of answering.
+class _SandboxH11(H11Protocol):
+    """uvicorn's h11 protocol with a bound on unfinished requests, exposing its transport.
+
+    uvicorn times out idle kept-alive connections, but not a connection that sends part
+    of a request line or its headers and then stalls or drips a byte at a time: each
+    such client would hold its socket forever. Here a request's line and headers must
+    arrive within `header_timeout` seconds of the connection opening or of the previous
+    response ending; otherwise a partial request gets a 408 and the connection is
+    closed (a silent one is just closed).
+
+    The fault injector needs the transport to drop a connection (TCP reset) instead of
+    answering.
     """
+
+    header_timeout: float = HEADER_TIMEOUT
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -38,6 +55,47 @@ class _TransportAwareH11(H11Protocol):
             await inner(scope, receive, send)
 
         self.app = app
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._arm_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # the request line and headers are in
+            self._disarm_header_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_overdue)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_overdue(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            return
+        partial, _ = self.conn.trailing_data
+        if partial:
+            detail = f"Request line and headers not received within {self.header_timeout:g} s"
+            body = json.dumps({"detail": detail}).encode()
+            self.transport.write(
+                b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+            )
+        with contextlib.suppress(h11.LocalProtocolError):
+            self.conn.send(h11.ConnectionClosed())
+        self.transport.close()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -88,10 +146,22 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def make_server(app: FastAPI, log_level: str = "warning") -> uvicorn.Server:
+def _with_header_timeout(seconds: float) -> type[_SandboxH11]:
+    if not seconds > 0:
+        raise ValueError("header_timeout must be > 0")
+
+    class Protocol(_SandboxH11):
+        header_timeout = seconds
+
+    return Protocol
+
+
+def make_server(
+    app: FastAPI, log_level: str = "warning", header_timeout: float = HEADER_TIMEOUT
+) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
-        http=_TransportAwareH11,
+        http=_with_header_timeout(header_timeout),
         lifespan="on",
         log_level=log_level,
         access_log=log_level in {"debug", "info"},
@@ -111,7 +181,10 @@ def run(app: FastAPI, sock: socket.socket, log_level: str = "warning") -> None:
 
 @contextmanager
 def serve_in_thread(
-    app: FastAPI | None = None, host: str = "127.0.0.1", **app_options: Any
+    app: FastAPI | None = None,
+    host: str = "127.0.0.1",
+    header_timeout: float = HEADER_TIMEOUT,
+    **app_options: Any,
 ) -> Iterator[str]:
     """Serve a sandbox on a free port of `host` in a background thread; yield its base URL.
 
@@ -125,7 +198,7 @@ def serve_in_thread(
     elif app_options:
         raise TypeError("pass either an app or create_app options, not both")
     sock = bind(host, 0)
-    server = make_server(app)
+    server = make_server(app, header_timeout=header_timeout)
     # Signal handlers can only be installed from the main thread; uvicorn skips them
     # elsewhere, so stopping is done through should_exit.
     thread = threading.Thread(

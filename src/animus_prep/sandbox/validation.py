@@ -10,6 +10,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -73,20 +74,21 @@ def _sharpness(image: Image.Image) -> float:
     return float(lap.var())
 
 
-def validate_image(data: bytes, min_side: int, label: str) -> ImageInfo:
-    """Check that `data` is a safe, decodable, large enough and not blank image.
+def validate_image(source: bytes | Path, min_side: int, label: str) -> ImageInfo:
+    """Check that `source` (bytes, or a file read from disk as it decodes) is a safe,
+    decodable, large enough and not blank image.
 
     Raises `SandboxError` 413 for oversized files and 400 for everything else, each with
     a human-readable detail.
     """
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise SandboxError(
-            413, f"File too large: {len(data)} bytes (limit {MAX_UPLOAD_BYTES} bytes)"
-        )
-    if not data:
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise SandboxError(413, f"File too large: {size} bytes (limit {MAX_UPLOAD_BYTES} bytes)")
+    if not size:
         raise bad_request("Empty file")
     try:
-        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as im:
+        opened = io.BytesIO(source) if isinstance(source, bytes) else source
+        with Image.open(opened, formats=ALLOWED_FORMATS) as im:
             width, height = im.size
             if width * height > MAX_UPLOAD_PIXELS:
                 raise bad_request(
