@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import secrets
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from ..client import Client, ClientConfigError, MissingAPIKeyError
+from ..client import AnimusError
 from ..inspection.discover import LayoutError
-from ..pipeline.run import PipelineError, run_pipeline
+from ..pipeline.run import AugmentationInDoubt, PipelineError, RunSummary, run_pipeline
 from ..pipeline.upload import UploadError, upload_folder
 from .common import (
     EXIT_OK,
@@ -27,7 +26,9 @@ from .common import (
     positive_int,
     process_pool,
 )
+from .connect import add_connection_options, command_line, open_client, report_stop, say_for
 from .output import ProgressBar
+from .watch import Console, training_watcher
 
 POLL_INTERVAL = 15.0
 """Seconds between status polls against the real API: trainings take hours."""
@@ -36,11 +37,7 @@ SANDBOX_POLL_INTERVAL = 0.2
 
 
 def _add_api_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--base-url",
-        help="API base URL (default: $ANIMUS_BASE_URL or https://api.animusai.co/v2); "
-        "the key is read from $ANIMUS_API_KEY, never from the command line",
-    )
+    add_connection_options(p, long_running=True)
     add_run_options(p, "print a JSON summary on stdout")
 
 
@@ -114,40 +111,6 @@ def poll_interval(args: argparse.Namespace) -> float:
     return SANDBOX_POLL_INTERVAL if args.sandbox else POLL_INTERVAL
 
 
-def _say(args: argparse.Namespace) -> Callable[[str], None]:
-    stream = sys.stderr if args.json else sys.stdout
-
-    def say(message: str) -> None:
-        stream.write(message + "\n")
-        stream.flush()
-
-    return say
-
-
-@contextlib.contextmanager
-def _client(args: argparse.Namespace, sandbox: bool = False) -> Iterator[Client]:
-    if not sandbox:
-        try:
-            with Client(base_url=args.base_url) as client:
-                yield client
-        except MissingAPIKeyError as exc:
-            raise UsageError(
-                "no Animus API key: set the ANIMUS_API_KEY environment variable"
-            ) from exc
-        except ClientConfigError as exc:  # a malformed key or base URL
-            raise UsageError(str(exc)) from exc
-        return
-    from ..sandbox import serve_in_thread
-
-    key = f"sk-sandbox-{secrets.token_hex(8)}"
-    with serve_in_thread(
-        api_keys={key: 1000.0}, time_scale=args.time_scale, seed=0, defect_rate=0.2
-    ) as url:
-        _say(args)(f"sandbox: {url} (a local stand-in for the Animus API; no credits spent)")
-        with Client(api_key=key, base_url=url) as client:
-            yield client
-
-
 @contextlib.contextmanager
 def _scratch_journal() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="animus-prep-") as tmp:
@@ -157,9 +120,9 @@ def _scratch_journal() -> Iterator[Path]:
 def _run_upload(args: argparse.Namespace) -> int:
     policy = load_policy(args)
     root = existing_folder(args.path)
-    say = _say(args)
+    say = say_for(args)
     try:
-        with process_pool(args.workers) as executor, _client(args) as client:
+        with process_pool(args.workers) as executor, open_client(args) as client:
             summary = upload_folder(
                 root,
                 client,
@@ -184,21 +147,34 @@ def _run_upload(args: argparse.Namespace) -> int:
             tail = f" ({o.error})" if o.error else ""
             say(f"{o.status:9} {o.path}{tail}")
         say(f"{len(summary.report.rejected)} rejected by the pre-flight (see `animus-prep check`)")
-    return EXIT_REJECTED if summary.failed else EXIT_OK
+    if summary.failed:
+        failed = summary.failed
+        done = len(summary.uploads) - len(failed)
+        report_stop(
+            say,
+            f"{len(failed)} of {len(summary.uploads)} uploads failed "
+            f"(first: {failed[0].path}: {failed[0].error})",
+            [f"{done} photos on the server (character {summary.character_id})"],
+            [f"{len(failed)} photos not uploaded"],
+            command_line(args.argv),
+        )
+        return EXIT_REJECTED
+    return EXIT_OK
 
 
 def _run_pipeline(args: argparse.Namespace) -> int:
     policy = load_policy(args)
     existing_folder(args.path)
     interval = poll_interval(args)
-    say = _say(args)
-    with (
-        contextlib.ExitStack() as stack,
-        process_pool(args.workers) as executor,
-        _client(args, args.sandbox) as client,
-    ):
-        try:
-            summary = run_pipeline(
+    console = Console(sys.stderr if args.json else sys.stdout)
+    summary = RunSummary()
+    try:
+        with (
+            contextlib.ExitStack() as stack,
+            process_pool(args.workers) as executor,
+            open_client(args, sandbox=args.sandbox) as client,
+        ):
+            run_pipeline(
                 args.path,
                 args.name,
                 client,
@@ -208,18 +184,45 @@ def _run_pipeline(args: argparse.Namespace) -> int:
                 journal_path=stack.enter_context(_scratch_journal()) if args.sandbox else None,
                 train=not args.no_train,
                 poll_interval=interval,
-                log=say,
+                log=console.say,
                 retry_augmentation=args.retry_augmentation,
+                summary=summary,
+                on_training=training_watcher(console),
             )
-        except LayoutError as exc:
-            raise UsageError(str(exc)) from exc
-        except PipelineError as exc:
-            say(f"stopped: {exc}")
-            return EXIT_REJECTED
+    except LayoutError as exc:
+        raise UsageError(str(exc)) from exc
+    except (PipelineError, AnimusError, KeyboardInterrupt) as exc:
+        console.close()
+        _stopped(args, console, summary, exc)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return EXIT_REJECTED
+    finally:
+        console.close()
     if args.json:
         sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
     elif summary.generation_ready:
-        say(f"done: character {summary.character_id} is ready for generation")
+        console.say(f"done: character {summary.character_id} is ready for generation")
     else:
-        say(f"done: character {summary.character_id}")
+        console.say(f"done: character {summary.character_id}")
     return EXIT_OK
+
+
+def _stopped(
+    args: argparse.Namespace, console: Console, summary: RunSummary, exc: BaseException
+) -> None:
+    """Say what the run did, what it did not, and the exact command that goes on."""
+    reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+    add = ["--retry-augmentation"] if isinstance(exc, AugmentationInDoubt) else []
+    resume = command_line(args.argv, add=add)
+    note = None
+    if args.sandbox:
+        note = "the embedded sandbox's state is gone with it: the same command starts over"
+        resume = command_line(args.argv)
+    elif add:
+        note = "check the character's face images and credits first: asking again is charged"
+    done = [f"{step} ({detail})" for step, detail in summary.steps.items()]
+    report_stop(console.say, reason, done, summary.not_done, resume, note)
+    if args.json:
+        doc = {**summary.to_json(), "error": reason, "resume": resume}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
