@@ -34,10 +34,17 @@ def example_copy(tmp_path: Path) -> Path:
 
 
 def prepared_character(
-    client: Client, root: Path, name: str, *, render: bool = True, approve: bool = True
+    client: Client,
+    root: Path,
+    name: str,
+    *,
+    augment: bool = True,
+    render: bool = True,
+    approve: bool = True,
 ) -> str:
-    """The example character with its accepted photos uploaded, five faces (three of them
-    synthesized), and, as asked, its dataset rendered and every render approved."""
+    """The example character with its accepted photos uploaded, as asked five faces
+    (three of them synthesized, as training needs), its dataset rendered, and every
+    render approved."""
     cid = client.characters.create(name).character_id or ""
     for img in preflight(root).accepted:
         data = (root / img.path).read_bytes()
@@ -46,9 +53,10 @@ def prepared_character(
             client.assets.upload_face(cid, data, filename=name_)
         else:
             client.assets.upload_body(cid, data, filename=name_, image_type=img.image_type)
-    source = client.assets.list(cid, asset_type="face_image").assets[0].view_url or ""
-    job = client.face_augmentation.create(cid, source, prompts=["a", "b", "c"])
-    client.face_augmentation.wait(job.job_id or "", timeout=60, interval=0.05)
+    if augment:
+        source = client.assets.list(cid, asset_type="face_image").assets[0].view_url or ""
+        job = client.face_augmentation.create(cid, source, prompts=["a", "b", "c"])
+        client.face_augmentation.wait(job.job_id or "", timeout=60, interval=0.05)
     if render:
         client.dataset.generate(cid)
         client.dataset.wait_until_generated(cid, timeout=120, interval=0.05)

@@ -221,7 +221,7 @@ def _stopped(
         resume = command_line(args.argv)
     elif add:
         note = "check the character's face images and credits first: asking again is charged"
-    done = [f"{step} ({detail})" for step, detail in summary.steps.items()]
+    done = [f"{step}: {detail}" for step, detail in summary.steps.items()]
     report_stop(console.say, reason, done, summary.not_done, resume, note)
     if args.json:
         doc = {**summary.to_json(), "error": reason, "resume": resume}

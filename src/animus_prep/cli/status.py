@@ -56,7 +56,7 @@ def render_status(s: CharacterStatus) -> str:
             line = f"  {j.job_id}  {j.job_type or '?':9}  {j.status or '?'}"
             if j.progress is not None and not j.state.is_terminal:
                 line += f" {j.progress:.0f}%"
-            if j.training_phase and j.training_phase != j.status:
+            if j.training_phase and j.training_phase != j.status and not j.state.is_terminal:
                 line += f" ({j.training_phase})"
             if j.eta_minutes and not j.state.is_terminal:
                 line += f", about {j.eta_minutes:.0f} min left"
