@@ -116,6 +116,7 @@ def test_a_dry_run_judges_every_render_and_changes_nothing(
     with setup_client(server.url, KEY) as client:
         before = client.dataset.images(cid).images
         result = cli("review", cid, "--dry-run", "--json", "--workers", "1")
+        text = cli("review", cid, "--dry-run", "--workers", "1")
         after = client.dataset.images(cid).images
         status = client.dataset.status(cid)
     assert result.code == 0, result.err
@@ -131,6 +132,13 @@ def test_a_dry_run_judges_every_render_and_changes_nothing(
         (i.image_id, i.seed, i.approved) for i in before
     ]
     assert status.dataset_status != "approved"
+    decisions = [ln for ln in text.out.splitlines() if ln.startswith("would ")]
+    assert len(decisions) == len(before) and text.code == 0
+    assert text.out.splitlines()[-2:] == [
+        f"{doc['approved']} would approve, {doc['regenerated']} would regenerate, "
+        f"{doc['deleted']} would delete",
+        "dry run: nothing was changed on the server",
+    ]
     defects = injected_defects(server.app, cid)
     flagged = {v["image_id"] for v in doc["verdicts"] if not v["ok"]}
     # Every flawed render is caught (of a duplicated pair, either copy may be the one).

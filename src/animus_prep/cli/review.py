@@ -161,9 +161,11 @@ def _references(
 
 def _print(summary: ReviewSummary, out: Say) -> None:
     verb = "would " if summary.dry_run else ""
-    for v, action in zip(summary.verdicts, summary.actions, strict=False):
-        codes = ", ".join(dict.fromkeys(r.code.value for r in v.reasons))
-        out(f"{verb}{action:10} {v.filename or v.image_id}" + (f": {codes}" if codes else ""))
+    if summary.dry_run:  # a real review said what it did as it went
+        for v, action in zip(summary.verdicts, summary.actions, strict=False):
+            codes = ", ".join(dict.fromkeys(r.code.value for r in v.reasons))
+            name = v.filename or v.image_id
+            out(f"would {action:10} {name}" + (f": {codes}" if codes else ""))
     counts = (
         f"{len(summary.approved)} {verb}approve, {len(summary.regenerated)} {verb}regenerate, "
         f"{len(summary.deleted)} {verb}delete"
