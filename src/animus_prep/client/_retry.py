@@ -69,10 +69,10 @@ class RetryPolicy:
     def long_running(cls) -> RetryPolicy:
         """The budget for bulk and long commands: 10 attempts or 5 minutes per call.
 
-        A run makes hundreds of calls over hours: at a 20% transient failure rate, 3
-        attempts per call run out somewhere in a run of ~300 calls about one run in three.
-        Ten attempts, spaced out to 30 s apart, ride out both a flaky network and an outage
-        of a minute or two.
+        A run makes a hundred calls or more over hours: with a fifth of the requests
+        failing transiently, 3 attempts per call ran out somewhere in 5 of 20 runs of
+        ~115 calls (benchmarks/bench_faults.py). Ten attempts, spaced out to 30 s apart,
+        ride out both a flaky network and an outage of a minute or two.
         """
         return cls(attempts=10, initial_wait=0.5, max_wait=30.0, timeout=300.0)
 
