@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from animus_prep.client import AsyncClient, Client
 from animus_prep.client.testing import FakeClock
 from animus_prep.sandbox import SyncASGITransport
+from animus_prep.sandbox.faults import FaultPlan, parse_faults
 
 KEY = "sk-sandbox-Zq8SECRETkey-A-4711"
 OTHER_KEY = "sk-sandbox-Zq8SECRETkey-B-4712"
@@ -155,3 +156,12 @@ def raw_client(base_url: str, key: str = KEY) -> httpx.Client:
     """A plain HTTP client exempt from fault injection, to set up and inspect state."""
     headers = {"Authorization": f"Bearer {key}", **BYPASS}
     return httpx.Client(base_url=base_url, headers=headers, timeout=30)
+
+
+def seed_where(spec: str, faulted: list[bool]) -> int:
+    """A sandbox seed whose first draws hit (True) or spare (False) requests as listed."""
+    for seed in range(10_000):
+        plan = FaultPlan(parse_faults(spec), seed)
+        if [plan.draw() is not None for _ in faulted] == faulted:
+            return seed
+    raise AssertionError(f"no seed gives {faulted} for {spec!r}")

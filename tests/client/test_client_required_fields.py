@@ -23,11 +23,24 @@ from animus_prep.client._parse import missing_field
 Action = Callable[[Any], Any]
 
 
-def answer(body: Any) -> Recorder:
-    """Always answer 200 with `body` as JSON (`None` is the JSON null, not no body)."""
-    content = json.dumps(body).encode()
+# A call that cannot be resent blindly reads the state it starts from first; that read is
+# answered properly, so the answer under test is the call's own.
+STATE_READS = {"/v2/c1/dataset/status": {"character_id": "c1", "dataset_status": "pending"}}
+
+
+def answer(body: Any, reads: dict[str, Any] | None = None) -> Recorder:
+    """Answer 200 with `body` as JSON (`None` is the JSON null, not no body), but for the
+    state reads a creating call makes before it is sent."""
     headers = {"content-type": "application/json"}
-    return Recorder(lambda r: httpx.Response(200, content=content, headers=headers))
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode()
+        if request.method == "GET" and path in (reads or {}):
+            state = json.dumps((reads or {})[path]).encode()
+            return httpx.Response(200, content=state, headers=headers)
+        return httpx.Response(200, content=json.dumps(body).encode(), headers=headers)
+
+    return Recorder(respond)
 
 
 # (call, the field its answer must carry)
@@ -58,7 +71,7 @@ CALLS: dict[str, tuple[Action, str]] = {
 @pytest.mark.parametrize("name", CALLS)
 def test_an_answer_without_its_field_is_an_api_error(mode: str, name: str, body: Any) -> None:
     action, field = CALLS[name]
-    recorder = answer(body)
+    recorder = answer(body, STATE_READS if name == "generate-dataset" else None)
     with pytest.raises(APIResponseValidationError) as info:
         run(mode, action, recorder)
     error = info.value

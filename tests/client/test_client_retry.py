@@ -71,6 +71,23 @@ def test_next_wait_respects_attempts_and_total_time() -> None:
     assert policy.next_wait(1, 8.0, rng, retry_after=2.0) == 2.0
 
 
+def test_the_long_running_budget_is_ten_attempts_or_five_minutes(mode: str) -> None:
+    policy = RetryPolicy.long_running()
+    assert (policy.attempts, policy.timeout) == (10, 300.0)
+    recorder = script(*([503] * 12))
+    clock = FakeClock()
+    with pytest.raises(ServerError):
+        run(mode, lambda c: c.characters.get("c1"), recorder, clock=clock, retry=policy)
+    assert len(recorder.requests) == 10
+    assert all(0 <= w <= 30.0 for w in clock.sleeps)
+    # Refusals asking for a minute each: the five minutes run out first.
+    recorder = script(*([429] * 12), headers={"retry-after": "60"})
+    clock = FakeClock()
+    with pytest.raises(RateLimitError):
+        run(mode, lambda c: c.characters.get("c1"), recorder, clock=clock, retry=policy)
+    assert clock.sleeps == [60.0] * 5 and len(recorder.requests) == 6
+
+
 @pytest.mark.parametrize("bad", [{"attempts": 0}, {"timeout": -1.0}, {"max_wait": -1.0}])
 def test_policy_rejects_nonsense(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
@@ -104,7 +121,7 @@ def test_parse_retry_after_http_date() -> None:
 # Client behaviour
 
 
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504, 599])
 def test_transient_statuses_are_retried(mode: str, status: int) -> None:
     recorder = script(status, status)
     clock = FakeClock()
@@ -129,7 +146,8 @@ def test_transport_errors_are_retried(mode: str, error: type[httpx.TransportErro
         (402, PaymentRequiredError),
         (404, NotFoundError),
         (409, ConflictError),
-        (500, ServerError),
+        (501, ServerError),
+        (505, ServerError),
     ],
 )
 def test_permanent_statuses_are_not_retried(mode: str, status: int, cls: type[Exception]) -> None:
@@ -198,18 +216,33 @@ def test_slow_attempts_count_against_the_budget(mode: str) -> None:
 
 
 def test_non_idempotent_post_is_not_resent_after_ambiguous_failure(mode: str) -> None:
-    # The server may have started the training (and charged) before the gateway failed.
-    for outcome in (502, 504, httpx.ReadError, httpx.ReadTimeout):
+    # The server may have queued the generation (and charged) before the gateway failed;
+    # generations cannot be listed, so nothing can tell.
+    for outcome in (500, 502, 504, httpx.ReadError, httpx.ReadTimeout):
         recorder = script(outcome)
-        with pytest.raises((ServerError, APIConnectionError)):
-            run(mode, lambda c: c.training.start_face_lora("c1"), recorder)
+        with pytest.raises((ServerError, APIConnectionError)) as info:
+            run(mode, lambda c: c.generation.create("c1", "p"), recorder)
         assert len(recorder.requests) == 1, outcome
+        assert info.value.may_have_run is True, outcome
+
+
+def test_a_failure_that_proves_nothing_ran_is_not_in_doubt(mode: str) -> None:
+    cases = [
+        (lambda c: c.generation.create("c1", "p"), (503,) * 3),  # refused every time
+        (lambda c: c.generation.create("c1", "p"), (httpx.ConnectError,) * 3),
+        (lambda c: c.generation.create("c1", "p"), (400,)),
+        (lambda c: c.characters.get("c1"), (httpx.ReadError,) * 3),  # safe to resend anyway
+    ]
+    for call, outcomes in cases:
+        with pytest.raises((ServerError, APIConnectionError, BadRequestError)) as info:
+            run(mode, call, script(*outcomes))
+        assert info.value.may_have_run is False, outcomes
 
 
 def test_non_idempotent_post_is_resent_when_surely_unprocessed(mode: str) -> None:
     for outcome in (429, 503, httpx.ConnectError, httpx.ConnectTimeout):
         recorder = script(outcome)
-        run(mode, lambda c: c.training.start_face_lora("c1"), recorder)
+        run(mode, lambda c: c.generation.create("c1", "p"), recorder)
         assert len(recorder.requests) == 2, outcome
         keys = {r.headers["idempotency-key"] for r in recorder.requests}
         assert len(keys) == 1  # the same key on every attempt

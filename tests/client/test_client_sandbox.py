@@ -32,6 +32,7 @@ from sandbox_support import (
     leaks,
     raw_client,
     run,
+    seed_where,
 )
 
 from animus_prep.client import (
@@ -63,7 +64,6 @@ from animus_prep.sandbox import (
     create_app,
     serve_in_thread,
 )
-from animus_prep.sandbox.faults import FaultPlan, parse_faults
 from photos import textured
 
 # Retries that never really wait: backoff is scaled down and sleeps go to a FakeClock.
@@ -94,15 +94,6 @@ def app(tmp_path: Path, clock: FakeClock) -> Iterator[FastAPI]:
 def assert_clean(error: BaseException) -> None:
     """No test key in any string or repr of the error or its causes."""
     assert leaks(error) == []
-
-
-def seed_where(spec: str, faulted: list[bool]) -> int:
-    """A sandbox seed whose first draws hit (True) or spare (False) requests as listed."""
-    for seed in range(10_000):
-        plan = FaultPlan(parse_faults(spec), seed)
-        if [plan.draw() is not None for _ in faulted] == faulted:
-            return seed
-    raise AssertionError(f"no seed gives {faulted} for {spec!r}")
 
 
 # Scenario building blocks, shared by both clients.

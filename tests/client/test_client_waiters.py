@@ -13,6 +13,8 @@ from animus_prep.client import (
     Capabilities,
     DatasetStatus,
     GenerationStatus,
+    NotFoundError,
+    ServerError,
     Status,
     TrainingProgress,
     UploadJob,
@@ -214,3 +216,91 @@ def test_invalid_wait_bounds() -> None:
     with pytest.raises(ValueError, match="interval"):
         run("sync", lambda c: c.generation.wait("g1", interval=0), recorder)
     assert recorder.requests == []
+
+
+def outage(failures: int, then: list[dict[str, Any]], status: int = 503) -> Recorder:
+    """A server down for ``failures`` requests (``status``, or a reset for 0), then
+    answering each of ``then`` in turn."""
+    left = [failures]
+    answers = sequence(*then)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if left[0] > 0:
+            left[0] -= 1
+            if status == 0:
+                raise httpx.ReadError("connection reset by peer", request=request)
+            return respond_json({"detail": "down"}, status)
+        return answers(request)
+
+    return Recorder(handler)
+
+
+@pytest.mark.parametrize("status", [0, 500, 503, 429])
+def test_a_failed_poll_does_not_end_the_wait(mode: str, status: int) -> None:
+    # Seven failures in a row outlast one poll's three attempts twice over.
+    recorder = outage(
+        7,
+        [{"dataset_status": "reviewing", "total_images": 20, "generation_complete": True}],
+        status,
+    )
+    seen: list[DatasetStatus] = []
+    clock = FakeClock()
+    result = run(
+        mode,
+        lambda c: c.dataset.wait_until_generated("c1", interval=10, on_progress=seen.append),
+        recorder,
+        clock=clock,
+    )
+    assert result.generation_complete is True
+    assert len(recorder.requests) == 8 and len(seen) == 1
+    assert clock.sleeps.count(10) == 2  # two failed polls, each followed by the interval
+
+
+def test_a_wait_that_never_got_an_answer_raises_the_last_error(mode: str) -> None:
+    recorder = outage(10_000, [{}], status=503)
+    clock = FakeClock()
+    with pytest.raises(ServerError):
+        run(
+            mode,
+            lambda c: c.dataset.wait_until_generated("c1", timeout=120, interval=10),
+            recorder,
+            clock=clock,
+        )
+    assert clock.now >= 120  # it kept polling to the end of the wait
+
+
+def test_a_wait_that_ends_in_an_outage_reports_the_last_state(mode: str) -> None:
+    first = {"dataset_status": "generating", "total_images": 4}
+    answers = iter([respond_json(first)])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers, None) or respond_json({"detail": "down"}, 502)
+
+    clock = FakeClock()
+    with pytest.raises(WaitTimeoutError) as info:
+        run(
+            mode,
+            lambda c: c.dataset.wait_until_generated("c1", timeout=100, interval=10),
+            Recorder(handler),
+            clock=clock,
+        )
+    assert isinstance(info.value.last, DatasetStatus) and info.value.last.total_images == 4
+    assert info.value.failed_polls >= 1
+    assert isinstance(info.value.__cause__, ServerError)
+
+
+def test_an_error_asking_again_cannot_cure_ends_the_wait(mode: str) -> None:
+    recorder = outage(1, [{}], status=404)
+    with pytest.raises(NotFoundError):
+        run(mode, lambda c: c.dataset.wait_until_generated("c1"), recorder)
+    assert len(recorder.requests) == 1
+
+
+def test_a_failed_log_read_does_not_fail_the_training_poll(mode: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/logs"):
+            return respond_json({"detail": "down"}, 503)
+        return respond_json({"training_jobs": [{"job_id": "t1", "status": "succeeded"}]})
+
+    result = run(mode, lambda c: c.training.wait("c1", "t1"), Recorder(handler))
+    assert result.state is Status.SUCCEEDED and result.log_lines == ()

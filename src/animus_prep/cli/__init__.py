@@ -1,7 +1,8 @@
 """The `animus-prep` command: parse options, call the library, render the result.
 
-Each command lives with its kind: `local` (check, crop), `remote` (upload, run) and
-`config`; the sandbox parses its own options.
+Each command lives with its kind: `local` (check, crop), `remote` (upload, run),
+`review`, `training` (train, logs, cancel), `status` and `config`; `connect` holds what
+every command that talks to the API shares. The sandbox parses its own options.
 """
 
 from __future__ import annotations
@@ -16,13 +17,22 @@ from .. import __version__
 from ..client import AnimusError
 from .common import EXIT_REJECTED, EXIT_USAGE, UsageError
 from .config import add_config
+from .connect import missing_sandbox_message, sandbox_extra_missing
 from .local import add_check, add_crop
 from .remote import add_run, add_upload
+from .review import add_review
+from .status import add_status
+from .training import add_cancel, add_logs, add_train
 
 
 def _run_sandbox(argv: Sequence[str]) -> int:
-    from ..sandbox.cli import main as sandbox_main
-
+    try:
+        from ..sandbox.cli import main as sandbox_main
+    except ImportError as exc:
+        if not sandbox_extra_missing(exc):
+            raise
+        sys.stderr.write(f"animus-prep: error: {missing_sandbox_message(exc)}\n")
+        return EXIT_USAGE
     return sandbox_main(list(argv))
 
 
@@ -36,7 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"animus-prep {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (add_check, add_crop, add_upload, add_run, add_config):
+    for add in (
+        add_check,
+        add_crop,
+        add_upload,
+        add_run,
+        add_review,
+        add_train,
+        add_status,
+        add_logs,
+        add_cancel,
+        add_config,
+    ):
         add(sub)
     sub.add_parser(
         "sandbox",
@@ -55,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _PASSTHROUGH[args_list[0]](args_list[1:])
     parser = build_parser()
     args = parser.parse_args(args_list)
+    args.argv = args_list  # to print the exact command that resumes a stopped one
     try:
         status: int = args.run(args)
     except UsageError as exc:

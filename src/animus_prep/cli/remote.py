@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import secrets
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from ..client import Client, ClientConfigError, MissingAPIKeyError
+from ..client import AnimusError
+from ..config import EffectivePolicy
 from ..inspection.discover import LayoutError
 from ..inspection.references import UnusableReferenceError
-from ..pipeline.run import PipelineError, run_pipeline
+from ..pipeline.run import AugmentationInDoubt, PipelineError, RunSummary, run_pipeline
 from ..pipeline.upload import UploadError, upload_folder
 from .common import (
     EXIT_OK,
@@ -31,8 +31,17 @@ from .common import (
     resolve_policy,
     write_report,
 )
+from .connect import (
+    add_connection_options,
+    command_line,
+    open_client,
+    report_stop,
+    say_for,
+    tell_for,
+)
 from .formats import UPLOAD_COLUMNS, upload_rows, write_rows
 from .output import ProgressBar, Style, wants_color
+from .watch import Console, training_watcher
 
 POLL_INTERVAL = 15.0
 """Seconds between status polls against the real API: trainings take hours."""
@@ -50,11 +59,7 @@ def _add_reference_option(p: argparse.ArgumentParser) -> None:
 
 
 def _add_api_options(p: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
-    p.add_argument(
-        "--base-url",
-        help="API base URL (default: $ANIMUS_BASE_URL or https://api.animusai.co/v2); "
-        "the key is read from $ANIMUS_API_KEY, never from the command line",
-    )
+    add_connection_options(p, long_running=True)
     add_run_options(p, "print a JSON summary on stdout", formats)
     add_report_option(p)
 
@@ -131,44 +136,6 @@ def poll_interval(args: argparse.Namespace) -> float:
     return SANDBOX_POLL_INTERVAL if args.sandbox else POLL_INTERVAL
 
 
-def _say(args: argparse.Namespace) -> Callable[[str], None]:
-    """Progress messages: on stdout for text, on stderr when stdout carries data; none
-    with -q."""
-    stream = sys.stdout if output_format(args) == "text" else sys.stderr
-
-    def say(message: str) -> None:
-        if args.quiet:
-            return
-        stream.write(message + "\n")
-        stream.flush()
-
-    return say
-
-
-@contextlib.contextmanager
-def _client(args: argparse.Namespace, sandbox: bool = False) -> Iterator[Client]:
-    if not sandbox:
-        try:
-            with Client(base_url=args.base_url) as client:
-                yield client
-        except MissingAPIKeyError as exc:
-            raise UsageError(
-                "no Animus API key: set the ANIMUS_API_KEY environment variable"
-            ) from exc
-        except ClientConfigError as exc:  # a malformed key or base URL
-            raise UsageError(str(exc)) from exc
-        return
-    from ..sandbox import serve_in_thread
-
-    key = f"sk-sandbox-{secrets.token_hex(8)}"
-    with serve_in_thread(
-        api_keys={key: 1000.0}, time_scale=args.time_scale, seed=0, defect_rate=0.2
-    ) as url:
-        _say(args)(f"sandbox: {url} (a local stand-in for the Animus API; no credits spent)")
-        with Client(api_key=key, base_url=url) as client:
-            yield client
-
-
 @contextlib.contextmanager
 def _scratch_journal() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="animus-prep-") as tmp:
@@ -180,9 +147,9 @@ def _run_upload(args: argparse.Namespace) -> int:
     if args.reference:
         existing_folder(args.reference)
     effective = resolve_policy(args)
-    say = _say(args)
+    say = say_for(args)
     try:
-        with process_pool(args.workers) as executor, _client(args) as client:
+        with process_pool(args.workers) as executor, open_client(args) as client:
             summary = upload_folder(
                 root,
                 client,
@@ -220,7 +187,19 @@ def _run_upload(args: argparse.Namespace) -> int:
             f"{'' if args.quiet else ' (see animus-prep check)'}\n"
         )
     write_report(args, summary, effective)
-    return EXIT_REJECTED if summary.failed else EXIT_OK
+    if summary.failed:
+        failed = summary.failed
+        done = len(summary.uploads) - len(failed)
+        report_stop(
+            tell_for(args),
+            f"{len(failed)} of {len(summary.uploads)} uploads failed "
+            f"(first: {failed[0].path}: {failed[0].error})",
+            [f"{done} photos on the server (character {summary.character_id})"],
+            [f"{len(failed)} photos not uploaded"],
+            command_line(args.argv),
+        )
+        return EXIT_REJECTED
+    return EXIT_OK
 
 
 def _run_pipeline(args: argparse.Namespace) -> int:
@@ -229,14 +208,15 @@ def _run_pipeline(args: argparse.Namespace) -> int:
         existing_folder(args.reference)
     effective = resolve_policy(args)
     interval = poll_interval(args)
-    say = _say(args)
-    with (
-        contextlib.ExitStack() as stack,
-        process_pool(args.workers) as executor,
-        _client(args, args.sandbox) as client,
-    ):
-        try:
-            summary = run_pipeline(
+    console = Console(sys.stderr if output_format(args) != "text" else sys.stdout, quiet=args.quiet)
+    summary = RunSummary()
+    try:
+        with (
+            contextlib.ExitStack() as stack,
+            process_pool(args.workers) as executor,
+            open_client(args, sandbox=args.sandbox) as client,
+        ):
+            run_pipeline(
                 args.path,
                 args.name,
                 client,
@@ -246,17 +226,22 @@ def _run_pipeline(args: argparse.Namespace) -> int:
                 journal_path=stack.enter_context(_scratch_journal()) if args.sandbox else None,
                 train=not args.no_train,
                 poll_interval=interval,
-                log=say,
+                log=console.say,
                 retry_augmentation=args.retry_augmentation,
+                summary=summary,
+                on_training=training_watcher(console),
                 reference=args.reference,
             )
-        except (LayoutError, UnusableReferenceError) as exc:
-            raise UsageError(str(exc)) from exc
-        except PipelineError as exc:
-            sys.stderr.write(f"stopped: {exc}\n")
-            if exc.summary is not None:
-                write_report(args, exc.summary, effective, stopped=str(exc))
-            return EXIT_REJECTED
+    except (LayoutError, UnusableReferenceError) as exc:
+        raise UsageError(str(exc)) from exc
+    except (PipelineError, AnimusError, KeyboardInterrupt) as exc:
+        console.close()
+        _stopped(args, console, summary, exc, effective)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return EXIT_REJECTED
+    finally:
+        console.close()
     if output_format(args) == "json":
         sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
     else:
@@ -267,3 +252,28 @@ def _run_pipeline(args: argparse.Namespace) -> int:
         )
     write_report(args, summary, effective)
     return EXIT_OK
+
+
+def _stopped(
+    args: argparse.Namespace,
+    console: Console,
+    summary: RunSummary,
+    exc: BaseException,
+    effective: EffectivePolicy,
+) -> None:
+    """Say what the run did, what it did not, and the exact command that goes on."""
+    reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+    add = ["--retry-augmentation"] if isinstance(exc, AugmentationInDoubt) else []
+    resume = command_line(args.argv, add=add)
+    note = None
+    if args.sandbox:
+        note = "the embedded sandbox's state is gone with it: the same command starts over"
+        resume = command_line(args.argv)
+    elif add:
+        note = "check the character's face images and credits first: asking again is charged"
+    done = [f"{step}: {detail}" for step, detail in summary.steps.items()]
+    report_stop(console.tell, reason, done, summary.not_done, resume, note)
+    if output_format(args) == "json":
+        doc = {**summary.to_json(), "error": reason, "resume": resume}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    write_report(args, summary, effective, stopped=reason)

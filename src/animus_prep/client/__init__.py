@@ -58,7 +58,7 @@ from ._models import (
     UploadResult,
 )
 from ._parse import Model, StatusModel
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import RetryPolicy, is_transient, parse_retry_after
 from ._status import Status, normalize_status
 from ._sync import Client
 from ._uploads import UploadSource, content_filename, find_asset, upload_idempotency_key
@@ -121,6 +121,7 @@ __all__ = [
     "WaitTimeoutError",
     "content_filename",
     "find_asset",
+    "is_transient",
     "normalize_status",
     "parse_retry_after",
     "upload_idempotency_key",

@@ -25,7 +25,7 @@ import httpx
 from . import _exceptions as exc
 from ._bounds import BodyTooLarge, UnreadableBody
 from ._parse import Model, missing_field
-from ._retry import RETRYABLE_STATUSES, UNSENT_RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from ._retry import UNSENT_RETRYABLE_STATUSES, RetryPolicy, parse_retry_after, retryable_status
 
 __all__ = ["DEFAULT_BASE_URL", "Call", "ClientCore", "Flow", "Send", "Sleep"]
 
@@ -342,15 +342,15 @@ class ClientCore:
                 if call.gone_means_done and uncertain and outcome.status_code == 404:
                     logger.info("%s %s: already done by an earlier attempt", call.method, call.path)
                     return call.parse({"success": True, "message": "already deleted"})
-            uncertain = (
-                uncertain or not isinstance(outcome, httpx.Response) or (outcome.status_code >= 500)
-            )
+            uncertain = uncertain or _may_have_run(outcome)
             error, retryable, retry_after = self.classify(call, outcome, safe)
             wait = None
             if retryable:
                 elapsed = self.clock() - start
                 wait = self.retry.next_wait(attempt, elapsed, self.rng, retry_after)
             if wait is None:
+                # Only a call that is not safe to resend leaves its caller in doubt.
+                error.may_have_run = uncertain and not safe
                 # Never the httpx error itself: its request holds the key in its headers.
                 cause = (
                     self.safe_cause(outcome) if isinstance(outcome, httpx.RequestError) else None
@@ -373,8 +373,7 @@ class ClientCore:
         """The error for a failed attempt, whether it may be retried, and any Retry-After."""
         if isinstance(outcome, httpx.Response):
             error: exc.APIError = self.status_error(call, outcome, self._body(outcome))
-            allowed = RETRYABLE_STATUSES if safe else UNSENT_RETRYABLE_STATUSES
-            if outcome.status_code not in allowed:
+            if not retryable_status(outcome.status_code, safe=safe):
                 return error, False, None
             return error, True, parse_retry_after(outcome.headers)
         if isinstance(outcome, httpx.RequestError):
@@ -438,6 +437,13 @@ def _key_forms(key: str) -> tuple[str, ...]:
 
 class _TooDeep(Exception):
     """A JSON value nested past MAX_JSON_DEPTH."""
+
+
+def _may_have_run(outcome: Outcome) -> bool:
+    """Whether the server may have acted on an attempt that failed this way."""
+    if isinstance(outcome, httpx.Response):
+        return outcome.status_code >= 500 and outcome.status_code not in UNSENT_RETRYABLE_STATUSES
+    return not isinstance(outcome, _UNSENT)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

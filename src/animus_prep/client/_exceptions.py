@@ -71,10 +71,17 @@ class WaitTimeoutError(AnimusError):
         self.last = last
         self.elapsed = elapsed
         self.timeout = timeout
+        self.failed_polls = 0
+        """Polls that failed transiently along the way (skipped, not fatal)."""
 
 
 class APIError(AnimusError):
     """A request to the API failed; ``method`` and ``url`` say which one."""
+
+    may_have_run: bool = False
+    """True when the call is not safe to resend and an attempt may have reached the server
+    and acted (its answer was lost, or a 5xx came back): find out from the server's state
+    before sending it again."""
 
     def __init__(self, message: str, *, method: str, url: str) -> None:
         super().__init__(message)

@@ -16,12 +16,33 @@ from collections.abc import Mapping
 
 import anyio
 
-__all__ = ["RetryPolicy", "default_async_sleep", "default_sleep", "parse_retry_after"]
+from ._exceptions import APIConnectionError, APIStatusError
 
-# 502/504 come from a gateway that may have forwarded the request, 503 from a server that
-# refused it: only the latter is known not to have run a non-idempotent call.
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+__all__ = [
+    "RetryPolicy",
+    "default_async_sleep",
+    "default_sleep",
+    "is_transient",
+    "parse_retry_after",
+    "retryable_status",
+]
+
+# 500/502/504 come from a server or gateway that may have run the request, 503 and 429 from
+# one that refused it: only the latter are known not to have run a non-idempotent call.
 UNSENT_RETRYABLE_STATUSES = frozenset({429, 503})
+# 501 and 505 say the server cannot ever do it: asking again never helps.
+_PERMANENT_5XX = frozenset({501, 505})
+
+
+def retryable_status(status: int, *, safe: bool) -> bool:
+    """Whether an attempt answered with ``status`` may be retried.
+
+    A safe call (idempotent, or reconciled before each resend) retries 429 and every
+    transient 5xx; any other call only the statuses that prove it never ran.
+    """
+    if status in UNSENT_RETRYABLE_STATUSES:
+        return True
+    return safe and 500 <= status <= 599 and status not in _PERMANENT_5XX
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +65,17 @@ class RetryPolicy:
         if min(self.initial_wait, self.max_wait, self.timeout) < 0:
             raise ValueError("waits and timeout must not be negative")
 
+    @classmethod
+    def long_running(cls) -> RetryPolicy:
+        """The budget for bulk and long commands: 10 attempts or 5 minutes per call.
+
+        A run makes a hundred calls or more over hours: with a fifth of the requests
+        failing transiently, 3 attempts per call ran out somewhere in 5 of 20 runs of
+        ~115 calls (benchmarks/bench_faults.py). Ten attempts, spaced out to 30 s apart,
+        ride out both a flaky network and an outage of a minute or two.
+        """
+        return cls(attempts=10, initial_wait=0.5, max_wait=30.0, timeout=300.0)
+
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Full-jitter wait after failed attempt number ``attempt`` (1-based)."""
         cap = min(self.max_wait, self.initial_wait * self.multiplier ** (attempt - 1))
@@ -63,6 +95,16 @@ class RetryPolicy:
         if elapsed + wait > self.timeout:
             return None
         return wait
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is the kind of failure that asking again may cure: no answer (a
+    connection error, reset or timeout), 429, or a 5xx other than 501/505."""
+    if isinstance(error, APIConnectionError):
+        return True
+    if isinstance(error, APIStatusError):
+        return retryable_status(error.status_code, safe=True)
+    return False
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:

@@ -11,6 +11,7 @@ import httpx
 
 from . import _endpoints as ep
 from . import _models as m
+from . import _reconcile as rc
 from . import _waiters as w
 from ._bounds import bound_pools, send
 from ._cancel import cancel_flow
@@ -275,8 +276,11 @@ class Dataset(_Resource):
         use_default_prompts: bool | None = True,
         prompts: Sequence[str] | None = None,
     ) -> m.DatasetGeneration:
-        """Start generating the training dataset."""
-        return self._client.request(ep.generate_dataset(character_id, use_default_prompts, prompts))
+        """Start generating the training dataset (never twice after a lost answer)."""
+        flow = rc.generate_dataset_flow(
+            self._client._core, character_id, use_default_prompts, prompts
+        )
+        return self._client._run(flow)
 
     def status(self, character_id: str) -> m.DatasetStatus:
         """Dataset counts and flags."""
@@ -301,9 +305,18 @@ class Dataset(_Resource):
         *,
         prompt: str | None = None,
         seed: int | None = None,
+        last_seen: m.DatasetImage | None = None,
     ) -> m.RegenerateResult:
-        """Re-render one image, optionally with a new prompt or seed."""
-        return self._client.request(ep.regenerate_image(character_id, image_id, prompt, seed))
+        """Re-render one image, optionally with a new prompt or seed.
+
+        ``last_seen`` is the image as you saw it (from ``images()``): after a lost answer,
+        a changed seed or file shows the regeneration happened, so it is not asked twice.
+        Without it the image is read first.
+        """
+        flow = rc.regenerate_flow(
+            self._client._core, character_id, image_id, prompt, seed, last_seen
+        )
+        return self._client._run(flow)
 
     def delete_image(self, character_id: str, image_id: str) -> m.OperationResult:
         """Delete one image."""
@@ -311,7 +324,7 @@ class Dataset(_Resource):
 
     def approve(self, character_id: str) -> m.DatasetApproval:
         """Approve the dataset (ConflictError while images are pending review)."""
-        return self._client.request(ep.approve_dataset(character_id))
+        return self._client._run(rc.approve_dataset_flow(self._client._core, character_id))
 
     def wait_until_generated(
         self,
@@ -332,12 +345,12 @@ class Training(_Resource):
     """``/{id}/training/...``: start, watch and cancel LoRA trainings."""
 
     def start_face_lora(self, character_id: str) -> m.TrainingStart:
-        """Start the face LoRA training (charges credits)."""
-        return self._client.request(ep.start_training(character_id, "face"))
+        """Start the face LoRA training (charges credits; never twice after a lost answer)."""
+        return self._client._run(rc.start_training_flow(self._client._core, character_id, "face"))
 
     def start_body_lora(self, character_id: str) -> m.TrainingStart:
-        """Start the body LoRA training (charges credits)."""
-        return self._client.request(ep.start_training(character_id, "body"))
+        """Start the body LoRA training (charges credits; never twice after a lost answer)."""
+        return self._client._run(rc.start_training_flow(self._client._core, character_id, "body"))
 
     def status(self, character_id: str) -> m.TrainingStatus:
         """Face and body training summaries."""

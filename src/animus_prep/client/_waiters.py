@@ -1,12 +1,16 @@
 """Bounded polling: every waiter has a timeout, a poll interval and a progress callback.
 
 Waiters are flows like any call, so they use the client's clock and sleep: tests pass a
-fake clock and never sleep.
+fake clock and never sleep. A poll that fails even after its own retries (the network or
+the server is down for a while) does not end the wait: the next poll comes after the
+usual interval, until the wait's own timeout. Only errors that asking again cannot cure
+(404, 401, a malformed answer) end it early.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -14,11 +18,14 @@ from . import _endpoints as ep
 from . import _exceptions as exc
 from . import _models as m
 from ._core import ClientCore, Flow, Sleep
+from ._retry import is_transient
 from ._status import Status
 
 __all__ = ["TrainingProgress", "WaitOptions"]
 
 S = TypeVar("S")
+
+logger = logging.getLogger("animus_prep.client")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,18 +78,41 @@ def poll_until(
     options: WaitOptions,
     on_progress: Callable[[S], object] | None,
 ) -> Flow[S]:
-    """Poll until ``done``; raise WaitTimeoutError with the last state when time runs out."""
+    """Poll until ``done``; raise WaitTimeoutError with the last state when time runs out.
+
+    A poll that fails transiently is skipped. When time runs out and no poll ever
+    succeeded, the last poll's error is raised instead: there is no state to report.
+    """
     start = core.clock()
+    seen: list[S] = []
+    failures = 0
     while True:
-        state = yield from poll()
-        if on_progress is not None:
-            on_progress(state)
-        if done(state):
-            return state
+        failed: exc.APIError | None = None
+        try:
+            state = yield from poll()
+        except exc.APIError as error:
+            if not is_transient(error):
+                raise
+            failed = error
+            failures += 1
+            logger.warning("polling %s failed (%s); polling again", what, error)
+        else:
+            seen[:] = [state]
+            if on_progress is not None:
+                on_progress(state)
+            if done(state):
+                return state
         elapsed = core.clock() - start
         remaining = options.timeout - elapsed
         if remaining <= 0:
-            raise exc.WaitTimeoutError(what, last=state, elapsed=elapsed, timeout=options.timeout)
+            if not seen:
+                assert failed is not None  # no state and no error: the loop did not run
+                raise failed
+            timeout = exc.WaitTimeoutError(
+                what, last=seen[0], elapsed=elapsed, timeout=options.timeout
+            )
+            timeout.failed_polls = failures
+            raise timeout from failed
         yield Sleep(min(options.interval, remaining))
 
 
@@ -141,6 +171,10 @@ def training_flow(
             except exc.NotFoundError:
                 # Logs appear only once the trainer has started writing them.
                 lines = ()
+            except exc.APIError as error:
+                if not is_transient(error):
+                    raise
+                lines = ()  # the job's state was read: a missing log tail is no failed poll
         return TrainingProgress(job_id=job_id, job=job, log_lines=lines)
 
     return poll_until(

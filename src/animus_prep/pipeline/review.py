@@ -154,7 +154,7 @@ def _found_faces(analysis: ImageAnalysis) -> tuple[Face, ...] | None:
 
 @dataclass(slots=True)
 class ReviewSummary:
-    """What the review did."""
+    """What the review did (with ``dry_run``: what it would do; nothing was changed)."""
 
     approved: list[str] = field(default_factory=list)
     regenerated: list[str] = field(default_factory=list)
@@ -162,6 +162,10 @@ class ReviewSummary:
     verdicts: list[RenderVerdict] = field(default_factory=list)
     dataset_approved: bool = False
     note: str | None = None
+    dry_run: bool = False
+    actions: list[str] = field(default_factory=list)
+    """The decision on each of `verdicts`, in step: approve, regenerate, delete, or skip
+    (the render was gone when acted on)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -170,7 +174,11 @@ class ReviewSummary:
             "deleted": len(self.deleted),
             "dataset_approved": self.dataset_approved,
             "note": self.note,
-            "verdicts": [v.to_json() for v in self.verdicts],
+            "dry_run": self.dry_run,
+            "verdicts": [
+                {**v.to_json(), "action": action}
+                for v, action in zip(self.verdicts, self.actions, strict=False)
+            ],
         }
 
 
@@ -190,6 +198,8 @@ def review_dataset(
     min_images: int = 1,
     log: ReviewLog | None = None,
     tries: MutableMapping[str, int] | None = None,
+    dry_run: bool = False,
+    summary: ReviewSummary | None = None,
 ) -> ReviewSummary:
     """Review every pending render until none is left, then approve the dataset.
 
@@ -199,10 +209,14 @@ def review_dataset(
     only when the server says it can be (its own count of approved renders against its
     minimum, and at least `min_images`), so a rerun after an interruption finishes the job.
     `tries` counts regenerations per render; pass a persistent mapping to keep the budget
-    across runs.
+    across runs. With `dry_run`, the renders there are now are judged once and the
+    decisions reported, and nothing on the server changes. `summary` is filled as the
+    review goes, so a caller still has it when the review raises.
     """
     say = log or (lambda _msg: None)
-    summary = ReviewSummary()
+    if summary is None:
+        summary = ReviewSummary()
+    summary.dry_run = dry_run
     tries = {} if tries is None else tries
     judged: set[tuple[str, int | None, str | None]] = set()
     approved: list[RenderVerdict] = []
@@ -230,20 +244,31 @@ def review_dataset(
         for (img, _), verdict in zip(fetched, verdicts, strict=True):
             judged.add(_key(img))
             summary.verdicts.append(verdict)
-            again |= _act(client, character_id, verdict, tries, max_regenerations, summary, say)
+            act = _plan if dry_run else _act
+            again |= act(client, character_id, img, verdict, tries, max_regenerations, summary, say)
             if verdict.ok:
                 approved.append(verdict)
-        if not again:
+        if not again or dry_run:
             break
     else:
         summary.note = f"stopped after {max_rounds} rounds with renders still under review"
         return summary
+    if dry_run:
+        summary.note = "dry run: nothing was changed on the server"
+        return summary
     return _approve(client, character_id, min_images, summary)
+
+
+def _decide(verdict: RenderVerdict, tries: MutableMapping[str, int], budget: int) -> str:
+    if verdict.ok:
+        return "approve"
+    return "regenerate" if tries.get(verdict.image_id, 0) < budget else "delete"
 
 
 def _act(
     client: Client,
     cid: str,
+    image: DatasetImage,
     verdict: RenderVerdict,
     tries: MutableMapping[str, int],
     budget: int,
@@ -253,14 +278,16 @@ def _act(
     """Approve, regenerate or delete one render; whether a new version will come."""
     image_id = verdict.image_id
     codes = ", ".join(dict.fromkeys(r.code.value for r in verdict.reasons))
+    action = _decide(verdict, tries, budget)
+    summary.actions.append(action)
     try:
-        if verdict.ok:
+        if action == "approve":
             client.dataset.approve_image(cid, image_id)
             summary.approved.append(image_id)
             return False
-        if tries.get(image_id, 0) < budget:
+        if action == "regenerate":
             tries[image_id] = tries.get(image_id, 0) + 1
-            client.dataset.regenerate_image(cid, image_id)
+            client.dataset.regenerate_image(cid, image_id, last_seen=image)
             summary.regenerated.append(image_id)
             say(f"  regenerate {verdict.filename or image_id}: {codes}")
             return True
@@ -268,7 +295,31 @@ def _act(
         summary.deleted.append(image_id)
         say(f"  delete {verdict.filename or image_id}: {codes} (budget spent)")
     except NotFoundError:
+        summary.actions[-1] = "skip"
         say(f"  {verdict.filename or image_id} is gone from the dataset: skipped")
+    return False
+
+
+def _plan(
+    client: Client,
+    cid: str,
+    image: DatasetImage,
+    verdict: RenderVerdict,
+    tries: MutableMapping[str, int],
+    budget: int,
+    summary: ReviewSummary,
+    say: ReviewLog,
+) -> bool:
+    """What `_act` would do, said and recorded, and nothing done."""
+    action = _decide(verdict, tries, budget)
+    summary.actions.append(action)
+    {"approve": summary.approved, "regenerate": summary.regenerated, "delete": summary.deleted}[
+        action
+    ].append(verdict.image_id)
+    codes = ", ".join(dict.fromkeys(r.code.value for r in verdict.reasons))
+    say(
+        f"  would {action} {verdict.filename or verdict.image_id}" + (f": {codes}" if codes else "")
+    )
     return False
 
 

@@ -7,18 +7,28 @@ uploads, renders or pays for anything twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..client import APIStatusError, Client, Status, TrainingProgress, normalize_status
+from ..client import AnimusError, APIError, Client, Status, is_transient
 from ..inspection.report import ImageReport, Report
 from ..inspection.run import preflight
 from ..policy import Policy
 from .character import CharacterError, ensure_character
+from .dataset import review_character
 from .journal import JOURNAL_NAME, JournalBusyError, WorkJournal
-from .review import ReviewSummary, review_dataset
+from .review import ReviewSummary
+from .training import (
+    TrainingError,
+    TrainingOutcome,
+    TrainingWatcher,
+    phase_lines,
+    start_trainings,
+    watch_trainings,
+)
 from .upload import UploadOutcome, upload_accepted
 
 Log = Callable[[str], None]
@@ -32,9 +42,25 @@ class PipelineError(RuntimeError):
     summary: RunSummary | None = None
 
 
+STEPS = (
+    "pre-flight",
+    "character",
+    "uploads",
+    "face augmentation",
+    "dataset",
+    "face LoRA",
+    "body LoRA",
+)
+"""The steps of a run, in order; `RunSummary.steps` holds those done. `dataset` is done
+once the dataset is rendered, reviewed and approved."""
+
+
 @dataclass(slots=True)
 class RunSummary:
-    """What one run did and where the character stands."""
+    """What one run did and where the character stands.
+
+    Pass one to `run_pipeline` to see how far a run got when it raises.
+    """
 
     character_id: str | None = None
     report: Report | None = None
@@ -45,8 +71,22 @@ class RunSummary:
     trainings: dict[str, str] = field(default_factory=dict)
     """LoRA kind (`face`, `body`) -> final status."""
     generation_ready: bool = False
+    steps: dict[str, str] = field(default_factory=dict)
+    """Each step of `STEPS` done so far (by this run or an earlier one) -> what it did."""
+    training_jobs: dict[str, TrainingOutcome] = field(default_factory=dict)
+    train: bool = True
+    """Whether the run goes on to train (False: it ends once the dataset is approved)."""
     credits_spent: float = 0.0
     """Credits this run's paid requests were charged, as the server reported them."""
+
+    def done(self, step: str, detail: str) -> None:
+        self.steps[step] = detail
+
+    @property
+    def not_done(self) -> list[str]:
+        """The steps left, in order."""
+        wanted = STEPS if self.train else STEPS[: STEPS.index("dataset") + 1]
+        return [s for s in wanted if s not in self.steps]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -58,6 +98,9 @@ class RunSummary:
             "review": self.review.to_json() if self.review else None,
             "trainings": self.trainings,
             "generation_ready": self.generation_ready,
+            "steps": dict(self.steps),
+            "not_done": self.not_done,
+            "training_jobs": {k: o.to_json() for k, o in self.training_jobs.items()},
             "credits_spent": self.credits_spent,
         }
 
@@ -76,66 +119,102 @@ def run_pipeline(
     poll_interval: float = 15.0,
     log: Log | None = None,
     retry_augmentation: bool = False,
+    summary: RunSummary | None = None,
+    on_training: TrainingWatcher | None = None,
     reference: str | Path | None = None,
 ) -> RunSummary:
     """Run (or resume) the pipeline for the character folder at `path`.
 
     ``retry_augmentation`` requests face augmentation again when an earlier run's request
     got no answer (it may have been charged, so that is never done by itself).
+    ``summary`` is filled as the run goes, so a caller still has it when the run raises.
+    ``on_training`` watches the trainings (default: one log line per phase change).
     ``reference`` is a folder of photos known to show the character, for the identity
     check (an unusable one raises `UnusableReferenceError` before anything is sent).
+    A `PipelineError` carries the summary of what was done before the stop.
     """
-    say = log or (lambda _msg: None)
-    policy = policy or Policy()
-    root = Path(path)
-    summary = RunSummary()
+    summary = summary if summary is not None else RunSummary()
     try:
-        report = preflight(root, policy=policy, executor=executor, reference=reference)
-        summary.report = report
-        faces = [i for i in report.accepted if i.kind == "face"]
-        bodies = [i for i in report.accepted if i.kind == "body"]
-        say(f"pre-flight: {len(report.accepted)} of {len(report.images)} photos accepted")
-        if not faces:
-            raise PipelineError("no face photo was accepted; fix the rejected ones and run again")
-        try:
-            journal = WorkJournal(journal_path or root / JOURNAL_NAME, lock=True)
-        except JournalBusyError as exc:
-            raise PipelineError(str(exc)) from exc
-        with journal:  # held to the end: the lock keeps a second command off this folder
-            try:
-                cid = ensure_character(client, journal, str(root.resolve()), name, say)
-            except CharacterError as exc:
-                raise PipelineError(str(exc)) from exc
-            summary.character_id = cid
-            summary.uploads = upload_accepted(report, client, cid, journal)
-            failed = [u for u in summary.uploads if u.status == "failed"]
-            new = sum(u.status == "uploaded" for u in summary.uploads)
-            say(f"uploads: {new} new, {len(summary.uploads) - new - len(failed)} already there")
-            if failed:
-                raise PipelineError(
-                    f"{len(failed)} uploads failed (first: {failed[0].path}: {failed[0].error}); "
-                    "run again to retry them"
-                )
-            _augment_faces(
-                client,
-                cid,
-                journal,
-                min_face_images,
-                summary,
-                poll_interval,
-                say,
-                retry_augmentation,
-            )
-            _approve_dataset(
-                client, journal, cid, faces + bodies, policy, summary, poll_interval, say
-            )
-            if train:
-                _train(client, cid, summary, training_timeout, poll_interval, say)
-                ready = client.generation.capabilities(cid).generation_ready
-                summary.generation_ready = bool(ready)
+        return _run(
+            path,
+            name,
+            client,
+            summary,
+            policy=policy or Policy(),
+            executor=executor,
+            journal_path=journal_path,
+            train=train,
+            min_face_images=min_face_images,
+            training_timeout=training_timeout,
+            poll_interval=poll_interval,
+            say=log or (lambda _msg: None),
+            retry_augmentation=retry_augmentation,
+            on_training=on_training,
+            reference=reference,
+        )
     except PipelineError as exc:
         exc.summary = summary  # what was done before the stop, for reports
         raise
+
+
+def _run(
+    path: str | Path,
+    name: str,
+    client: Client,
+    summary: RunSummary,
+    *,
+    policy: Policy,
+    executor: Executor | None,
+    journal_path: str | Path | None,
+    train: bool,
+    min_face_images: int,
+    training_timeout: float,
+    poll_interval: float,
+    say: Log,
+    retry_augmentation: bool,
+    on_training: TrainingWatcher | None,
+    reference: str | Path | None,
+) -> RunSummary:
+    root = Path(path)
+    summary.train = train
+    report = preflight(root, policy=policy, executor=executor, reference=reference)
+    summary.report = report
+    faces = [i for i in report.accepted if i.kind == "face"]
+    bodies = [i for i in report.accepted if i.kind == "body"]
+    say(f"pre-flight: {len(report.accepted)} of {len(report.images)} photos accepted")
+    if not faces:
+        raise PipelineError("no face photo was accepted; fix the rejected ones and run again")
+    summary.done("pre-flight", f"{len(report.accepted)} of {len(report.images)} photos accepted")
+    try:
+        journal = WorkJournal(journal_path or root / JOURNAL_NAME, lock=True)
+    except JournalBusyError as exc:
+        raise PipelineError(str(exc)) from exc
+    with journal:  # held to the end: the lock keeps a second command off this folder
+        try:
+            cid = ensure_character(client, journal, str(root.resolve()), name, say)
+        except CharacterError as exc:
+            raise PipelineError(str(exc)) from exc
+        summary.character_id = cid
+        summary.done("character", f"{name} ({cid})")
+        summary.uploads = upload_accepted(report, client, cid, journal)
+        failed = [u for u in summary.uploads if u.status == "failed"]
+        new = sum(u.status == "uploaded" for u in summary.uploads)
+        there = len(summary.uploads) - new - len(failed)
+        say(f"uploads: {new} new, {there} already there")
+        if failed:
+            raise PipelineError(
+                f"{len(failed)} of {len(summary.uploads)} uploads failed (first: "
+                f"{failed[0].path}: {failed[0].error}); run again to retry them"
+            )
+        summary.done("uploads", f"{new} new, {there} already there")
+        _augment_faces(
+            client, cid, journal, min_face_images, summary, poll_interval, say, retry_augmentation
+        )
+        _approve_dataset(client, journal, cid, faces + bodies, policy, summary, poll_interval, say)
+        if train:
+            watch = on_training or phase_lines(say)
+            _train(client, cid, summary, training_timeout, poll_interval, watch, say)
+            summary.generation_ready = bool(client.generation.capabilities(cid).generation_ready)
     return summary
 
 
@@ -174,13 +253,7 @@ def _approve_dataset(
     say: Log,
 ) -> None:
     """Render the dataset (once), review every render and approve it, unless approved."""
-    status = client.dataset.status(cid)
-    if (status.dataset_status or "").lower() == "approved":
-        return
-    if not status.total_images:
-        started = client.dataset.generate(cid, use_default_prompts=True)
-        say(f"dataset: rendering {started.total_images or '?'} images")
-    summary.review = review_dataset(
+    r = review_character(
         client,
         cid,
         references,
@@ -189,7 +262,10 @@ def _approve_dataset(
         log=say,
         tries=_JournaledTries(journal, cid),
     )
-    r = summary.review
+    if not r.verdicts and r.dataset_approved:
+        summary.done("dataset", r.note or "approved earlier")
+        return
+    summary.review = r
     say(
         f"review: {len(r.approved)} approved, {len(r.regenerated)} regenerated, "
         f"{len(r.deleted)} deleted"
@@ -197,6 +273,7 @@ def _approve_dataset(
     if not r.dataset_approved:
         raise PipelineError(r.note or "the dataset was not approved")
     say("dataset approved")
+    summary.done("dataset", f"reviewed: {len(r.approved)} renders approved; dataset approved")
 
 
 AUGMENT_PROMPTS = (
@@ -228,6 +305,7 @@ def _augment_faces(
     """
     character = client.characters.get(cid)
     have = character.face_images_count or 0
+    done = "face augmentation"
     if not character.body_images_count:
         # The dataset needs a body photo too: stop before anything is paid for.
         raise PipelineError(
@@ -240,21 +318,21 @@ def _augment_faces(
         recorded = None
     if recorded is not None:
         if recorded.state == "done":
+            summary.done(done, f"done earlier ({have} face images)")
             return
         if recorded.job_id:
             say(f"face augmentation: waiting for job {recorded.job_id} from an earlier run")
             _wait_augmentation(client, cid, journal, recorded.job_id, interval)
+            summary.done(done, f"job {recorded.job_id} from an earlier run")
             return
         if have >= wanted:
             journal.record_job(cid, AUGMENTATION, None, "done")
+            summary.done(done, f"done earlier ({have} face images)")
             return
-        raise PipelineError(
-            "an earlier run asked for face augmentation but got no answer, so it may have "
-            f"been charged; the character has {have} face images. Check its face images and "
-            "credits on the server, then run with --retry-augmentation to ask again"
-        )
+        raise AugmentationInDoubt(have)
     missing = wanted - have
     if missing <= 0:
+        summary.done(done, f"not needed ({have} face images)")
         return
     faces = client.assets.list(cid, asset_type="face_image").assets
     source = next((a.view_url for a in faces if a.view_url), None)
@@ -264,10 +342,19 @@ def _augment_faces(
     journal.record_job(cid, AUGMENTATION, None, "requested")
     try:
         job = client.face_augmentation.create(cid, source, prompts=prompts)
-    except APIStatusError as exc:
-        if exc.status_code < 500:  # a definite refusal (402, 400, 409...): nothing was paid
+    except APIError as exc:
+        if not exc.may_have_run:  # a definite refusal (402, 400, 409, 503...): nothing paid
             journal.forget_job(cid, AUGMENTATION)
-        raise
+            raise
+        # The API cannot list augmentation jobs: the only sign that a request whose answer
+        # was lost went through is the synthesized faces arriving.
+        say("face augmentation: the answer was lost; watching for the synthesized faces")
+        if not _faces_arrive(client, cid, have, wanted, interval):
+            raise AugmentationInDoubt(have) from exc
+        journal.record_job(cid, AUGMENTATION, None, "done")
+        summary.augmented_faces = missing
+        summary.done(done, f"{missing} faces synthesized (the answer was lost; faces arrived)")
+        return
     journal.record_job(cid, AUGMENTATION, job.job_id, "running" if job.job_id else "done")
     summary.credits_spent += job.credits_deducted or 0.0
     say(
@@ -277,6 +364,44 @@ def _augment_faces(
     if job.job_id:
         _wait_augmentation(client, cid, journal, job.job_id, interval)
     summary.augmented_faces = job.total_images or missing
+    summary.done(done, f"{summary.augmented_faces} faces synthesized")
+
+
+class AugmentationInDoubt(PipelineError):
+    """Face augmentation was asked for, may have been charged, and nothing shows it was."""
+
+    def __init__(self, have: int) -> None:
+        super().__init__(
+            "face augmentation was requested but its answer never came, so it may have been "
+            f"charged, and no synthesized face has arrived (the character has {have} face "
+            "images). Check the character's face images and credits on the server; to ask "
+            "again, run with --retry-augmentation"
+        )
+
+
+WATCH_POLLS = 20
+"""Polls for the first synthesized face after an augmentation answer was lost."""
+
+
+def _faces_arrive(client: Client, cid: str, have: int, wanted: int, interval: float) -> bool:
+    """Whether faces beyond ``have`` arrive within `WATCH_POLLS` polls; once they do, wait
+    (bounded) for all ``wanted``."""
+    deadline = time.monotonic() + 1800.0
+    polls = 0
+    grew = False
+    while time.monotonic() < deadline:
+        try:
+            count = client.characters.get(cid).face_images_count or 0
+        except AnimusError as exc:
+            if not is_transient(exc):
+                raise
+            count = have
+        grew = grew or count > have
+        if count >= wanted or (not grew and polls >= WATCH_POLLS):
+            break
+        polls += 1
+        time.sleep(interval)
+    return grew
 
 
 def _wait_augmentation(
@@ -286,57 +411,27 @@ def _wait_augmentation(
     journal.record_job(cid, AUGMENTATION, job_id, "done")
 
 
-def _progress_line(kind: str, say: Log) -> Callable[[TrainingProgress], None]:
-    """A training progress callback that logs each distinct status line once."""
-    last = ""
-
-    def progress(p: TrainingProgress) -> None:
-        nonlocal last
-        pct = p.progress or 0
-        line = f"{kind} LoRA: {p.state.value} {pct:.0f}%"
-        if p.phase:
-            line += f" ({p.phase})"
-        if p.eta_minutes is not None and p.eta_minutes > 0:
-            eta = "under a minute" if p.eta_minutes < 1 else f"about {p.eta_minutes:.0f} min"
-            line += f", {eta} left"
-        if line != last:
-            last = line
-            say(line)
-
-    return progress
-
-
 def _train(
     client: Client,
     cid: str,
     summary: RunSummary,
     timeout: float,
     interval: float,
+    watch: TrainingWatcher,
     say: Log,
 ) -> None:
-    training = client.training.status(cid)
-    current = {"face": training.face_training, "body": training.character_training}
-    for kind in ("face", "body"):
-        job = current[kind]
-        state = normalize_status(job.status) if job is not None else Status.UNKNOWN
-        if state is Status.SUCCEEDED and job is not None:
-            summary.trainings[kind] = (job.status or "").lower()
-            continue
-        if job is None or state is not Status.ACTIVE:
-            start = (
-                client.training.start_face_lora(cid)
-                if kind == "face"
-                else client.training.start_body_lora(cid)
-            )
-            job_id = start.job_id or ""
-            summary.credits_spent += start.credits_deducted or 0.0
-            say(f"{kind} LoRA: started ({start.credits_deducted} credits)")
-        else:
-            job_id = job.job_id or ""
-        final = client.training.wait(
-            cid, job_id, timeout=timeout, interval=interval, on_progress=_progress_line(kind, say)
+    """Start the face and body trainings unless done or running, then watch both."""
+    outcomes = start_trainings(client, cid, say=say)
+    summary.training_jobs = outcomes
+    summary.credits_spent += sum(o.credits or 0.0 for o in outcomes.values() if o.started)
+    try:
+        watch_trainings(
+            client, cid, outcomes, timeout=timeout, interval=interval, on_progress=watch
         )
-        status = final.job.status if final.job is not None else None
-        summary.trainings[kind] = (status or "unknown").lower()
-        if final.state is not Status.SUCCEEDED:
-            raise PipelineError(f"{kind} LoRA training ended {status}")
+    except TrainingError as exc:
+        raise PipelineError(str(exc)) from exc
+    finally:
+        for kind, o in outcomes.items():
+            summary.trainings[kind] = o.status
+            if o.state is Status.SUCCEEDED:
+                summary.done(f"{kind} LoRA", f"trained (job {o.job_id})")

@@ -1,0 +1,163 @@
+"""What every command that talks to the Animus API shares: the connection options, the
+retry budget, the client (or an embedded sandbox), and how a stopped command says
+where to pick up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import secrets
+import shlex
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+
+from ..client import Client, ClientConfigError, MissingAPIKeyError, RetryPolicy
+from .common import UsageError, number_between, output_format
+
+SANDBOX_EXTRA = "pip install 'animus-prep[sandbox]'"
+# The modules only the sandbox needs (its extra); any other import error is a real bug.
+_SANDBOX_MODULES = frozenset({"fastapi", "uvicorn", "starlette", "multipart", "python_multipart"})
+
+Say = Callable[[str], None]
+
+
+def add_connection_options(p: argparse.ArgumentParser, *, long_running: bool) -> None:
+    """--base-url, and the retry budget: long-running commands get one sized for runs of
+    hundreds of calls (10 attempts or 5 minutes per call), quick ones the client's."""
+    default = RetryPolicy.long_running() if long_running else RetryPolicy()
+    p.add_argument(
+        "--base-url",
+        help="API base URL (default: $ANIMUS_BASE_URL or https://api.animusai.co/v2); "
+        "the key is read from $ANIMUS_API_KEY, never from the command line",
+    )
+    p.add_argument(
+        "--max-retries",
+        type=_retries,
+        default=default.attempts - 1,
+        metavar="N",
+        help="retries per call after a transient failure: no answer, 429 or 5xx "
+        f"(default: {default.attempts - 1})",
+    )
+    p.add_argument(
+        "--retry-deadline",
+        type=number_between(0, 86400),
+        default=default.timeout,
+        metavar="SECONDS",
+        help=f"stop retrying a call after this long (default: {default.timeout:g})",
+    )
+
+
+def _retries(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 0 <= n <= 1000:
+        raise argparse.ArgumentTypeError("must be within [0, 1000]")
+    return n
+
+
+def retry_policy(args: argparse.Namespace) -> RetryPolicy:
+    """The retry budget the options ask for."""
+    base = RetryPolicy.long_running()
+    return RetryPolicy(
+        attempts=int(args.max_retries) + 1,
+        initial_wait=base.initial_wait,
+        max_wait=base.max_wait,
+        timeout=float(args.retry_deadline),
+    )
+
+
+def tell_for(args: argparse.Namespace) -> Say:
+    """Lines that always show (a stop, how to go on): on stdout, or on stderr when stdout
+    carries data (--json, --format csv or jsonl)."""
+
+    def tell(message: str) -> None:
+        stream = sys.stdout if output_format(args) == "text" else sys.stderr
+        stream.write(message + "\n")
+        stream.flush()
+
+    return tell
+
+
+def say_for(args: argparse.Namespace) -> Say:
+    """Progress lines, where `tell_for` puts them; none with -q."""
+    tell = tell_for(args)
+
+    def say(message: str) -> None:
+        if not getattr(args, "quiet", False):
+            tell(message)
+
+    return say
+
+
+@contextlib.contextmanager
+def open_client(args: argparse.Namespace, *, sandbox: bool = False) -> Iterator[Client]:
+    """The API client the options ask for, or one to an embedded sandbox."""
+    policy = retry_policy(args)
+    if not sandbox:
+        try:
+            with Client(base_url=args.base_url, retry=policy) as client:
+                yield client
+        except MissingAPIKeyError as exc:
+            raise UsageError(
+                "no Animus API key: set the ANIMUS_API_KEY environment variable"
+            ) from exc
+        except ClientConfigError as exc:  # a malformed key or base URL
+            raise UsageError(str(exc)) from exc
+        return
+    serve = import_sandbox()
+    key = f"sk-sandbox-{secrets.token_hex(8)}"
+    with serve(api_keys={key: 1000.0}, time_scale=args.time_scale, seed=0, defect_rate=0.2) as url:
+        say_for(args)(f"sandbox: {url} (a local stand-in for the Animus API; no credits spent)")
+        with Client(api_key=key, base_url=url, retry=policy) as client:
+            yield client
+
+
+def sandbox_extra_missing(error: ImportError) -> bool:
+    """Whether ``error`` comes from the `sandbox` extra not being installed."""
+    name = (getattr(error, "name", None) or "").split(".")[0]
+    return isinstance(error, ModuleNotFoundError) and name in _SANDBOX_MODULES
+
+
+def import_sandbox() -> Callable[..., AbstractContextManager[str]]:
+    """`serve_in_thread`, or a UsageError naming the extra to install."""
+    try:
+        from ..sandbox import serve_in_thread
+    except ImportError as exc:
+        if not sandbox_extra_missing(exc):
+            raise
+        raise UsageError(missing_sandbox_message(exc)) from None
+    return serve_in_thread
+
+
+def missing_sandbox_message(error: ImportError) -> str:
+    return f"the sandbox needs the `sandbox` extra ({error.name} is not installed): {SANDBOX_EXTRA}"
+
+
+def command_line(argv: Sequence[str], *, add: Sequence[str] = ()) -> str:
+    """The command that ran, as a shell line (plus ``add`` flags not already in it)."""
+    extra = [flag for flag in add if flag not in argv]
+    return shlex.join(["animus-prep", *argv, *extra])
+
+
+def report_stop(
+    say: Say,
+    reason: str,
+    done: Sequence[str],
+    not_done: Sequence[str],
+    resume: str | None,
+    note: str | None = None,
+) -> None:
+    """What a stopped command did, what it did not, and the exact command to go on."""
+    say(f"stopped: {reason}")
+    if done:
+        say("done: " + "; ".join(done))
+    if not_done:
+        say("not done: " + "; ".join(not_done))
+    if note:
+        say(note)
+    if resume:
+        say(f"resume with: {resume}")

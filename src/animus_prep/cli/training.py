@@ -1,0 +1,234 @@
+"""`animus-prep train`, `logs` and `cancel`: the LoRA trainings of an existing character."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..client import AnimusError, ConflictError, Status, TrainingCancel
+from ..pipeline.training import (
+    TrainingError,
+    TrainingOutcome,
+    follow_logs,
+    latest_job,
+    start_trainings,
+    watch_trainings,
+)
+from .common import EXIT_OK, EXIT_REJECTED, Subcommands, number_between, positive_int
+from .connect import add_connection_options, command_line, open_client, report_stop, say_for
+from .watch import Console, training_watcher
+
+TRAIN_SCHEMA = "animus-prep.train/1"
+POLL_INTERVAL = 15.0
+"""Seconds between polls of a training: they take hours."""
+
+
+def _add_watch_options(p: argparse.ArgumentParser, timeout: float) -> None:
+    p.add_argument(
+        "--poll-interval",
+        type=number_between(0, 3600, low_open=True),
+        default=POLL_INTERVAL,
+        help=f"seconds between polls (default: {POLL_INTERVAL:g})",
+    )
+    p.add_argument(
+        "--timeout",
+        type=number_between(0, 7 * 86400, low_open=True),
+        default=timeout,
+        help=f"stop watching after this many seconds (default: {timeout:g})",
+    )
+
+
+def add_train(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "train",
+        help="start the face and body LoRA trainings (and watch them with --wait)",
+        description=(
+            "Start the LoRA trainings of CHARACTER_ID: --face, --body, or both when neither "
+            "is given. A training that succeeded or is running is not started again (each "
+            "start is charged); one that failed or was cancelled is. With --wait, watch "
+            "until each ends: phases and ETA on a live line on a terminal, one line per "
+            "phase otherwise. Exit 0 when started (with --wait: when trained), 1 otherwise."
+        ),
+    )
+    p.add_argument("character_id", metavar="CHARACTER_ID", help="the character's id")
+    p.add_argument("--face", action="store_true", help="the face LoRA")
+    p.add_argument("--body", action="store_true", help="the body LoRA")
+    p.add_argument("--wait", action="store_true", help="watch the trainings until they end")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    _add_watch_options(p, 6 * 3600.0)
+    add_connection_options(p, long_running=True)
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    kinds = [k for k in ("face", "body") if getattr(args, k)] or ["face", "body"]
+    console = Console(sys.stderr if args.json else sys.stdout)
+    outcomes: dict[str, TrainingOutcome] = {}
+    ready: bool | None = None
+    try:
+        with open_client(args) as client:
+            outcomes = start_trainings(client, args.character_id, kinds, say=console.say)
+            if args.wait:
+                watch_trainings(
+                    client,
+                    args.character_id,
+                    outcomes,
+                    timeout=args.timeout,
+                    interval=args.poll_interval,
+                    on_progress=training_watcher(console),
+                )
+                console.close()
+                caps = client.generation.capabilities(args.character_id)
+                ready = bool(caps.generation_ready)
+    except (AnimusError, TrainingError, KeyboardInterrupt) as exc:
+        console.close()
+        if not outcomes and isinstance(exc, AnimusError):
+            raise  # nothing started: the error says it all
+        _stopped(args, console, outcomes, exc)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return EXIT_REJECTED
+    finally:
+        console.close()
+    if args.json:
+        doc = {
+            "schema": TRAIN_SCHEMA,
+            "character_id": args.character_id,
+            "trainings": [o.to_json() for o in outcomes.values()],
+            "generation_ready": ready,
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif args.wait:
+        for o in outcomes.values():
+            console.say(f"{o.kind} LoRA: {o.status} (job {o.job_id})")
+        console.say("ready for generation" if ready else "not ready for generation yet")
+    elif any(not o.state.is_terminal for o in outcomes.values()):
+        console.say(f"watch with: animus-prep train {args.character_id} --wait")
+    return EXIT_OK
+
+
+def _stopped(
+    args: argparse.Namespace,
+    console: Console,
+    outcomes: dict[str, TrainingOutcome],
+    exc: BaseException,
+) -> None:
+    reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+    done = [
+        f"{o.kind} LoRA {'started' if o.started else 'found'} (job {o.job_id}, {o.status})"
+        for o in outcomes.values()
+    ]
+    ended = [o for o in outcomes.values() if not o.state.is_terminal]
+    not_done = [f"watching the {o.kind} LoRA to the end" for o in ended]
+    failed = isinstance(exc, TrainingError)
+    note = (
+        "starting a failed training again is charged again"
+        if failed
+        else "a rerun watches the running trainings; it starts (and pays for) none twice"
+    )
+    add = [] if failed else ["--wait"]
+    report_stop(console.say, reason, done, not_done, command_line(args.argv, add=add), note)
+
+
+def add_logs(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "logs",
+        help="show (or follow) the log of a training",
+        description=(
+            "Print the last lines of the log of training JOB_ID (default: the character's "
+            "latest training). With --follow, keep printing new lines until the training "
+            "ends (or --timeout)."
+        ),
+    )
+    p.add_argument("character_id", metavar="CHARACTER_ID", help="the character's id")
+    p.add_argument("job_id", metavar="JOB_ID", nargs="?", help="default: the latest training")
+    p.add_argument(
+        "--lines", type=positive_int, default=100, help="lines to show first (default: 100)"
+    )
+    p.add_argument("--follow", "-f", action="store_true", help="print new lines as they come")
+    _add_watch_options(p, 6 * 3600.0)
+    add_connection_options(p, long_running=True)
+    p.set_defaults(run=_run_logs)
+
+
+def _run_logs(args: argparse.Namespace) -> int:
+    say = say_for(args)
+    with open_client(args) as client:
+        job_id = args.job_id
+        if job_id is None:
+            job = latest_job(client, args.character_id)
+            if job is None or not job.job_id:
+                sys.stderr.write(
+                    f"animus-prep: error: character {args.character_id} has no training yet\n"
+                )
+                return EXIT_REJECTED
+            job_id = job.job_id
+            say(f"job {job_id} ({job.job_type or 'training'}, {job.status})")
+        if not args.follow:
+            lines = client.training.logs(args.character_id, job_id, lines=args.lines).log_lines
+            for line in lines:
+                say(line)
+            return EXIT_OK
+        final = follow_logs(
+            client,
+            args.character_id,
+            job_id,
+            say,
+            lines=args.lines,
+            interval=args.poll_interval,
+            timeout=args.timeout,
+        )
+    if final is not None and final.state.is_terminal:
+        say(f"job {job_id} ended: {final.status}")
+        return EXIT_OK
+    report_stop(
+        say,
+        f"still running after --timeout {args.timeout:g}s",
+        [],
+        ["following the log to the end"],
+        command_line(args.argv),
+    )
+    return EXIT_REJECTED
+
+
+def add_cancel(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "cancel",
+        help="cancel a running training (best effort; credits are not refunded)",
+        description="Ask the server to cancel training JOB_ID of CHARACTER_ID.",
+    )
+    p.add_argument("character_id", metavar="CHARACTER_ID", help="the character's id")
+    p.add_argument("job_id", metavar="JOB_ID", help="the training job (see `animus-prep status`)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON on stdout")
+    add_connection_options(p, long_running=False)
+    p.set_defaults(run=_run_cancel)
+
+
+def _run_cancel(args: argparse.Namespace) -> int:
+    with open_client(args) as client:
+        try:
+            result = client.training.cancel(args.character_id, args.job_id)
+        except ConflictError as exc:
+            # The job has ended. Cancelled already is what was asked for; anything else
+            # (it finished, or failed) cannot be cancelled any more.
+            jobs = client.training.jobs(args.character_id).training_jobs
+            job = next((j for j in jobs if j.job_id == args.job_id), None)
+            if job is None or job.state is not Status.CANCELLED:
+                sys.stderr.write(f"animus-prep: not cancelled: {exc.message}\n")
+                return EXIT_REJECTED
+            result = TrainingCancel(
+                success=True, message="already cancelled", job_id=job.job_id, status=job.status
+            )
+    if args.json:
+        doc = {
+            "schema": "animus-prep.cancel/1",
+            "character_id": args.character_id,
+            "job_id": result.job_id or args.job_id,
+            "status": result.status,
+            "message": result.message,
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        say_for(args)(f"job {args.job_id}: {result.status or 'cancelled'} ({result.message})")
+    return EXIT_OK

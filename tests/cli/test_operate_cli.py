@@ -1,0 +1,401 @@
+"""The commands for each step on an existing character (`review`, `train`, `status`, `logs`,
+`cancel`) and the retry options, against a sandbox on loopback that injects faults into
+every command's calls (state is set up through a fault-free client)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from fastapi import FastAPI
+
+from animus_prep.cli import build_parser, main
+from animus_prep.cli.connect import command_line, retry_policy
+from animus_prep.client import Status
+from animus_prep.sandbox import close_app, create_app, injected_defects, serve_in_thread
+from characters import charges, example_copy, prepared_character, setup_client
+
+KEY = "sk-operate-cli"
+POOR_KEY = "sk-operate-cli-poor"
+# The mix the README documents, with shorter pauses so the tests stay quick.
+FAULTS = "503:0.1,429:0.05@1s,reset:0.02,slow:0.05@0.3s,lost:0.03"
+
+
+class Server(NamedTuple):
+    url: str
+    app: FastAPI
+    database: Path
+
+
+class Result(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("sandbox")
+    # Trainings take about two seconds: long enough to follow and cancel one.
+    app = create_app(
+        data_dir=data,
+        api_keys={KEY: 100_000, POOR_KEY: 1},
+        time_scale=800,
+        seed=21,
+        faults=FAULTS,
+    )
+    try:
+        with serve_in_thread(app) as url:
+            yield Server(url, app, data / "sandbox.sqlite3")
+    finally:
+        close_app(app)
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(server: Server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    monkeypatch.setenv("ANIMUS_API_KEY", KEY)
+    monkeypatch.setenv("ANIMUS_BASE_URL", server.url)
+
+    def call(*argv: str) -> Result:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return call
+
+
+def character(server: Server, tmp_path: Path, name: str, **options: bool) -> str:
+    with setup_client(server.url, KEY) as client:
+        return prepared_character(client, example_copy(tmp_path), name, **options)
+
+
+# status
+
+
+def test_status_reports_photos_dataset_trainings_and_readiness(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    cid = character(server, tmp_path, "Status")
+    text = cli("status", cid)
+    assert text.code == 0, text.err
+    assert f"character Status ({cid})" in text.out
+    assert "photos: 1 body_image_front, 5 face_image" in text.out
+    assert "dataset: approved, 20 renders, 20 approved" in text.out
+    assert "trainings: none" in text.out and "generation ready: no" in text.out
+    doc = json.loads(cli("status", cid, "--json").out)
+    assert doc["schema"] == "animus-prep.status/1"
+    assert doc["assets"] == {"body_image_front": 1, "face_image": 5}
+    assert doc["dataset"]["status"] == "approved" and doc["dataset"]["approved_images"] == 20
+    assert doc["trainings"] == [] and doc["generation_ready"] is False
+
+
+def test_status_of_an_unknown_character_is_a_clear_error(cli: Cli) -> None:
+    result = cli("status", "char_nobody")
+    assert result.code == 1
+    assert "404" in result.err and "Traceback" not in result.err
+
+
+# review
+
+
+def test_a_dry_run_judges_every_render_and_changes_nothing(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    # No synthesized faces: renders posed from them are judged less reliably (see README).
+    cid = character(server, tmp_path, "Dry", augment=False, approve=False)
+    with setup_client(server.url, KEY) as client:
+        before = client.dataset.images(cid).images
+        result = cli("review", cid, "--dry-run", "--json", "--workers", "1")
+        text = cli("review", cid, "--dry-run", "--workers", "1")
+        after = client.dataset.images(cid).images
+        status = client.dataset.status(cid)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["schema"] == "animus-prep.review/1" and doc["dry_run"] is True
+    assert doc["references"]["source"] == f"character {cid}"
+    assert doc["references"]["identity"] == 2  # the two uploaded face photos
+    assert {v["image_id"] for v in doc["verdicts"]} == {i.image_id for i in before}
+    assert {v["action"] for v in doc["verdicts"]} <= {"approve", "regenerate", "delete"}
+    assert doc["approved"] + doc["regenerated"] + doc["deleted"] == len(before)
+    # Nothing moved on the server: no approval, no new render, the dataset still open.
+    assert [(i.image_id, i.seed, i.approved) for i in after] == [
+        (i.image_id, i.seed, i.approved) for i in before
+    ]
+    assert status.dataset_status != "approved"
+    decisions = [ln for ln in text.out.splitlines() if ln.startswith("would ")]
+    assert len(decisions) == len(before) and text.code == 0
+    assert text.out.splitlines()[-2:] == [
+        f"{doc['approved']} would approve, {doc['regenerated']} would regenerate, "
+        f"{doc['deleted']} would delete",
+        "dry run: nothing was changed on the server",
+    ]
+    defects = injected_defects(server.app, cid)
+    flagged = {v["image_id"] for v in doc["verdicts"] if not v["ok"]}
+    # Every flawed render is caught (of a duplicated pair, either copy may be the one).
+    assert flagged >= {i for i, d in defects.items() if d not in (None, "duplicate")} != set()
+
+
+@pytest.mark.parametrize("own_faces", [True, False])
+def test_review_approves_the_dataset_with_only_clean_renders(
+    cli: Cli, server: Server, tmp_path: Path, own_faces: bool
+) -> None:
+    cid = character(server, tmp_path, "Reviewed", augment=False, render=False)
+    options = [] if own_faces else ["--reference", str(example_copy(tmp_path / "r") / "face")]
+    result = cli("review", cid, "--json", "--workers", "1", "--poll-interval", "0.05", *options)
+    assert result.code == 0, result.out + result.err
+    doc = json.loads(result.out)
+    assert doc["dataset_approved"] is True
+    with setup_client(server.url, KEY) as client:
+        status = client.dataset.status(cid)
+        approved = client.dataset.images(cid, approved_only=True).images
+    assert status.dataset_status == "approved"
+    assert doc["approved"] == len(approved) >= 10
+    defects = injected_defects(server.app, cid)
+    # Of a byte-identical pair one copy may stay; nothing else flawed is approved.
+    assert {defects[i.image_id or ""] for i in approved} <= {None, "duplicate"}
+    # Rerun: the dataset is approved already, nothing to do.
+    again = cli("review", cid, "--workers", "1")
+    assert again.code == 0 and "approved already" in again.out
+
+
+def test_review_without_a_usable_reference_says_so(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    cid = character(server, tmp_path, "NoRefs", augment=False, render=False)
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "a.jpg").write_bytes(b"not a photo")
+    result = cli("review", cid, "--reference", str(junk), "--workers", "1")
+    assert result.code == 1
+    assert f"none of the 1 face photos of {junk}" in result.err and "--reference" in result.err
+    with setup_client(server.url, KEY) as client:
+        assert not client.dataset.status(cid).total_images  # nothing was rendered
+
+
+# train, logs, cancel
+
+
+def test_train_wait_starts_each_lora_once_and_shows_one_line_per_phase(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    cid = character(server, tmp_path, "Trained")
+    result = cli("train", cid, "--wait", "--poll-interval", "0.02")
+    assert result.code == 0, result.out + result.err
+    lines = result.out.splitlines()
+    assert lines[-1] == "ready for generation"
+    progress = [ln for ln in lines if " LoRA: " in ln and "started" not in ln]
+    # One line per phase per kind, not one per poll: a 1500-step training seen ~100 times.
+    assert len(progress) == len(set(progress)) <= 14
+    assert {ln.split(":")[0] for ln in progress} == {"face LoRA", "body LoRA"}
+    assert "face LoRA: succeeded" in progress and "body LoRA: succeeded" in progress
+    assert "\r" not in result.out
+    assert charges(server.database, cid) == {"face_augmentation": 1, "face_lora": 1, "body_lora": 1}
+    again = cli("train", cid, "--json")
+    doc = json.loads(again.out)
+    assert [t["started"] for t in doc["trainings"]] == [False, False]
+    assert {t["status"] for t in doc["trainings"]} == {"succeeded"}
+    assert charges(server.database, cid)["face_lora"] == 1  # nothing paid twice
+
+
+def test_logs_shows_the_tail_and_follows_a_running_training_to_its_end(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    cid = character(server, tmp_path, "Logged")
+    with setup_client(server.url, KEY) as client:
+        job = client.training.start_body_lora(cid).job_id or ""
+        result = cli("logs", cid, "--follow", "--poll-interval", "0.05", "--lines", "2")
+        full = list(client.training.logs(cid, job, lines=1000).log_lines)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith(f"job {job} (body_lora")  # the latest job, found by itself
+    assert lines[-1] == f"job {job} ended: succeeded"
+    shown = lines[1:-1]
+    assert shown == full[full.index(shown[0]) :]  # every line once, in order, to the end
+    tail = cli("logs", cid, job, "--lines", "3")
+    assert tail.out.splitlines() == full[-3:]
+
+
+def test_cancel_stops_a_running_training_and_refuses_a_finished_one(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    cid = character(server, tmp_path, "Cancelled")
+    with setup_client(server.url, KEY) as client:
+        job = client.training.start_body_lora(cid).job_id or ""
+        result = cli("cancel", cid, job, "--json")
+        assert result.code == 0, result.err
+        assert json.loads(result.out)["status"] == "cancelled"
+        listed = client.training.jobs(cid).training_jobs
+        assert next(j for j in listed if j.job_id == job).state is Status.CANCELLED
+        again = cli("cancel", cid, job)  # what was asked for is so: fine
+        assert again.code == 0 and "cancelled" in again.out
+        done = client.training.start_face_lora(cid).job_id or ""
+        client.training.wait(cid, done, timeout=60, interval=0.05)
+    finished = cli("cancel", cid, done)
+    assert finished.code == 1 and "not cancelled" in finished.err
+    assert "succeeded" in finished.err
+
+
+def test_train_before_the_dataset_is_approved_is_refused_without_charge(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    cid = character(server, tmp_path, "Early", approve=False)
+    result = cli("train", cid)
+    assert result.code == 1 and "409" in result.err
+    assert "face_lora" not in charges(server.database, cid)
+
+
+# upload and run under faults
+
+
+def test_upload_rides_out_lost_answers_and_refusals_in_one_go(tmp_path: Path) -> None:
+    # A fifth of the answers lost after the file was stored, 15% refused.
+    app = create_app(
+        data_dir=tmp_path / "sb", api_keys={KEY: 10}, seed=8, faults="lost:0.2,503:0.1,429:0.05@1s"
+    )
+    root = example_copy(tmp_path)
+    try:
+        with serve_in_thread(app) as url:
+            env = {**os.environ, "ANIMUS_API_KEY": KEY, "ANIMUS_BASE_URL": url}
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "animus_prep.cli",
+                    "upload",
+                    str(root),
+                    "--name",
+                    "U",
+                    "--json",
+                    "--workers",
+                    "1",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=300,
+                check=False,
+            )
+            with setup_client(url, KEY) as client:
+                (made,) = list(client.characters.iter())
+                stored = client.assets.list(made.character_id or "").assets
+    finally:
+        close_app(app)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = json.loads(proc.stdout)
+    assert len(stored) == len(doc["uploads"]) == len({a.filename for a in stored})
+    assert {u["status"] for u in doc["uploads"]} <= {"uploaded", "already"}
+
+
+def test_a_stopped_run_says_what_is_done_and_how_to_resume(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # No faults here: the run must stop on the one refusal under test, a 402.
+    app = create_app(data_dir=tmp_path / "sb", api_keys={POOR_KEY: 1}, time_scale=800)
+    root = example_copy(tmp_path)
+    argv = ["run", str(root), "--name", "Poor", "--workers", "1", "--poll-interval", "0.05"]
+    try:
+        with serve_in_thread(app) as url:
+            monkeypatch.setenv("ANIMUS_API_KEY", POOR_KEY)  # 1 credit: augmentation needs 1.5
+            monkeypatch.setenv("ANIMUS_BASE_URL", url)
+            code = main(argv)
+            out = capsys.readouterr().out
+            rerun = main([*argv, "--json"])  # the rerun resumes, and stops again
+            doc = json.loads(capsys.readouterr().out)
+    finally:
+        close_app(app)
+    assert code == rerun == 1
+    lines = out.splitlines()
+    stop = lines.index(next(ln for ln in lines if ln.startswith("stopped: ")))
+    assert "402" in lines[stop]
+    assert lines[stop + 1].startswith("done: pre-flight: 3 of 13 photos accepted; character: ")
+    assert lines[stop + 1].endswith("; uploads: 3 new, 0 already there")
+    assert lines[stop + 2] == "not done: face augmentation; dataset; face LoRA; body LoRA"
+    assert lines[-1] == f"resume with: {command_line(argv)}"
+    assert doc["not_done"][0] == "face augmentation" and "402" in doc["error"]
+    assert doc["resume"] == command_line([*argv, "--json"])
+    assert doc["steps"]["uploads"] == "0 new, 3 already there"
+
+
+# options
+
+
+def test_retry_options_set_the_budget_and_each_command_has_its_default() -> None:
+    parser = build_parser()
+    run = retry_policy(parser.parse_args(["run", "d", "--name", "n"]))
+    status = retry_policy(parser.parse_args(["status", "c"]))
+    custom = retry_policy(
+        parser.parse_args(["review", "c", "--max-retries", "3", "--retry-deadline", "20"])
+    )
+    assert (run.attempts, run.timeout) == (10, 300.0)
+    assert (status.attempts, status.timeout) == (3, 60.0)
+    assert (custom.attempts, custom.timeout) == (4, 20.0)
+
+
+def test_the_retry_deadline_bounds_a_command_against_a_server_that_never_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(data_dir=tmp_path, api_keys={KEY: 1}, faults="503:1")
+    try:
+        with serve_in_thread(app) as url:
+            monkeypatch.setenv("ANIMUS_API_KEY", KEY)
+            monkeypatch.setenv("ANIMUS_BASE_URL", url)
+            started = time.monotonic()
+            code = main(["train", "c1", "--max-retries", "1000", "--retry-deadline", "2"])
+            took = time.monotonic() - started
+    finally:
+        close_app(app)
+    assert code == 1 and "503" in capsys.readouterr().err
+    assert took < 15
+
+
+def test_command_line_quotes_and_adds_flags_once() -> None:
+    argv = ["run", "my photos/chloe", "--name", "Chloé B"]
+    assert command_line(argv) == "animus-prep run 'my photos/chloe' --name 'Chloé B'"
+    line = command_line([*argv, "--retry-augmentation"], add=["--retry-augmentation"])
+    assert line.count("--retry-augmentation") == 1
+
+
+# without the sandbox extra
+
+BLOCK_SANDBOX = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"fastapi", "uvicorn", "starlette"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Block())
+from animus_prep.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["sandbox", "--port", "0"], ["run", "{folder}", "--name", "X", "--sandbox", "--workers", "1"]],
+)
+def test_without_the_sandbox_extra_the_command_says_what_to_install(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    folder = example_copy(tmp_path)
+    args = [a.replace("{folder}", str(folder)) for a in argv]
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCK_SANDBOX, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'animus-prep[sandbox]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
