@@ -168,6 +168,21 @@ def test_review_approves_the_dataset_with_only_clean_renders(
     assert again.code == 0 and "approved already" in again.out
 
 
+def test_review_writes_its_html_report(cli: Cli, server: Server, tmp_path: Path) -> None:
+    cid = character(server, tmp_path, "Reported", augment=False, approve=False)
+    page = tmp_path / "review.html"
+    result = cli(
+        "review", cid, "--dry-run", "--workers", "1", "--poll-interval", "0.05",
+        "--report", str(page),
+    )  # fmt: skip
+    assert result.code == 0, result.out + result.err
+    html = page.read_text(encoding="utf-8")
+    with setup_client(server.url, KEY) as client:
+        renders = client.dataset.images(cid).images
+    assert renders and all((r.filename or r.image_id or "") in html for r in renders)
+    assert cid in html and "data:image/jpeg;base64," in html
+
+
 def test_review_without_a_usable_reference_says_so(
     cli: Cli, server: Server, tmp_path: Path
 ) -> None:
