@@ -11,12 +11,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "animus_prep"
 
 # Unit -> the units of animus_prep it may import (a unit is a top-level module or package).
 ALLOWED: dict[str, set[str]] = {
-    "policy": set(),
+    "policy": {"server_rules"},
+    "server_rules": set(),
     "reasons": set(),
     "_argtypes": set(),
     "faces": set(),
     "client": set(),
-    "inspection": {"policy", "reasons", "faces"},
+    "inspection": {"policy", "reasons", "faces", "server_rules"},
     "config": {"policy"},
     "crops": {"inspection", "faces", "policy", "reasons"},
     "pipeline": {"client", "inspection", "faces", "policy", "reasons"},
@@ -35,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
         "sandbox",
         "__init__",
     },
-    "sandbox": {"_argtypes"},
+    "sandbox": {"_argtypes", "server_rules"},
     "__init__": set(),  # lazy: only names in strings and under TYPE_CHECKING
 }
 
@@ -57,8 +58,15 @@ def _imported_units(path: Path, source: str | None = None) -> set[str]:
                 continue
             base = list(path.relative_to(PACKAGE).parts[: depth - up])
             target = base + (node.module.split(".") if node.module else [])
-            # `from .. import x` takes x from the package's own __init__ (or a submodule x).
-            found.add(target[0] if target else "__init__")
+            if target:
+                found.add(target[0])
+                continue
+            # `from .. import x`: the submodule x, or a name of the package's __init__.
+            for alias in node.names:
+                is_unit = (PACKAGE / alias.name).is_dir() or (
+                    PACKAGE / f"{alias.name}.py"
+                ).is_file()
+                found.add(alias.name if is_unit else "__init__")
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("animus_prep"):
             parts = (node.module or "").split(".")
             found.add(parts[1] if len(parts) > 1 else "__init__")

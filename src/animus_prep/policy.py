@@ -9,8 +9,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-FACE_CAP = 20
-BODY_CAP = 40
+from . import server_rules
+
+FACE_CAP = server_rules.MAX_FACE_IMAGES
+BODY_CAP = server_rules.MAX_BODY_IMAGES
 
 
 class PolicyError(ValueError):
@@ -22,8 +24,9 @@ class Policy:
     """Thresholds for every check. The defaults follow the Animus server's own rules."""
 
     # Size and decoding.
-    min_side: int = 512
-    """Shorter side in pixels, after EXIF orientation, below which an image is too small."""
+    min_side: int = server_rules.MIN_FACE_SIDE
+    """Shorter side in pixels, after EXIF orientation, below which an image is too small
+    (the server's minimum for face images; held for body photos too, for training)."""
     upscaled: bool = True
     """Reject photos enlarged from one whose shorter side is under `min_side` (their real
     resolution is that photo's)."""
@@ -31,6 +34,16 @@ class Policy:
     """Pixel count above which a file is refused before decoding (decompression bombs)."""
     max_file_bytes: int = 50 * 1024 * 1024
     """File size above which a file is refused without reading it."""
+    server_max_pixels: int = server_rules.MAX_UPLOAD_PIXELS
+    """Most pixels the server takes: a photo over it is `too_large`, unless `fix`."""
+    server_max_bytes: int = server_rules.MAX_UPLOAD_BYTES
+    """Largest file the server takes: a photo over it is `too_large`, unless `fix`."""
+    server_min_sharpness: float = server_rules.MIN_SHARPNESS
+    """The server's sharpness rule (see `server_rules.sharpness_score`): a photo under it
+    is refused by the server, so it is `blurry` here."""
+    fix: bool = False
+    """Accept photos over the server's pixel or byte limit: uploads send a copy downscaled
+    and re-encoded to fit (the original is never touched). The `--fix` option."""
     max_decoded_bytes: int = 1024 * 1024 * 1024
     """Memory a file's decode may hold at its peak, counted from its header (bit depth,
     channels, conversions, a progressive JPEG's coefficients) and refused over this before
@@ -103,6 +116,8 @@ class Policy:
             "max_pixels",
             "max_file_bytes",
             "max_decoded_bytes",
+            "server_max_pixels",
+            "server_max_bytes",
             "analysis_side",
             "max_edge_width",
             "max_face_edge_width",

@@ -225,3 +225,58 @@ def test_a_create_without_answer_is_settled_in_the_same_run(
     )
     found = any("found by listing" in line for line in log)
     assert found is (fault == "lost")
+
+
+def test_a_moved_folder_resumes_its_character_and_pays_nothing_again(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path / "a")
+    run(root, client)
+    cid = only_character(client)
+    before = faces(client, cid)
+    moved = tmp_path / "b" / "renamed"
+    moved.parent.mkdir()
+    shutil.move(str(root), moved)
+    lines: list[str] = []
+    run(moved, client, log=lines.append)
+    assert only_character(client) == cid  # no second character, nothing paid again
+    assert faces(client, cid) == before
+    assert f"resuming character Resume ({cid})" in lines
+
+
+def test_a_copied_folder_makes_a_second_character_only_when_asked(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path / "a")
+    run(root, client)
+    cid = only_character(client)
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    run(copy, client)  # by default a copy resumes, like a moved folder
+    assert only_character(client) == cid
+    run(copy, client, new_character=True)
+    ids = {c.character_id for c in client.characters.iter()}
+    assert len(ids) == 2 and cid in ids
+    # The same command again resumes the new character: it does not make a third.
+    run(copy, client, new_character=True)
+    assert {c.character_id for c in client.characters.iter()} == ids
+    # The original still resumes its own.
+    lines: list[str] = []
+    run(root, client, log=lines.append)
+    assert f"resuming character Resume ({cid})" in lines
+
+
+def test_a_journal_keyed_by_the_folder_path_keeps_its_character(
+    tmp_path: Path, client: Client
+) -> None:
+    from animus_prep.pipeline.character import ensure_character
+
+    root = example_character(tmp_path)
+    cid = client.characters.create("Resume").character_id or ""
+    with WorkJournal(root / JOURNAL_NAME) as journal:
+        # As journals recorded it before folders had an identity of their own.
+        journal.record_character(str(root.resolve()), "Resume", client.base_url, cid)
+        found = ensure_character(
+            client, journal, "Resume", lambda _m: None, path=str(root.resolve())
+        )
+    assert found == cid and only_character(client) == cid

@@ -64,10 +64,14 @@ def existing_folder(path: str) -> Path:
 def resolve_policy(args: argparse.Namespace, folder: str | Path | None = None) -> EffectivePolicy:
     """The policy a command runs with, and where each value came from: ``--config``, else
     the file found for ``folder`` (by default the command's PATH), else the defaults; then
-    ``--no-faces``."""
+    ``--no-faces`` and ``--fix``."""
     if folder is None:
         folder = getattr(args, "path", None)
-    flags = {"faces": ("--no-faces", False)} if getattr(args, "no_faces", False) else {}
+    flags: dict[str, tuple[str, object]] = {}
+    if getattr(args, "no_faces", False):
+        flags["faces"] = ("--no-faces", False)
+    if getattr(args, "fix", False):
+        flags["fix"] = ("--fix", True)
     try:
         return effective_policy(folder, config=args.config, flags=flags)
     except PolicyError as exc:

@@ -58,6 +58,25 @@ def _add_reference_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_fix_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="accept photos over the server's pixel or byte limit and upload a copy made "
+        "to fit (shrunk, re-encoded as JPEG); the original is never touched",
+    )
+
+
+def _add_new_character_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--new-character",
+        action="store_true",
+        help="this folder is a copy of another character folder: prepare a character of "
+        "its own (a copy or a moved folder otherwise resumes the character its journal "
+        "names)",
+    )
+
+
 def _add_api_options(p: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
     add_connection_options(p, long_running=True)
     add_run_options(p, "print a JSON summary on stdout", formats)
@@ -82,6 +101,8 @@ def add_upload(sub: Subcommands) -> None:
         "--concurrency", type=positive_int, default=4, help="uploads at once (default: 4)"
     )
     _add_reference_option(p)
+    _add_new_character_option(p)
+    _add_fix_option(p)
     _add_api_options(p, ("text", "json", "csv", "jsonl"))
     p.set_defaults(run=_run_upload)
 
@@ -106,6 +127,8 @@ def add_run(sub: Subcommands) -> None:
     )
     p.add_argument("--no-train", action="store_true", help="stop once the dataset is approved")
     _add_reference_option(p)
+    _add_new_character_option(p)
+    _add_fix_option(p)
     p.add_argument(
         "--retry-augmentation",
         action="store_true",
@@ -162,6 +185,7 @@ def _run_upload(args: argparse.Namespace) -> int:
                 progress=ProgressBar(quiet=args.quiet),
                 log=say,
                 reference=args.reference,
+                new_character=args.new_character,
             )
     except (LayoutError, UnusableReferenceError) as exc:
         raise UsageError(str(exc)) from exc
@@ -176,7 +200,7 @@ def _run_upload(args: argparse.Namespace) -> int:
     else:
         style = Style(wants_color(sys.stdout, args.color))
         for o in summary.uploads:
-            tail = f" ({o.error})" if o.error else ""
+            tail = f" ({o.error})" if o.error else (f" ({o.fixed})" if o.fixed else "")
             status = style.bad(o.status) if o.status == "failed" else style.good(o.status)
             say(f"{status:9} {o.path}{tail}")
         counts = {s: sum(o.status == s for o in summary.uploads) for s in ("uploaded", "already")}
@@ -231,6 +255,7 @@ def _run_pipeline(args: argparse.Namespace) -> int:
                 summary=summary,
                 on_training=training_watcher(console),
                 reference=args.reference,
+                new_character=args.new_character,
             )
     except (LayoutError, UnusableReferenceError) as exc:
         raise UsageError(str(exc)) from exc

@@ -16,7 +16,7 @@ import numpy as np
 from ..faces.types import FaceDetector, FaceEmbedder
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
-from .checks import CheckResult, Evidence, run_checks
+from .checks import CheckResult, Evidence, over_server_limits, run_checks
 from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
 from .faces import (
@@ -154,7 +154,11 @@ def analyze_decoded(
         )
         findings = _face_sharpness_at_full_detail(result, findings)
     usable = findings if findings is not None and findings.unavailable is None else None
-    checks = run_checks(Evidence(m, candidate.kind, usable), policy)
+    checks = run_checks(Evidence(m, candidate.kind, usable, result.file_bytes), policy)
+    notes = result.notes
+    over = over_server_limits(result.width, result.height, result.file_bytes, policy)
+    if over is not None and policy.fix:
+        notes += (f"fix: {over}; upload sends a copy made to fit, the original is kept",)
     return ImageAnalysis(
         candidate=candidate,
         width=result.width,
@@ -165,7 +169,7 @@ def analyze_decoded(
         jpeg_quality=result.jpeg_quality,
         encoding_quality=result.encoding_quality,
         orientation=result.orientation,
-        notes=result.notes,
+        notes=notes,
         measurements=m,
         checks=tuple(checks),
         print=fingerprint(gray, thumbnail_of(result.image)),

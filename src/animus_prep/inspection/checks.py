@@ -57,6 +57,8 @@ class Evidence:
     """`face`, `body`, or None for a file outside the character folder's layout."""
     faces: FaceFindings | None = None
     """Face findings; None when face checks are off or could not run."""
+    file_bytes: int | None = None
+    """Size of the file."""
 
     @property
     def face_photo(self) -> bool:
@@ -83,6 +85,59 @@ def check_size(e: Evidence, policy: Policy) -> CheckResult:
         f"{m.width}x{m.height}: the shorter side is {short} px, under {policy.min_side} px",
         score=float(short),
         threshold=float(policy.min_side),
+    )
+
+
+def over_server_limits(
+    width: int, height: int, file_bytes: int | None, policy: Policy
+) -> str | None:
+    """What puts a photo over the server's pixel or byte limit (None: nothing).
+
+    Both can be fixed for the purpose without losing what training needs: a copy shrunk
+    to the pixel limit, or re-encoded under the byte limit (`--fix`).
+    """
+    over = []
+    pixels = width * height
+    if pixels > policy.server_max_pixels:
+        over.append(
+            f"{pixels / 1e6:.0f} MP, over the server's {policy.server_max_pixels / 1e6:.0f} MP"
+        )
+    if file_bytes is not None and file_bytes > policy.server_max_bytes:
+        over.append(
+            f"{file_bytes / 2**20:.1f} MB, over the server's "
+            f"{policy.server_max_bytes / 2**20:.0f} MB"
+        )
+    return "; ".join(over) or None
+
+
+def check_server_limits(e: Evidence, policy: Policy) -> CheckResult:
+    """The server refuses photos over its pixel or byte limit: `too_large`, unless the
+    policy's `fix` has uploads send a copy that fits."""
+    m = e.measurements
+    over = over_server_limits(m.width, m.height, e.file_bytes, policy)
+    return CheckResult(
+        "server_limits",
+        over is None or policy.fix,
+        ReasonCode.TOO_LARGE,
+        f"{over}: the server refuses it; with --fix, upload sends a copy made to fit "
+        "(the original is kept)",
+        score=float(m.width * m.height),
+        threshold=float(policy.server_max_pixels),
+    )
+
+
+def check_server_sharpness(e: Evidence, policy: Policy) -> CheckResult:
+    """The server's own sharpness rule: a featureless photo has no edge for the blur
+    estimate to judge, but the server refuses it."""
+    score = e.measurements.server_sharpness
+    return CheckResult(
+        "server_sharpness",
+        score >= policy.server_min_sharpness,
+        ReasonCode.BLURRY,
+        f"featureless or smeared: the server refuses it (its sharpness score {score:.1f}, "
+        f"under {policy.server_min_sharpness:g})",
+        score=score,
+        threshold=policy.server_min_sharpness,
     )
 
 
@@ -274,8 +329,10 @@ Check = Callable[[Evidence, Policy], CheckResult | None]
 
 CHECKS: tuple[Check, ...] = (
     check_size,
+    check_server_limits,
     check_upscaled,
     check_sharpness,
+    check_server_sharpness,
     check_dark,
     check_bright,
     check_has_face,

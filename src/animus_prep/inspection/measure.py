@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from PIL import Image
 
+from ..server_rules import sharpness_score
 from .resolution import Detail, estimate_detail
 from .sharpness import Sharpness, measure_sharpness
 
@@ -28,6 +30,8 @@ class Measurements:
     clipped_fraction: float
     detail: Detail
     """How much detail the image holds (whether it was enlarged from a smaller photo)."""
+    server_sharpness: float
+    """The server's own sharpness score (`server_rules.sharpness_score`)."""
 
 
 def shrink_gray(gray: np.ndarray, side: int) -> np.ndarray:
@@ -60,4 +64,5 @@ def measure(gray: np.ndarray, width: int, height: int) -> Measurements:
         luma_p90=p90,
         clipped_fraction=clipped,
         detail=estimate_detail(gray),
+        server_sharpness=sharpness_score(Image.fromarray(gray)),
     )

@@ -1,20 +1,25 @@
 """The character a folder is prepared for: found again, never created twice.
 
-The journal remembers the character created for a folder, name and server, and records a
-create before sending it. When a create was sent but its answer never came back, the
-server may have made the character all the same: characters made by animus-prep carry a
-reference to their folder and name in their description, so the whole character list is
-searched for it before anything is created again, both on a rerun and at once when an
-answer is lost during the run.
+The journal in the folder remembers the character created for the folder, name and
+server, and records a create before sending it. The folder is known by an identity kept
+in its journal, not by its path, so a folder moved or renamed resumes its character
+(`WorkJournal.new_folder_identity` makes a copy made on purpose a folder of its own).
+When a create was sent but its answer never came back, the server may have made the
+character all the same: characters made by animus-prep carry a reference to their folder
+identity and name in their description, so the whole character list is searched for it
+before anything is created again, both on a rerun and at once when an answer is lost.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 from ..client import APIError, Client
-from .journal import WorkJournal
+from .journal import JOURNAL_NAME, WorkJournal
 
 #: A listing longer than this is taken for a server that never says "no more".
 MAX_LISTED = 100_000
@@ -27,15 +32,29 @@ class CharacterError(RuntimeError):
 
 
 def folder_ref(folder: str, name: str) -> str:
-    """The reference to a folder and name written into a character's description."""
+    """The reference to a folder (its identity) and name written into a character's
+    description."""
     digest = hashlib.sha256(f"{folder}\n{name}".encode("utf-8", "surrogatepass")).hexdigest()
     return f"animus-prep ref {digest[:16]}"
 
 
 def ensure_character(
-    client: Client, journal: WorkJournal, folder: str, name: str, say: Callable[[str], None]
+    client: Client,
+    journal: WorkJournal,
+    name: str,
+    say: Callable[[str], None],
+    *,
+    path: str | None = None,
 ) -> str:
-    """The id of the character for ``folder`` and ``name``, created only if none exists."""
+    """The id of the character for the journal's folder and ``name``, created only if
+    none exists.
+
+    ``path`` is the folder's absolute path: journals written before folders had an
+    identity keyed their character by it, and such a character is found and kept.
+    """
+    folder = journal.folder_id()
+    if path is not None:
+        _adopt_path_keyed_character(journal, folder, path, name, client.base_url)
     cid = journal.character(folder, name, client.base_url)
     if cid is not None:
         say(f"resuming character {name} ({cid})")
@@ -68,6 +87,48 @@ def ensure_character(
         say(f"created character {name} ({created.character_id})")
         return created.character_id
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def settle_folder_identity(journal: WorkJournal, root: Path, *, new_character: bool) -> None:
+    """Record where the folder is used from; with ``new_character``, give a copy of
+    another folder an identity of its own.
+
+    A folder is a copy when another folder it was used from still holds a journal with
+    the same identity (a moved folder leaves nothing behind). Only then does
+    ``new_character`` change anything, so running the same command again resumes the
+    new character instead of making a third.
+    """
+    here = str(root.resolve())
+    if new_character:
+        identity = journal.folder_id()
+        others = [p for p in journal.folder_paths() if p != here]
+        if any(_identity_at(Path(p)) == identity for p in others):
+            journal.new_folder_identity()
+    journal.record_folder_path(here)
+
+
+def _identity_at(folder: Path) -> str | None:
+    """The folder identity in the journal of the folder at ``folder`` (None: none)."""
+    path = folder / JOURNAL_NAME
+    if not path.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM folder WHERE key='id'").fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None else str(row[0])
+
+
+def _adopt_path_keyed_character(
+    journal: WorkJournal, folder: str, path: str, name: str, base_url: str
+) -> None:
+    """Key by the folder's identity a character an older journal keyed by the path."""
+    if journal.character(folder, name, base_url) is not None:
+        return
+    legacy = journal.character(path, name, base_url)
+    if legacy is not None:
+        journal.record_character(folder, name, base_url, legacy)
 
 
 def _find(client: Client, ref: str) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -49,6 +50,13 @@ CREATE TABLE IF NOT EXISTS character_requests (
     base_url TEXT NOT NULL,
     requested_at REAL NOT NULL,
     PRIMARY KEY (folder, name, base_url)
+);
+CREATE TABLE IF NOT EXISTS folder (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS folder_paths (
+    path TEXT PRIMARY KEY
 );
 CREATE TABLE IF NOT EXISTS regenerations (
     character_id TEXT NOT NULL,
@@ -106,6 +114,39 @@ class WorkJournal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def folder_id(self) -> str:
+        """The folder's own identity: made once and kept in the journal, so it travels
+        with the folder when it is moved or renamed (its path does not)."""
+        with self._lock, self._db:
+            row = self._db.execute("SELECT value FROM folder WHERE key='id'").fetchone()
+            if row is not None:
+                return str(row[0])
+            value = uuid.uuid4().hex
+            self._db.execute("INSERT INTO folder (key, value) VALUES ('id', ?)", (value,))
+            return value
+
+    def new_folder_identity(self) -> str:
+        """Give the folder a new identity (and forget the paths it was used from): a copy
+        made on purpose then prepares a character of its own instead of resuming the one
+        its journal names."""
+        value = uuid.uuid4().hex
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO folder (key, value) VALUES ('id', ?)", (value,)
+            )
+            self._db.execute("DELETE FROM folder_paths")
+        return value
+
+    def folder_paths(self) -> list[str]:
+        """Every path this folder identity was used from."""
+        with self._lock:
+            rows = self._db.execute("SELECT path FROM folder_paths ORDER BY path").fetchall()
+        return [str(path) for (path,) in rows]
+
+    def record_folder_path(self, path: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR IGNORE INTO folder_paths (path) VALUES (?)", (path,))
 
     def uploaded(self, character_id: str, sha256: str, image_type: str) -> str | None:
         """The asset id this content became, if it was uploaded before."""

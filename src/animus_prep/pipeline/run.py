@@ -17,7 +17,7 @@ from ..client import AnimusError, APIError, Client, Status, is_transient
 from ..inspection.report import ImageReport, Report
 from ..inspection.run import preflight
 from ..policy import Policy
-from .character import CharacterError, ensure_character
+from .character import CharacterError, ensure_character, settle_folder_identity
 from .dataset import review_character
 from .journal import JOURNAL_NAME, JournalBusyError, WorkJournal
 from .review import ReviewSummary
@@ -122,6 +122,7 @@ def run_pipeline(
     summary: RunSummary | None = None,
     on_training: TrainingWatcher | None = None,
     reference: str | Path | None = None,
+    new_character: bool = False,
 ) -> RunSummary:
     """Run (or resume) the pipeline for the character folder at `path`.
 
@@ -131,7 +132,9 @@ def run_pipeline(
     ``on_training`` watches the trainings (default: one log line per phase change).
     ``reference`` is a folder of photos known to show the character, for the identity
     check (an unusable one raises `UnusableReferenceError` before anything is sent).
-    A `PipelineError` carries the summary of what was done before the stop.
+    ``new_character`` makes a copy of another character folder prepare a character of
+    its own (by default a copy, like a moved folder, resumes the character its journal
+    names). A `PipelineError` carries the summary of what was done before the stop.
     """
     summary = summary if summary is not None else RunSummary()
     try:
@@ -151,6 +154,7 @@ def run_pipeline(
             retry_augmentation=retry_augmentation,
             on_training=on_training,
             reference=reference,
+            new_character=new_character,
         )
     except PipelineError as exc:
         exc.summary = summary  # what was done before the stop, for reports
@@ -174,6 +178,7 @@ def _run(
     retry_augmentation: bool,
     on_training: TrainingWatcher | None,
     reference: str | Path | None,
+    new_character: bool,
 ) -> RunSummary:
     root = Path(path)
     summary.train = train
@@ -191,7 +196,8 @@ def _run(
         raise PipelineError(str(exc)) from exc
     with journal:  # held to the end: the lock keeps a second command off this folder
         try:
-            cid = ensure_character(client, journal, str(root.resolve()), name, say)
+            settle_folder_identity(journal, root, new_character=new_character)
+            cid = ensure_character(client, journal, name, say, path=str(root.resolve()))
         except CharacterError as exc:
             raise PipelineError(str(exc)) from exc
         summary.character_id = cid

@@ -18,7 +18,8 @@ from ..client import AnimusError, Client, content_filename, find_asset
 from ..inspection.report import ImageReport, Report
 from ..inspection.run import ProgressCallback, preflight
 from ..policy import Policy
-from .character import CharacterError, ensure_character
+from .character import CharacterError, ensure_character, settle_folder_identity
+from .fitting import fitted_copy, needs_fitting
 from .journal import JOURNAL_NAME, JournalBusyError, WorkJournal
 
 
@@ -32,6 +33,8 @@ class UploadOutcome:
     """`uploaded`, `already` (on the server or in the journal), or `failed`."""
     asset_id: str | None = None
     error: str | None = None
+    fixed: str | None = None
+    """How the copy sent in its place was made to fit the server (`--fix`), if one was."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -40,6 +43,7 @@ class UploadOutcome:
             "status": self.status,
             "asset_id": self.asset_id,
             "error": self.error,
+            "fixed": self.fixed,
         }
 
 
@@ -84,12 +88,15 @@ def upload_folder(
     progress: UploadProgress | None = None,
     log: Callable[[str], None] | None = None,
     reference: str | Path | None = None,
+    new_character: bool = False,
 ) -> UploadSummary:
     """Pre-flight the character folder at `path` and upload what passes, exactly once.
 
     Uploads go to `character_id`, or to the character made for this folder and `name`
     (created only if none exists). The folder's journal is locked meanwhile.
-    ``reference`` is a folder of photos known to show the character, for the identity
+    ``new_character`` makes a copy of another character folder prepare a character of
+    its own (by default a copy, like a moved folder, resumes the character its journal
+    names). ``reference`` is a folder of photos known to show the character, for the identity
     check (an unusable one raises `UnusableReferenceError` before anything is sent).
     Raises `UploadError` when the folder is busy or the character cannot be settled.
     """
@@ -105,7 +112,8 @@ def upload_folder(
             cid = character_id
             if cid is None:
                 assert name is not None
-                cid = ensure_character(client, journal, str(root.resolve()), name, say)
+                settle_folder_identity(journal, root, new_character=new_character)
+                cid = ensure_character(client, journal, name, say, path=str(root.resolve()))
             outcomes = upload_accepted(
                 report, client, cid, journal, concurrency=concurrency, progress=progress
             )
@@ -143,24 +151,33 @@ def upload_accepted(
             return UploadOutcome(
                 img.path, image_type, "failed", error="changed since the check; check it again"
             )
-        name = content_filename(path.name, data)
+        filename, fixed = path.name, None
+        if report.policy.fix and needs_fitting(
+            img.width or 0, img.height or 0, len(data), report.policy
+        ):
+            try:
+                copy = fitted_copy(path, report.policy)
+            except (OSError, ValueError) as exc:
+                return UploadOutcome(img.path, image_type, "failed", error=f"cannot fit: {exc}")
+            data, filename, fixed = copy.data, copy.filename, copy.note
+        name = content_filename(filename, data)
         kind = "face_image" if img.kind == "face" else "body_image"
         asset = find_asset(existing, name, kind, None if img.kind == "face" else image_type)
         if asset is not None:
             journal.record_upload(character_id, img.sha256, image_type, img.path, asset.asset_id)
-            return UploadOutcome(img.path, image_type, "already", asset.asset_id)
+            return UploadOutcome(img.path, image_type, "already", asset.asset_id, fixed=fixed)
         try:
             if img.kind == "face":
-                result = client.assets.upload_face(character_id, data, filename=path.name)
+                result = client.assets.upload_face(character_id, data, filename=filename)
             else:
                 result = client.assets.upload_body(
-                    character_id, data, filename=path.name, image_type=image_type
+                    character_id, data, filename=filename, image_type=image_type
                 )
         except AnimusError as exc:
-            return UploadOutcome(img.path, image_type, "failed", error=str(exc))
+            return UploadOutcome(img.path, image_type, "failed", error=str(exc), fixed=fixed)
         journal.record_upload(character_id, img.sha256, image_type, img.path, result.asset_id)
         status = "already" if result.reconciled else "uploaded"
-        return UploadOutcome(img.path, image_type, status, result.asset_id)
+        return UploadOutcome(img.path, image_type, status, result.asset_id, fixed=fixed)
 
     outcomes: list[UploadOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:

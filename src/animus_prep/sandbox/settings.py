@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import server_rules
+
 DEFAULT_API_KEY = "sk-sandbox"
 DEFAULT_CREDITS = 1000.0
 
@@ -18,15 +20,16 @@ PRICE_BODY_LORA = 45.0
 PRICE_GENERATION_IMAGE = 1.0  # per requested image
 PRICE_DATASET_GENERATION = 0.0  # dataset renders and regenerations are included
 
-MAX_FACE_IMAGES = 20
-MAX_BODY_IMAGES = 40
-MIN_FACE_SIDE = 512
-MIN_BODY_SIDE = 256
+# The rules for reference photos are the server's, shared with the pre-flight's policy.
+MAX_FACE_IMAGES = server_rules.MAX_FACE_IMAGES
+MAX_BODY_IMAGES = server_rules.MAX_BODY_IMAGES
+MIN_FACE_SIDE = server_rules.MIN_FACE_SIDE
+MIN_BODY_SIDE = server_rules.MIN_BODY_SIDE
+MAX_UPLOAD_BYTES = server_rules.MAX_UPLOAD_BYTES
+MAX_UPLOAD_PIXELS = server_rules.MAX_UPLOAD_PIXELS
 MIN_FACE_IMAGES_FOR_TRAINING = 5
 DATASET_MIN_REQUIRED = 10
 DATASET_MAX_ALLOWED = 50
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_UPLOAD_PIXELS = 40_000_000
 
 
 @dataclass(frozen=True)

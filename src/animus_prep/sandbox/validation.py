@@ -12,9 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .. import server_rules
 from .errors import SandboxError, bad_request
 from .settings import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS
 
@@ -28,9 +28,9 @@ ALLOWED_CONTENT_TYPES = frozenset(
 # curl and some browsers send files of unknown extension as octet-stream; the decoder
 # check below is what really decides.
 NEUTRAL_CONTENT_TYPES = frozenset({"application/octet-stream", ""})
-# Laplacian variance on a 256-px grey copy; only near-uniform or heavily smeared photos
-# fall below it, so real phone photos are never refused as "blurry".
-MIN_SHARPNESS = 4.0
+# The server's own sharpness rule (shared with the pre-flight): only near-uniform or
+# heavily smeared photos fall below it, so real phone photos are never refused as "blurry".
+MIN_SHARPNESS = server_rules.MIN_SHARPNESS
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -65,13 +65,7 @@ def check_content_type(content_type: str | None) -> None:
 
 
 def _sharpness(image: Image.Image) -> float:
-    grey = image.convert("L")
-    grey.thumbnail((256, 256))
-    a = np.asarray(grey, dtype=np.float32)
-    if a.shape[0] < 3 or a.shape[1] < 3:
-        return 0.0
-    lap = a[1:-1, :-2] + a[1:-1, 2:] + a[:-2, 1:-1] + a[2:, 1:-1] - 4 * a[1:-1, 1:-1]
-    return float(lap.var())
+    return server_rules.sharpness_score(image)
 
 
 def validate_image(source: bytes | Path, min_side: int, label: str) -> ImageInfo:
