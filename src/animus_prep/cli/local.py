@@ -11,6 +11,8 @@ from ..crops import DEFAULT_CROP_SIZE, crop_sources
 from ..inspection.discover import LayoutError
 from ..inspection.run import preflight
 from ..policy import Policy
+from .batch import FORMATS, run_batch
+from .cluster import work_executor
 from .common import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -51,18 +53,61 @@ def add_check(sub: Subcommands) -> None:
         help="photos known to show the character, for the identity check",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="show every reason per file")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="text: a table (default); json: one JSON document (as --json); jsonl: JSON "
+        "lines, one report per line (with --batch: one per character, then a roll-up)",
+    )
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="PATH holds character folders: judge each subfolder as one character, with a "
+        "report per character and a roll-up; unchanged characters are not judged again",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --batch: judge every character again, even those unchanged since their "
+        "last report",
+    )
+    p.add_argument(
+        "--cross-identity",
+        action="store_true",
+        help="with --batch: warn when one person's photos appear under two characters",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the work on a dask.distributed cluster (e.g. tcp://10.0.0.5:8786; needs "
+        "the dask extra); its workers must see PATH at the same absolute path and run "
+        "the same animus-prep version; --workers is then unused",
+    )
     p.set_defaults(run=_run_check)
+
+
+def output_format(args: argparse.Namespace) -> str:
+    """The output format asked for: --format, or --json (they must agree)."""
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} disagree: choose one")
+    return "json" if args.json else (args.format or "text")
 
 
 def _run_check(args: argparse.Namespace) -> int:
     policy = load_policy(args)
+    fmt = output_format(args)
     if not Path(args.path).exists():
         raise UsageError(f"{args.path}: no such file or folder")
+    if args.batch:
+        return run_batch(args, policy, fmt)
+    for flag in ("force", "cross_identity"):
+        if getattr(args, flag):
+            raise UsageError(f"--{flag.replace('_', '-')} goes with --batch")
     if args.reference:
         existing_folder(args.reference)
     if args.view is not None and args.kind != "body":
         raise UsageError("--view goes with --kind body (a character folder names its views)")
-    with process_pool(args.workers) as executor:
+    with work_executor(args.scheduler, args.workers, [Path(args.path)]) as executor:
         try:
             report = preflight(
                 args.path,
@@ -75,11 +120,13 @@ def _run_check(args: argparse.Namespace) -> int:
             )
         except LayoutError as exc:
             raise UsageError(str(exc)) from exc
-    if args.json:
+    if fmt == "json":
         sys.stdout.write(report.dumps() + "\n")
+    elif fmt == "jsonl":
+        sys.stdout.write(report.dumps(indent=None) + "\n")
     else:
         sys.stdout.write(render_table(report, verbose=args.verbose) + "\n")
-    if args.json:
+    if fmt != "text":
         for warning in report.warnings:
             sys.stderr.write(f"warning: {warning}\n")
     if args.strict and report.rejected:
