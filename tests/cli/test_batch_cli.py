@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,22 @@ def test_a_single_folder_in_jsonl_is_one_line(
     assert status == 0
     (line,) = out.splitlines()
     assert json.loads(line)["summary"]["total"] == 2
+
+
+def test_a_reader_that_stops_early_ends_the_stream_quietly(studio: Path) -> None:
+    # `... --format jsonl | head -1`: the command stops, without a traceback.
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "animus_prep.cli", "check", str(studio), "--batch"),
+            *("--format", "jsonl", "--no-faces", "--workers", "1"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err
