@@ -51,7 +51,9 @@ def test_the_index_finds_exactly_the_pairs_within_its_radius(
     found = 0
     for i, js, ds in index.earlier_neighbours(range(600), radius):
         assert set(js.tolist()) == expected[i]
-        assert list(ds) == sorted(ds)  # nearest first
+        bits = np.bitwise_count(hashes[js] ^ hashes[i])
+        assert list(ds) == list(bits.min(axis=1))  # the closest hash's distance
+        assert list(bits.sum(axis=1)) == sorted(bits.sum(axis=1))  # nearest first, all three
         found += len(js)
     assert found > 250  # the planted copies, at least
     with pytest.raises(ValueError, match="largest"):

@@ -104,7 +104,9 @@ def verify_pair(
         return PairVerdict(True, 1.0, "identical")
     try:
         return _verify_pixels(detail_of(a), detail_of(b), min_similarity, min_cover_a, min_cover_b)
-    except DetailUnavailable:
+    except (DetailUnavailable, cv2.error, ValueError, MemoryError):
+        # No pixels to compare, or a pair this odd broke the geometry: not shown to be
+        # copies, and one pair never stops the whole folder's check.
         return PairVerdict(False, 0.0, "unavailable")
 
 

@@ -7,9 +7,9 @@
 2. **Near copies.** One image of each exact group enters a `HashIndex`; each, in turn, is
    proposed the earlier images within the policy's hash distance, nearest first. Each
    candidate stands for its group: the image is verified against the group's
-   representative (its best copy so far), not against every member; against at most
-   `MAX_CHECKS` groups within `NEAR` bits and the nearest one beyond whose colours agree;
-   and it joins the
+   representative (its best copy so far), not against every member, the candidates
+   whose tiny grey copies look most alike first; against at most `MAX_CHECKS` groups
+   within `NEAR` bits and one beyond whose colours agree; and it joins the
    first group it is a copy of. So verifications grow with the number of images, not
    with the number of pairs. The candidates stream out of the index in blocks, their
    groups are found in waves, and each wave's verifications run on the executor (each
@@ -29,7 +29,7 @@ import numpy as np
 
 from ..policy import Policy
 from .analysis import ImageAnalysis, best_copy
-from .fingerprint import Fingerprint
+from .fingerprint import Fingerprint, tiny_vectors
 from .hashindex import COMPLETE_RADIUS, HashIndex
 from .work import VerifyJob, stream, verify_batch
 
@@ -45,8 +45,8 @@ quarter of all unrelated pairs."""
 FAR_COLOURS = 0.95
 """Agreement of colour histograms (Bhattacharyya coefficient) a candidate beyond NEAR
 needs: crops of up to 10% keep 0.99, while 1 in 10,000 unrelated photos reach 0.95."""
-_NEIGHBOURS = 64
-"""Nearest candidates looked at per image, to find its MAX_CHECKS nearest groups."""
+_NEIGHBOURS = 128
+"""Nearest candidates by hash looked at per image, to find the MAX_CHECKS most alike."""
 _BLOCK = 256
 """Images whose candidates are looked up in the index at once."""
 _WAVE = 32
@@ -104,7 +104,7 @@ def find_copies(
     for block in range(0, len(exact), _BLOCK):
         queries = range(block, min(block + _BLOCK, len(exact)))
         searches = [
-            _Search(i, js, ds)
+            _Search(i, *groups.most_alike_first(i, js, ds))
             for i, js, ds in index.earlier_neighbours(queries, radius, _NEIGHBOURS)
             if len(js)
         ]
@@ -118,9 +118,9 @@ def _settle(
     wave: list[_Search], start: int, groups: _NearGroups, policy: Policy, executor: Executor | None
 ) -> None:
     """Find the groups of one wave of images (exact groups numbered from `start`)."""
-    # First against the groups of earlier waves, settled: all of an image's checks in one
-    # task, nearest first, so it is decoded once, beside the few representatives that
-    # many images are checked against.
+    # First against the groups of earlier waves, settled, as far as they come before any
+    # candidate of this wave: all those checks of an image in one task, so it is decoded
+    # once, beside the few representatives that many images are checked against.
     plans = [(s, groups.plan(s, before=start)) for s in wave]
     _check([(s, targets) for s, targets in plans if targets], groups, policy, executor)
     # Then against images of this wave, in rounds: each image still alone is checked
@@ -205,9 +205,21 @@ class _NearGroups:
     def print_of(self, g: int) -> Fingerprint:
         return _print(self._analyses[self._champion[g]])
 
+    def most_alike_first(
+        self, g: int, neighbours: np.ndarray, distances: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The neighbours (and their hash distances) reordered by how alike their tiny
+        copies are to g's: in a burst, every frame is within a few bits of every other,
+        and the hashes alone do not tell which are copies."""
+        tiny = tiny_vectors([self.print_of(int(j)) for j in neighbours] + [self.print_of(g)])
+        apart = ((tiny[:-1] - tiny[-1]) ** 2).sum(axis=1)
+        order = np.argsort(apart, kind="stable")
+        return neighbours[order], distances[order]
+
     def plan(self, search: _Search, before: int) -> list[int]:
-        """Every exact group to check `search.image` against among neighbours numbered
-        under `before`, in order (marked as checked)."""
+        """The exact groups to check `search.image` against, in order, up to its first
+        candidate numbered `before` or later (whose group is not settled yet); marked as
+        checked."""
         out: list[int] = []
         while (target := self.next_target(search, before)) is not None:
             out.append(target)
@@ -215,27 +227,27 @@ class _NearGroups:
         return out
 
     def next_target(self, search: _Search, before: int | None = None) -> int | None:
-        """The exact group to check `search.image` against next, or None: its nearest
-        neighbour's group (numbered under `before`, if given), by that group's lead, if
-        it is another group, not met before, and the budget allows (MAX_CHECKS within
-        NEAR bits; FAR_CHECKS beyond, when the colours agree)."""
+        """The exact group to check `search.image` against next, or None: the group of
+        its next candidate (most alike first), by that group's lead, if it is another
+        group, not met before, and the budget allows (MAX_CHECKS within NEAR bits;
+        FAR_CHECKS beyond, when the colours agree). With `before`, None as soon as that
+        candidate is numbered `before` or later."""
         own = self.find(search.image)
         met = {self.find(g) for g in search.checked}
         palette = self.print_of(search.image).palette
         for j, d in zip(search.neighbours.tolist(), search.distances.tolist(), strict=True):
-            if before is not None and j >= before:
-                continue
             root = self.find(j)
             if root == own or root in met:
                 continue
+            spent = search.near == MAX_CHECKS if d <= NEAR else search.far == FAR_CHECKS
+            if spent:
+                continue
+            if before is not None and j >= before:
+                return None
             lead = self._lead[root]
             if d <= NEAR:
-                if search.near == MAX_CHECKS:
-                    continue
                 search.near += 1
                 return lead
-            if search.far == FAR_CHECKS:
-                return None
             if float(np.dot(palette, self.print_of(lead).palette)) >= FAR_COLOURS:
                 search.far += 1
                 return lead

@@ -27,6 +27,8 @@ THUMB_SIDE = 192
 """Longer side of the RGB thumbnail (also what reports show)."""
 PREVIEW_QUALITY = 80
 """JPEG quality of the stored preview of the thumbnail."""
+TINY_SIDE = 12
+"""Side of the tiny grey copy that orders candidates when their hashes are all close."""
 _ORB_FEATURES = 400
 _CENTRE_SHARE = 0.8
 _MIN_ORB_SIDE = 48
@@ -68,6 +70,9 @@ class Fingerprint:
     palette: np.ndarray
     """64 float32: the thumbnail's colour histogram (4 levels per channel), square-rooted
     and summing to 1 before the root; for choosing a varied set."""
+    tiny: bytes
+    """The picture in TINY_SIDE x TINY_SIDE grey pixels (uint8, area-averaged): which of
+    many candidates whose hashes differ by a few bits (a burst) looks most alike."""
     detail: Detail | None = None
     """The pixels, when kept; None for a compact fingerprint (see `source`)."""
     source: Source | None = None
@@ -94,6 +99,16 @@ class Fingerprint:
     def compact(self, source: Source) -> Fingerprint:
         """This fingerprint without its pixels, which `source` can give again."""
         return replace(self, detail=None, source=source)
+
+
+def tiny_vectors(prints: Sequence[Fingerprint]) -> np.ndarray:
+    """The tiny copies as rows of zero mean and unit variance (brightness and contrast
+    changes do not count), to compare by distance."""
+    rows = np.frombuffer(b"".join(p.tiny for p in prints), dtype=np.uint8)
+    v = rows.reshape(len(prints), TINY_SIDE * TINY_SIDE).astype(np.float32)
+    v -= v.mean(axis=1, keepdims=True)
+    v /= v.std(axis=1, keepdims=True) + 1e-6
+    return v
 
 
 def hamming(a: int, b: int) -> int:
@@ -192,6 +207,7 @@ def fingerprint(gray: np.ndarray, thumb: np.ndarray) -> Fingerprint:
         pixel_hash=pixel_hash,
         preview=encode_preview(thumb),
         palette=palette_of(thumb),
+        tiny=cv2.resize(half, (TINY_SIDE, TINY_SIDE), interpolation=cv2.INTER_AREA).tobytes(),
         detail=detail,
     )
 

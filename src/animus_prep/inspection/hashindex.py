@@ -93,8 +93,9 @@ class HashIndex:
         self, queries: Sequence[int], radius: int, limit: int | None = None
     ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """For each query `i`, in order: the indices `j < i` whose closest hash is within
-        `radius` bits of i's, and those distances, nearest first (ties: lower index first),
-        at most `limit` of them. `radius` must not exceed `complete_radius`."""
+        `radius` bits of i's, and those distances, nearest first (by all hashes' distances
+        summed; ties: lower index first), at most `limit` of them. `radius` must not
+        exceed `complete_radius`."""
         if radius > self.complete_radius:
             raise ValueError(
                 f"radius {radius} is over {self.complete_radius}, the largest "
@@ -115,9 +116,9 @@ class HashIndex:
 
     def _scan(self, i: int, radius: int) -> tuple[int, np.ndarray, np.ndarray]:
         js = np.arange(i, dtype=np.int64)
-        d = self._distances_of(np.full(i, i, dtype=np.int64), js)
+        d, total = self._distances_of(np.full(i, i, dtype=np.int64), js)
         close = d <= radius
-        return i, *_nearest_first(js[close], d[close])
+        return i, *_nearest_first(js[close], d[close], total[close])
 
     def _probe(
         self, batch: np.ndarray, radius: int
@@ -156,16 +157,19 @@ class HashIndex:
         pair.sort()
         pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))] if len(pair) else pair
         owners, members = pair // n, pair % n
-        d = self._distances_of(owners, members)
+        d, total = self._distances_of(owners, members)
         # Pairs come sorted by owner (then member): cut them per query.
         lo_, hi_ = np.searchsorted(owners, batch, "left"), np.searchsorted(owners, batch, "right")
         for i, a, b in zip(batch, lo_, hi_, strict=True):
-            yield int(i), *_nearest_first(members[a:b], d[a:b])
+            yield int(i), *_nearest_first(members[a:b], d[a:b], total[a:b])
 
-    def _distances_of(self, owners: np.ndarray, members: np.ndarray) -> np.ndarray:
-        diff = self._hashes[owners] ^ self._hashes[members]
-        d: np.ndarray = np.bitwise_count(diff).min(axis=1).astype(np.int64)
-        return d
+    def _distances_of(
+        self, owners: np.ndarray, members: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The closest hash's distance of each pair, and the distances of all its hashes
+        summed (finer: it orders pairs that are equally close on their closest hash)."""
+        bits = np.bitwise_count(self._hashes[owners] ^ self._hashes[members]).astype(np.int64)
+        return bits.min(axis=1), bits.sum(axis=1)
 
 
 def _runs(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -187,6 +191,10 @@ def _runs(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.cumsum(step), np.cumsum(run)
 
 
-def _nearest_first(js: np.ndarray, ds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.lexsort((js, ds))
+def _nearest_first(
+    js: np.ndarray, ds: np.ndarray, totals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours and their distances, nearest first: by the distances of all hashes
+    summed, then by index."""
+    order = np.lexsort((js, totals))
     return js[order], ds[order]
