@@ -72,7 +72,8 @@ class Policy:
 
     # Duplicates.
     duplicate_hash_distance: int = 26
-    """Hamming distance (of 64 bits) under which two images become a duplicate candidate."""
+    """Hamming distance (of 64 bits) under which two images become a duplicate candidate.
+    Above 4,096 photos in one folder, candidates are searched within 11 bits at most."""
     duplicate_min_similarity: float = 0.8
     """Correlation of the aligned images above which a candidate pair is a duplicate."""
 
@@ -135,6 +136,8 @@ class Policy:
                 raise PolicyError(f"{name} must be in (0, 1]")
         if not -1 <= self.identity_threshold <= 1:
             raise PolicyError("identity_threshold must be in [-1, 1]")
+        if not 0 <= self.duplicate_hash_distance <= 64:
+            raise PolicyError("duplicate_hash_distance must be in [0, 64] (bits of 64)")
 
     def cap_for(self, kind: str) -> int:
         """The upload cap for a kind of image (`face` or `body`)."""

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance
 
 from animus_prep.inspection.decode import DecodedImage, decode_bytes
-from animus_prep.inspection.dedup import candidate_pairs, group_duplicates, verify_pair
-from animus_prep.inspection.fingerprint import Fingerprint, fingerprint, hamming, thumbnail
+from animus_prep.inspection.dedup import verify_pair
+from animus_prep.inspection.fingerprint import Fingerprint, fingerprint, thumbnail
 from animus_prep.policy import Policy
 from photos import analysis_gray, encode, photo
 
@@ -90,32 +90,3 @@ def test_identical_pixels_short_circuit() -> None:
     a, b = fp_bytes(encode(arr, "PNG")), fp_bytes(encode(arr, "PNG", compress_level=1))
     v = verify_pair(a, b, 0.8)
     assert v.duplicate and v.method == "identical"
-
-
-def test_groups_keep_the_best_copy_and_chain_members() -> None:
-    arr = photo("chelsea", 1000)
-    files = {
-        "small": encode(np.asarray(Image.fromarray(arr).resize((500, 333)))),
-        "original": encode(arr, quality=95),
-        "other": encode(photo("rocket", 800)),
-        "lowq": encode(arr, quality=40),
-    }
-    names = list(files)
-    prints = [fp_bytes(d) for d in files.values()]
-    sizes = {"small": 1, "original": 3, "other": 3, "lowq": 2}
-    groups = group_duplicates(
-        prints, lambda g: max(g, key=lambda i: sizes[names[i]]), max_distance=26, min_similarity=0.8
-    )
-    assert len(groups) == 1
-    g = groups[0]
-    assert names[g.keep] == "original"
-    assert sorted(names[o] for o in g.others) == ["lowq", "small"]
-    assert all(0.8 <= s <= 1.0 for s in g.similarity.values())
-
-
-def test_candidate_search_uses_the_closest_of_three_hashes() -> None:
-    prints = [fp_bytes(encode(photo(n, 600))) for n in ("astronaut", "coffee")]
-    prints.append(prints[0])
-    pairs = candidate_pairs(prints, 4)
-    assert (0, 2) in pairs and (0, 1) not in pairs
-    assert hamming(prints[0].phash, prints[2].phash) == 0

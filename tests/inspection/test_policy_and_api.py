@@ -38,6 +38,8 @@ def test_policy_files_in_toml_and_json(tmp_path: Path) -> None:
         ({"max_face_edge_width": -1.0}, "positive"),
         ({"face_crop_side": 0}, "positive"),
         ({"dark_p90": 10**400}, "too large"),
+        ({"duplicate_hash_distance": 65}, "duplicate_hash_distance"),
+        ({"duplicate_hash_distance": -1}, "duplicate_hash_distance"),
     ],
 )
 def test_bad_policy_values_are_refused(values: dict[str, object], message: str) -> None:

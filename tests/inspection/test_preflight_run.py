@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 from animus_prep import LayoutError, Policy, ReasonCode, preflight
+from animus_prep.inspection import discover as discover_module
+from animus_prep.inspection import work
 from animus_prep.inspection.discover import discover
 from photos import encode, gaussian, photo, scene, write
 
@@ -224,3 +227,51 @@ def test_progress_is_reported_for_every_file(tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
     preflight(tmp_path, kind="face", policy=NO_FACES, progress=lambda d, t, _: seen.append((d, t)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_a_fan_out_of_links_is_walked_once_per_real_folder_and_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each level links twice to the one below: the photos are reachable by 2**6 paths.
+    photos = tmp_path / "photos"
+    write(photos / "a.jpg", scene(1))
+    write(photos / "b.jpg", scene(2))
+    below = photos
+    for level in range(6):
+        here = tmp_path / f"level{level}"
+        here.mkdir()
+        (here / "x").symlink_to(below, target_is_directory=True)
+        (here / "y").symlink_to(below, target_is_directory=True)
+        below = here
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "face").symlink_to(below, target_is_directory=True)
+    listed: Counter[int] = Counter()
+    real_list = discover_module._list
+    monkeypatch.setattr(
+        discover_module,
+        "_list",
+        lambda folder: listed.update([folder.stat().st_ino]) or real_list(folder),
+    )
+    read: Counter[str] = Counter()
+    real_analyze = work.analyze
+    monkeypatch.setattr(
+        work, "analyze", lambda c, p: read.update([c.path.name]) or real_analyze(c, p)
+    )
+    report = preflight(root, policy=NO_FACES)
+    assert set(listed.values()) == {1}  # every real folder listed once
+    assert read == {"a.jpg": 1, "b.jpg": 1}  # every real file read once
+    files = [i for i in report.images if i.path.endswith(".jpg")]
+    capped = [i for i in report.images if not i.path.endswith(".jpg")]
+    kept = {i.path for i in files if i.accepted}
+    assert len(kept) == 2 and all(p.startswith("face/x/x/x/x/x/x/") for p in kept)
+    # Every other path to a photo is a copy of it: no path vanishes, none is read again.
+    assert len(files) == 2 * discover_module._MAX_PATHS
+    for image in files:
+        if not image.accepted:
+            assert image.codes == (ReasonCode.DUPLICATE,)
+            assert image.duplicate_of in kept
+            assert "same file" in image.reasons[0].message
+    # Paths past the limit are one entry each, pointing at the folder's first path.
+    assert capped and all(i.codes == (ReasonCode.DUPLICATE,) for i in capped)
+    assert all(i.duplicate_of == "face/x/x/x/x/x/x" for i in capped if i.path.count("/") == 6)

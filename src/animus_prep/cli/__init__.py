@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -35,6 +36,9 @@ def _run_sandbox(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     return sandbox_main(list(argv))
 
+
+EXIT_BROKEN_PIPE = 128 + 13
+"""Exit status when the output pipe closed (as for a command killed by SIGPIPE)."""
 
 _PASSTHROUGH: dict[str, Callable[[Sequence[str]], int]] = {"sandbox": _run_sandbox}
 
@@ -89,6 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("animus-prep: interrupted\n")
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`... --format jsonl | head`): stop as quietly as a
+        # command killed by SIGPIPE, without a traceback or a failed flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     return status
 
 

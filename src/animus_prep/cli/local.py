@@ -12,6 +12,8 @@ from ..inspection.discover import LayoutError
 from ..inspection.references import UnusableReferenceError
 from ..inspection.run import preflight
 from ..policy import Policy
+from .batch import run_batch
+from .cluster import work_executor
 from .common import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -70,6 +72,31 @@ def add_check(sub: Subcommands) -> None:
         action="store_true",
         help="every reason of every file on its own line, with measured values; never cut",
     )
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="PATH holds character folders: judge each subfolder as one character, with a "
+        "report per character and a roll-up (--format jsonl: one line per character, then "
+        "the roll-up); unchanged characters are not judged again",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --batch: judge every character again, even those unchanged since their "
+        "last report",
+    )
+    p.add_argument(
+        "--cross-identity",
+        action="store_true",
+        help="with --batch: warn when one person's photos appear under two characters",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the work on a dask.distributed cluster (e.g. tcp://10.0.0.5:8786; needs "
+        "the dask extra); its workers must see PATH at the same absolute path and run "
+        "the same animus-prep version; --workers is then unused",
+    )
     p.set_defaults(run=_run_check)
 
 
@@ -78,11 +105,20 @@ def _run_check(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.path}: no such file or folder")
     effective = resolve_policy(args)
     policy = effective.policy
+    fmt = output_format(args)
+    if args.batch:
+        if fmt == "csv" or args.report:
+            what = "--format csv" if fmt == "csv" else "--report"
+            raise UsageError(f"{what} does not go with --batch (use --format jsonl)")
+        return run_batch(args, policy, fmt)
+    for flag in ("force", "cross_identity"):
+        if getattr(args, flag):
+            raise UsageError(f"--{flag.replace('_', '-')} goes with --batch")
     if args.reference:
         existing_folder(args.reference)
     if args.view is not None and args.kind != "body":
         raise UsageError("--view goes with --kind body (a character folder names its views)")
-    with process_pool(args.workers) as executor:
+    with work_executor(args.scheduler, args.workers, [Path(args.path)]) as executor:
         try:
             report = preflight(
                 args.path,
@@ -95,7 +131,6 @@ def _run_check(args: argparse.Namespace) -> int:
             )
         except (LayoutError, UnusableReferenceError) as exc:
             raise UsageError(str(exc)) from exc
-    fmt = output_format(args)
     if fmt == "json":
         sys.stdout.write(report.dumps() + "\n")
     elif fmt in ("csv", "jsonl"):

@@ -26,7 +26,7 @@ from .faces import (
     find_faces,
     region_side,
 )
-from .fingerprint import Fingerprint, fingerprint, thumbnail_of
+from .fingerprint import Fingerprint, Source, fingerprint, thumbnail_of
 from .measure import Measurements, measure, shrink_gray
 
 
@@ -203,8 +203,16 @@ def _face_sharpness_at_full_detail(result: DecodedImage, findings: FaceFindings)
 
 
 def analyze(candidate: Candidate, policy: Policy) -> ImageAnalysis:
-    """Decode a candidate file once and analyse it; never raises for a bad file."""
-    return _analyze_safely(candidate, decode_path(candidate.path, policy), policy)
+    """Decode a candidate file once and analyse it; never raises for a bad file.
+
+    The fingerprint comes back compact (no pixels, ~10 KB): a pair verification decodes
+    the file again by its path (see `inspection.detail`).
+    """
+    a = _analyze_safely(candidate, decode_path(candidate.path, policy), policy)
+    if a.print is None or a.sha256 is None:
+        return a
+    source = Source(str(candidate.path.absolute()), a.sha256, policy.analysis_side)
+    return replace(a, print=a.print.compact(source))
 
 
 def analyze_bytes(data: bytes, name: str, policy: Policy, kind: str = "face") -> ImageAnalysis:
@@ -252,9 +260,6 @@ def spread_vector(a: ImageAnalysis) -> np.ndarray:
     if p is None:
         return np.zeros(64 + 64, dtype=np.float32)
     bits = np.array([(p.phash >> i) & 1 for i in range(64)], dtype=np.float32) * 2 - 1
-    small = p.thumbnail.reshape(-1, 3) // 64
-    hist = np.bincount(small[:, 0] * 16 + small[:, 1] * 4 + small[:, 2], minlength=64)
-    hist = np.sqrt(hist / max(hist.sum(), 1)).astype(np.float32)
-    v = np.concatenate([bits / 8.0, hist])
+    v = np.concatenate([bits / 8.0, p.palette])
     out: np.ndarray = v / (np.linalg.norm(v) + 1e-9)
     return out

@@ -8,14 +8,15 @@ so a render and a reference photo are judged by one rule.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 
 from ..faces.identity import Embedding, judge_identity, similarities
 from ..faces.types import Face
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
-from .analysis import ImageAnalysis, best_copy, spread_vector
+from .analysis import ImageAnalysis, spread_vector
 from .checks import rejection
-from .dedup import group_duplicates
+from .duplicates import Copy, find_copies, search_radius
 from .report import ImageReport, MetricValue, Report
 from .selection import select_within_cap
 
@@ -58,8 +59,10 @@ def assemble(
     policy: Policy,
     *,
     references: Sequence[ImageAnalysis] = (),
+    executor: Executor | None = None,
 ) -> Report:
-    """Set-level decisions (duplicates, identity, caps) over per-image analyses."""
+    """Set-level decisions (duplicates, identity, caps) over per-image analyses.
+    `executor` runs the verification of duplicate candidates."""
     reasons: list[list[Reason]] = [a.reasons() for a in analyses]
     for i, a in enumerate(analyses):
         if a.candidate.kind is None:
@@ -72,19 +75,33 @@ def assemble(
                     "unknown; move it there or check its folder with --kind",
                 ),
             )
-    duplicate_of = duplicates_among(analyses, policy)
-    for i, (keep, sim) in duplicate_of.items():
-        reasons[i].append(
-            rejection(
-                "duplicate",
-                ReasonCode.DUPLICATE,
-                f"same picture as {analyses[keep].candidate.relpath}, which is the better "
-                f"copy (similarity {sim:.2f})",
-                score=sim,
-                threshold=policy.duplicate_min_similarity,
+    copies = find_copies(analyses, policy, executor)
+    duplicate_of = {i: (c.keep, c.similarity) for i, c in copies.items()}
+    for i, copy in copies.items():
+        reasons[i].append(_duplicate_reason(analyses[copy.keep].candidate.relpath, copy, policy))
+    linked: dict[int, str] = {}
+    for i, a in enumerate(analyses):
+        first = a.candidate.same_as
+        if first is not None:
+            linked[i] = first
+            reasons[i].append(
+                rejection(
+                    "duplicate",
+                    ReasonCode.DUPLICATE,
+                    f"one more path to the folder {first}, which links reach by too many "
+                    f"paths to list them all: its files are judged under {first}/",
+                )
             )
+    identity, warnings, identity_of = _apply_identity(
+        analyses, reasons, duplicate_of, references, policy
+    )
+    radius = search_radius(sum(a.print is not None for a in analyses), policy)
+    if radius < policy.duplicate_hash_distance:
+        warnings.append(
+            f"with this many photos, duplicate candidates were searched within {radius} "
+            f"bits of hash distance, not {policy.duplicate_hash_distance}: copies cropped "
+            "by more than ~5% may be missed"
         )
-    identity, warnings = _apply_identity(analyses, reasons, duplicate_of, references, policy)
     _apply_caps(analyses, reasons, policy)
     images = tuple(
         ImageReport(
@@ -98,34 +115,47 @@ def assemble(
             sha256=a.sha256,
             metrics=_metrics(a),
             duplicate_of=(
-                analyses[duplicate_of[i][0]].candidate.relpath if i in duplicate_of else None
+                analyses[duplicate_of[i][0]].candidate.relpath
+                if i in duplicate_of
+                else linked.get(i)
             ),
             notes=a.notes,
             faces=_faces(a),
             identity_score=identity.get(i),
-            thumbnail=a.print.thumbnail if a.print is not None else None,
             embedding=a.faces.embedding if a.faces is not None else None,
             fingerprint=a.print,
         )
         for i, a in enumerate(analyses)
     )
-    return Report(root=root, policy=policy, images=images, warnings=tuple(warnings))
+    return Report(
+        root=root, policy=policy, images=images, warnings=tuple(warnings), identity=identity_of
+    )
+
+
+def _duplicate_reason(kept: str, copy: Copy, policy: Policy) -> Reason:
+    if copy.how == "same file":
+        text = f"the same file as {kept} (another path to it), which is kept"
+    elif copy.how == "identical":
+        text = f"a byte-identical copy of {kept}, which is kept"
+    else:
+        text = (
+            f"same picture as {kept}, which is the better copy (similarity {copy.similarity:.2f})"
+        )
+    return rejection(
+        "duplicate",
+        ReasonCode.DUPLICATE,
+        text,
+        score=copy.similarity,
+        threshold=policy.duplicate_min_similarity,
+    )
 
 
 def duplicates_among(
-    analyses: Sequence[ImageAnalysis], policy: Policy
+    analyses: Sequence[ImageAnalysis], policy: Policy, executor: Executor | None = None
 ) -> dict[int, tuple[int, float]]:
     """Every copy that is not the best of its duplicate group: index -> (index of the
     copy kept, similarity to it)."""
-    decoded = [i for i, a in enumerate(analyses) if a.print is not None]
-    prints = [p for p in (analyses[i].print for i in decoded) if p is not None]
-    groups = group_duplicates(
-        prints,
-        lambda group: group[best_copy([analyses[decoded[k]] for k in group])],
-        max_distance=policy.duplicate_hash_distance,
-        min_similarity=policy.duplicate_min_similarity,
-    )
-    return {decoded[o]: (decoded[g.keep], g.similarity[o]) for g in groups for o in g.others}
+    return {i: (c.keep, c.similarity) for i, c in find_copies(analyses, policy, executor).items()}
 
 
 def main_face_embeddings(analyses: Sequence[ImageAnalysis]) -> dict[int, Embedding]:
@@ -170,20 +200,21 @@ def _apply_identity(
     duplicate_of: dict[int, tuple[int, float]],
     references: Sequence[ImageAnalysis],
     policy: Policy,
-) -> tuple[dict[int, float], list[str]]:
-    """Score face photos against the character's identity; flag the other people."""
+) -> tuple[dict[int, float], list[str], Embedding | None]:
+    """Score face photos against the character's identity; flag the other people. Also
+    returns the identity (an embedding) when one was found."""
     warnings: list[str] = []
     unavailable = next(
         (a.faces.unavailable for a in analyses if a.faces and a.faces.unavailable), None
     )
     if unavailable:
-        return {}, [f"{unavailable}; face checks were skipped"]
+        return {}, [f"{unavailable}; face checks were skipped"], None
     if not policy.faces or not policy.identity:
-        return {}, warnings
+        return {}, warnings, None
     if not any(a.candidate.kind == "face" for a in analyses):
         # Body photos only, or no photo at all: there is no identity to check, so saying
         # it was not checked would only be noise.
-        return {}, warnings
+        return {}, warnings, None
     embeddings = main_face_embeddings(analyses)
     # Each picture votes once: copies of one photo must not outvote the rest.
     voters = {i: e for i, e in embeddings.items() if i not in duplicate_of}
@@ -194,20 +225,20 @@ def _apply_identity(
     ]
     if references and not ref:
         warnings.append("no reference photo shows exactly one face; identity not checked")
-        return {}, warnings
+        return {}, warnings, None
     verdict = judge_identity(
         voters, policy.identity_threshold, reference=ref, min_faces=policy.identity_min_faces
     )
     if verdict.note:
         warnings.append(verdict.note)
     if verdict.target is None:
-        return {}, warnings
+        return {}, warnings, None
     # Every face photo is scored, copies included, against the one identity.
     against = "the reference photos" if ref else "the person in most of the face photos"
     scores, mismatches = identity_mismatches(embeddings, verdict.target, policy, against)
     for i, reason in mismatches.items():
         reasons[i].append(reason)
-    return scores, warnings
+    return scores, warnings, verdict.target
 
 
 def _apply_caps(

@@ -1,7 +1,7 @@
-"""Duplicate and near-duplicate groups, keeping the best copy of each.
+"""Whether two images show the same picture: the geometric verification of a candidate pair.
 
 Search is split from hashing (as in imagededup): cheap 64-bit hashes propose candidate
-pairs with a loose distance, and each candidate is verified geometrically: ORB keypoints
+pairs (`hashindex`, `duplicates`), and each candidate is verified here: ORB keypoints
 are matched, a similarity transform is fitted with RANSAC, one thumbnail is warped onto
 the other, and the pair is a duplicate only when the aligned images agree everywhere but
 for a small patch (a watermark). Two different photos of the same person in the same
@@ -11,13 +11,13 @@ that last test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .fingerprint import Fingerprint, orb_features
+from .detail import DetailUnavailable, detail_of
+from .fingerprint import Detail, Fingerprint, orb_features
 
 _RATIO_TEST = 0.8
 _MIN_INLIERS = 12
@@ -36,30 +36,15 @@ class PairVerdict:
     similarity: float
     """Correlation of the aligned grey thumbnails over their overlap (-1 to 1)."""
     method: str
-    """`identical`, `aligned` (ORB + RANSAC) or `resized` (no geometry to fit)."""
+    """`identical`, `aligned` (ORB + RANSAC), `resized` (no geometry to fit), or
+    `unavailable` (a file's pixels could not be had again)."""
 
 
-def candidate_pairs(prints: Sequence[Fingerprint], max_distance: int) -> list[tuple[int, int]]:
-    """Pairs whose closest hash (of the three) is within `max_distance` bits."""
-    n = len(prints)
-    if n < 2:
-        return []
-    hashes = np.array([[p.phash, p.dhash, p.centre_phash] for p in prints], dtype=np.uint64)
-    pairs: list[tuple[int, int]] = []
-    for i in range(n - 1):
-        x = hashes[i + 1 :] ^ hashes[i]
-        # Popcount of each 64-bit word via the bytes view.
-        bits = np.unpackbits(x.view(np.uint8), axis=1).reshape(n - 1 - i, 3, 64).sum(axis=2)
-        close = np.flatnonzero(bits.min(axis=1) <= max_distance)
-        pairs.extend((i, i + 1 + int(j)) for j in close)
-    return pairs
-
-
-def _gray_thumb(p: Fingerprint) -> np.ndarray:
+def _gray_thumb(p: Detail) -> np.ndarray:
     return cv2.cvtColor(p.thumbnail, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
-def _fit_similarity(a: Fingerprint, b: Fingerprint) -> np.ndarray | None:
+def _fit_similarity(a: Detail, b: Detail) -> np.ndarray | None:
     """2x3 transform taking b's keypoint coordinates to a's, or None."""
     a_points, a_desc = orb_features(a)
     b_points, b_desc = orb_features(b)
@@ -111,10 +96,23 @@ def verify_pair(
     """Whether two fingerprinted images show the same picture.
 
     The aligned overlap must cover `min_cover_a` of `a` and `min_cover_b` of `b`: by
-    default most of both; lower `min_cover_a` to find crops of `a`.
+    default most of both; lower `min_cover_a` to find crops of `a`. A compact fingerprint's
+    pixels are decoded again from its file (see `inspection.detail`); when that file is
+    gone or changed, the verdict is "unavailable" (not a duplicate).
     """
     if a.pixel_hash == b.pixel_hash:
         return PairVerdict(True, 1.0, "identical")
+    try:
+        return _verify_pixels(detail_of(a), detail_of(b), min_similarity, min_cover_a, min_cover_b)
+    except (DetailUnavailable, cv2.error, ValueError, MemoryError):
+        # No pixels to compare, or a pair this odd broke the geometry: not shown to be
+        # copies, and one pair never stops the whole folder's check.
+        return PairVerdict(False, 0.0, "unavailable")
+
+
+def _verify_pixels(
+    a: Detail, b: Detail, min_similarity: float, min_cover_a: float, min_cover_b: float
+) -> PairVerdict:
     ta, tb = _gray_thumb(a), _gray_thumb(b)
     h, w = ta.shape
     matrix = _fit_similarity(a, b)
@@ -144,59 +142,3 @@ def verify_pair(
         return PairVerdict(False, 0.0, method)
     corr, differing = _compare_aligned(ta, warped, valid)
     return PairVerdict(corr >= min_similarity and differing <= _MAX_DIFFERING, corr, method)
-
-
-@dataclass(frozen=True, slots=True)
-class DuplicateGroup:
-    """Images showing the same picture: the kept one and the others."""
-
-    keep: int
-    others: tuple[int, ...]
-    similarity: dict[int, float]
-    """Similarity of each other member to the kept one."""
-
-
-def group_duplicates(
-    prints: Sequence[Fingerprint],
-    best: Callable[[Sequence[int]], int],
-    *,
-    max_distance: int,
-    min_similarity: float,
-) -> list[DuplicateGroup]:
-    """Group duplicates (connected components of verified pairs); keep the best of each.
-
-    `best(members)` picks the member to keep from a group's indices.
-    """
-    parent = list(range(len(prints)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    scores: dict[tuple[int, int], float] = {}
-    for i, j in candidate_pairs(prints, max_distance):
-        if find(i) == find(j) and len(prints) > 2:
-            continue
-        verdict = verify_pair(prints[i], prints[j], min_similarity)
-        if verdict.duplicate:
-            parent[find(j)] = find(i)
-            scores[(i, j)] = scores[(j, i)] = verdict.similarity
-    members: dict[int, list[int]] = {}
-    for i in range(len(prints)):
-        members.setdefault(find(i), []).append(i)
-    groups = []
-    for group in members.values():
-        if len(group) < 2:
-            continue
-        keep = best(group)
-        others = tuple(sorted(i for i in group if i != keep))
-        sims = {
-            o: scores.get(
-                (keep, o), max((s for (x, y), s in scores.items() if y == o), default=0.0)
-            )
-            for o in others
-        }
-        groups.append(DuplicateGroup(keep, others, sims))
-    return sorted(groups, key=lambda g: g.keep)

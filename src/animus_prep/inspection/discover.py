@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,8 @@ FACE_IMAGE_TYPE = "face_image"
 _VIEW = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 # Folders deeper than this are reported as entries, not walked (links can nest forever).
 _MAX_DEPTH = 32
+# Paths under which one real folder's files are listed, at most (see _walk).
+_MAX_PATHS = 8
 
 
 class LayoutError(ValueError):
@@ -40,42 +43,88 @@ class Candidate:
     """None when the file is outside face/ and body/<view>/ of a character folder."""
     image_type: str | None
     """API image type: `face_image`, or `body_image_<view>` for body photos."""
+    size: int | None = None
+    """Size in bytes of a regular file (None for anything else, or when it cannot be read)."""
+    file_id: tuple[int, int] | None = None
+    """(device, inode) of a regular file: equal for every path that reaches one file."""
+    same_as: str | None = None
+    """For a folder reached by more paths than are listed: the path its files are under."""
+
+    def absolute(self) -> Candidate:
+        """This candidate with an absolute path (for a worker with another working folder)."""
+        return self if self.path.is_absolute() else replace(self, path=self.path.absolute())
 
 
 def body_image_type(view: str) -> str:
     return f"body_image_{view}"
 
 
-def _walk(root: Path) -> list[Path]:
+_FolderId = tuple[int, int]
+_Listing = list[tuple[str, bool]] | None
+"""A folder's entries (name, is a folder), or None when it cannot be listed."""
+
+
+def _list(folder: Path) -> _Listing:
+    try:
+        with os.scandir(folder) as listing:
+            entries = []
+            for entry in listing:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    is_folder = entry.is_dir()  # follows links
+                except OSError:
+                    is_folder = False
+                entries.append((entry.name, is_folder))
+    except OSError:
+        return None
+    # The character layout's own folders first, so they are listed under their own paths
+    # before any cap on the paths of one folder applies.
+    return sorted(entries, key=lambda e: (e[0] not in ("face", "body"), e[0]), reverse=True)
+
+
+def _walk(root: Path) -> list[tuple[Path, Path | None]]:
     """Every non-dot entry under ``root`` that is not a folder, and every folder that
-    cannot be listed. Linked folders are followed; a link back to a folder on its own
-    path (a loop) is not."""
-    found: list[Path] = []
-    stack: list[tuple[Path, frozenset[tuple[int, int]]]] = [(root, frozenset())]
+    cannot be listed, as (path, None). Linked folders are followed; a link back to a
+    folder on its own path (a loop) is not.
+
+    Each real folder is listed from disk once, however many paths reach it (a link tree
+    that fans out): its other paths reuse that listing, up to _MAX_PATHS paths per
+    folder. A path beyond those is one entry, (path, the folder's first path), instead of
+    its files again: a tree of links can reach one folder by exponentially many paths.
+    """
+    found: list[tuple[Path, Path | None]] = []
+    listings: dict[_FolderId, _Listing] = {}
+    paths: dict[_FolderId, list[Path]] = {}
+    stack: list[tuple[Path, frozenset[_FolderId]]] = [(root, frozenset())]
     while stack:
         folder, ancestors = stack.pop()
         try:
             st = folder.stat()
-            here = (st.st_dev, st.st_ino)
-            if here in ancestors:
-                continue
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name, reverse=True)
         except OSError:
-            # Reported unreadable with the reason, rather than its photos silently missing.
-            found.append(folder)
+            found.append((folder, None))
             continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                is_folder = entry.is_dir()  # follows links
-            except OSError:
-                is_folder = False
+        here = (st.st_dev, st.st_ino)
+        if here in ancestors:
+            continue
+        seen = paths.setdefault(here, [])
+        if len(seen) >= _MAX_PATHS:
+            found.append((folder, seen[0]))
+            continue
+        seen.append(folder)
+        if here not in listings:
+            listings[here] = _list(folder)
+        listing = listings[here]
+        if listing is None:
+            # Reported unreadable with the reason, rather than its photos silently missing.
+            found.append((folder, None))
+            continue
+        for name, is_folder in listing:
+            path = folder / name
             if is_folder and len(ancestors) < _MAX_DEPTH:
-                stack.append((Path(entry.path), ancestors | {here}))
+                stack.append((path, ancestors | {here}))
             else:
-                found.append(Path(entry.path))
+                found.append((path, None))
     return found
 
 
@@ -106,32 +155,46 @@ def _discover(root: Path, kind: Kind | None, view: str) -> list[Candidate]:
     if root.is_file():
         if kind is None:
             raise LayoutError(f"{root} is a file: say what it is with --kind face|body")
-        return [_candidate(root, root.name, kind, view)]
+        return [_with_facts(_candidate(root, root.name, kind, view), None)]
     if not root.is_dir():
         raise LayoutError(f"{root} is neither a file nor a folder")
     with os.scandir(root):  # an unreadable root is an error, not an empty folder
         pass
-    if kind is not None:
-        return [
-            _candidate(p, _rel(p, root), kind, view)
-            for p in sorted(_walk(root), key=lambda p: _rel(p, root))
-        ]
-    if not is_character_folder(root):
+    if kind is None and not is_character_folder(root):
         raise LayoutError(
             f"{root} is not a character folder (it has no face/ or body/ folder); "
             "pass --kind face|body to check any folder of one kind"
         )
+    walked = sorted(_walk(root), key=lambda e: _rel(e[0], root))
     out: list[Candidate] = []
-    for path in sorted(_walk(root), key=lambda p: _rel(p, root)):
+    for path, first in walked:
         rel = _rel(path, root)
-        parts = rel.split("/")
-        if parts[0] == "face" and len(parts) >= 2:
-            out.append(Candidate(path, rel, "face", FACE_IMAGE_TYPE))
-        elif parts[0] == "body" and len(parts) >= 3 and _VIEW.match(parts[1].lower()):
-            out.append(Candidate(path, rel, "body", body_image_type(parts[1].lower())))
-        else:
-            out.append(Candidate(path, rel, None, None))
+        c = _candidate(path, rel, kind, view) if kind is not None else _placed(path, rel)
+        out.append(_with_facts(c, None if first is None else _rel(first, root)))
     return out
+
+
+def _placed(path: Path, rel: str) -> Candidate:
+    """A file of a character folder, its kind known from where it is."""
+    parts = rel.split("/")
+    if parts[0] == "face" and len(parts) >= 2:
+        return Candidate(path, rel, "face", FACE_IMAGE_TYPE)
+    if parts[0] == "body" and len(parts) >= 3 and _VIEW.match(parts[1].lower()):
+        return Candidate(path, rel, "body", body_image_type(parts[1].lower()))
+    return Candidate(path, rel, None, None)
+
+
+def _with_facts(c: Candidate, same_as: str | None) -> Candidate:
+    """The candidate with its file's size and identity (for a regular file)."""
+    if same_as is not None:
+        return replace(c, same_as=same_as)
+    try:
+        st = c.path.stat()
+    except OSError:
+        return c
+    if not stat.S_ISREG(st.st_mode):
+        return c
+    return replace(c, size=st.st_size, file_id=(st.st_dev, st.st_ino))
 
 
 def _candidate(path: Path, rel: str, kind: Kind, view: str) -> Candidate:

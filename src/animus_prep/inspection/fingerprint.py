@@ -1,16 +1,21 @@
 """Compact, picklable image fingerprints for duplicate search, made once per decode.
 
 Three 64-bit perceptual hashes (DCT of the whole frame, gradient of the whole frame, DCT of
-the centre) find candidates cheaply; a small grey copy (for ORB keypoints, found only when
-a pair needs verifying) and a thumbnail let the duplicate search verify a candidate pair
-geometrically without decoding anything again.
+the centre) find candidates cheaply. A candidate pair is verified geometrically on two
+copies of the pixels (`Detail`): a grey copy for ORB keypoints and an RGB thumbnail.
+
+Those copies are most of a fingerprint's weight (~170 KB), so a fingerprint made from a
+file travels and is kept *compact*: hashes, a JPEG preview of the thumbnail (what reports
+show), the thumbnail's colour histogram, and the `Source` to decode the pixels again from
+when a pair must be verified (`inspection.detail`). A fingerprint made from bytes that
+never touched the disk keeps its pixels.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import cv2
@@ -19,10 +24,36 @@ import numpy as np
 from PIL import Image
 
 THUMB_SIDE = 192
-"""Longer side of the stored RGB thumbnail (also used by reports)."""
+"""Longer side of the RGB thumbnail (also what reports show)."""
+PREVIEW_QUALITY = 80
+"""JPEG quality of the stored preview of the thumbnail."""
+TINY_SIDE = 12
+"""Side of the tiny grey copy that orders candidates when their hashes are all close."""
 _ORB_FEATURES = 400
 _CENTRE_SHARE = 0.8
 _MIN_ORB_SIDE = 48
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a compact fingerprint's pixels can be decoded again from."""
+
+    path: str
+    """Absolute path of the file (read again by whichever process verifies a pair)."""
+    sha256: str
+    """The file's digest when it was fingerprinted: a file changed since is not used."""
+    analysis_side: int
+    """Policy.analysis_side the fingerprint was made with."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Detail:
+    """The pixels a pair verification works on."""
+
+    gray: np.ndarray
+    """Grey copy at half the analysis size: keypoints are found on it when needed."""
+    thumbnail: np.ndarray
+    """RGB uint8, longer side THUMB_SIDE (or less for small images)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -34,10 +65,50 @@ class Fingerprint:
     centre_phash: int
     pixel_hash: str
     """Digest of the grey analysis pixels: equal for lossless re-encodings of one picture."""
-    gray: np.ndarray
-    """Grey copy at half the analysis size: keypoints are found on it when needed."""
-    thumbnail: np.ndarray
-    """RGB uint8, longer side THUMB_SIDE (or less for small images)."""
+    preview: bytes
+    """The thumbnail as a JPEG (quality PREVIEW_QUALITY), for reports."""
+    palette: np.ndarray
+    """64 float32: the thumbnail's colour histogram (4 levels per channel), square-rooted
+    and summing to 1 before the root; for choosing a varied set."""
+    tiny: bytes
+    """The picture in TINY_SIDE x TINY_SIDE grey pixels (uint8, area-averaged): which of
+    many candidates whose hashes differ by a few bits (a burst) looks most alike."""
+    detail: Detail | None = None
+    """The pixels, when kept; None for a compact fingerprint (see `source`)."""
+    source: Source | None = None
+    """Where the pixels can be decoded again, for a fingerprint made from a file."""
+
+    @property
+    def hashes(self) -> tuple[int, int, int]:
+        return (self.phash, self.dhash, self.centre_phash)
+
+    @property
+    def thumbnail(self) -> np.ndarray:
+        """RGB uint8 thumbnail: the exact one when kept, else decoded from the preview."""
+        if self.detail is not None:
+            return self.detail.thumbnail
+        return decode_preview(self.preview)
+
+    @property
+    def gray(self) -> np.ndarray:
+        """The grey verification copy (only of a fingerprint that keeps its pixels)."""
+        if self.detail is None:
+            raise ValueError("a compact fingerprint keeps no pixels: see inspection.detail")
+        return self.detail.gray
+
+    def compact(self, source: Source) -> Fingerprint:
+        """This fingerprint without its pixels, which `source` can give again."""
+        return replace(self, detail=None, source=source)
+
+
+def tiny_vectors(prints: Sequence[Fingerprint]) -> np.ndarray:
+    """The tiny copies as rows of zero mean and unit variance (brightness and contrast
+    changes do not count), to compare by distance."""
+    rows = np.frombuffer(b"".join(p.tiny for p in prints), dtype=np.uint8)
+    v = rows.reshape(len(prints), TINY_SIDE * TINY_SIDE).astype(np.float32)
+    v -= v.mean(axis=1, keepdims=True)
+    v /= v.std(axis=1, keepdims=True) + 1e-6
+    return v
 
 
 def hamming(a: int, b: int) -> int:
@@ -85,37 +156,74 @@ def thumbnail_of(image: Image.Image, side: int = THUMB_SIDE) -> np.ndarray:
     return thumbnail(np.asarray(small.convert("RGB") if small.mode != "RGB" else small), side)
 
 
+def encode_preview(thumb: np.ndarray) -> bytes:
+    """The RGB thumbnail as JPEG bytes."""
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(thumb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, PREVIEW_QUALITY]
+    )
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB array
+        raise ValueError("could not encode the thumbnail")
+    return bytes(buf)
+
+
+def decode_preview(data: bytes) -> np.ndarray:
+    """RGB uint8 array of a preview made by `encode_preview`."""
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("not a preview image")
+    out: np.ndarray = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return out
+
+
+def palette_of(thumb: np.ndarray) -> np.ndarray:
+    """Colour histogram of an RGB thumbnail: 4 levels per channel, square-rooted."""
+    small = thumb.reshape(-1, 3) // 64
+    hist = np.bincount(small[:, 0] * 16 + small[:, 1] * 4 + small[:, 2], minlength=64)
+    out: np.ndarray = np.sqrt(hist / max(int(hist.sum()), 1)).astype(np.float32)
+    return out
+
+
+def pixels(gray: np.ndarray, thumb: np.ndarray) -> tuple[Detail, str]:
+    """The verification pixels of an image and the digest of its grey analysis copy."""
+    pixel_hash = hashlib.blake2b(
+        np.ascontiguousarray(gray).tobytes() + repr(gray.shape).encode(), digest_size=16
+    ).hexdigest()
+    return Detail(half_size(gray), thumb), pixel_hash
+
+
 def fingerprint(gray: np.ndarray, thumb: np.ndarray) -> Fingerprint:
-    """Fingerprint an upright image from its grey analysis copy and its RGB thumbnail."""
-    half = half_size(gray)
+    """Fingerprint an upright image from its grey analysis copy and its RGB thumbnail; the
+    result keeps its pixels (`Fingerprint.compact` drops them)."""
+    detail, pixel_hash = pixels(gray, thumb)
+    half = detail.gray
     h, w = half.shape
     ch, cw = max(1, int(h * _CENTRE_SHARE)), max(1, int(w * _CENTRE_SHARE))
     y0, x0 = (h - ch) // 2, (w - cw) // 2
     centre = np.ascontiguousarray(half[y0 : y0 + ch, x0 : x0 + cw])
-    pixel_hash = hashlib.blake2b(
-        np.ascontiguousarray(gray).tobytes() + repr(gray.shape).encode(), digest_size=16
-    ).hexdigest()
     return Fingerprint(
         phash=_hash_int(imagehash.phash(_small(half, 64))),
         dhash=_hash_int(imagehash.dhash(_small(half, 64))),
         centre_phash=_hash_int(imagehash.phash(_small(centre, 64))),
         pixel_hash=pixel_hash,
-        gray=half,
-        thumbnail=thumb,
+        preview=encode_preview(thumb),
+        palette=palette_of(thumb),
+        tiny=cv2.resize(half, (TINY_SIDE, TINY_SIDE), interpolation=cv2.INTER_AREA).tobytes(),
+        detail=detail,
     )
 
 
-@lru_cache(maxsize=512)
-def orb_features(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray]:
-    """ORB keypoint positions (N x 2, in `fp.gray` pixels) and descriptors (N x 32).
+@lru_cache(maxsize=128)
+def orb_features(detail: Detail) -> tuple[np.ndarray, np.ndarray]:
+    """ORB keypoint positions (N x 2, in `detail.gray` pixels) and descriptors (N x 32).
 
-    Computed only for images that duplicate search must verify, most images never are.
+    Computed only for images that duplicate search must verify, most images never are;
+    the last few are cached (each holds its pixels too, ~170 KB).
     """
     kps: Sequence[cv2.KeyPoint] = ()
     desc = None
-    if min(fp.gray.shape) >= _MIN_ORB_SIDE:
+    if min(detail.gray.shape) >= _MIN_ORB_SIDE:
         orb = cv2.ORB.create(nfeatures=_ORB_FEATURES, fastThreshold=10, edgeThreshold=15)
-        kps, desc = orb.detectAndCompute(fp.gray, None)
+        kps, desc = orb.detectAndCompute(detail.gray, None)
     points = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
     descriptors = (
         np.zeros((0, 32), dtype=np.uint8) if desc is None else np.asarray(desc, dtype=np.uint8)

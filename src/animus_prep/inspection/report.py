@@ -43,12 +43,17 @@ class ImageReport:
     faces: tuple[Face, ...] | None = None
     """Detected faces (full-resolution pixels, largest first), or None when not checked."""
     identity_score: float | None = None
-    thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
-    """Small upright RGB copy, kept for visual reports (not part of the JSON)."""
     embedding: np.ndarray | None = field(default=None, repr=False, compare=False)
     """Identity embedding of the main face (face photos; not part of the JSON)."""
     fingerprint: Fingerprint | None = field(default=None, repr=False, compare=False)
-    """Hashes and keypoints, to recognise copies of this photo later (not in the JSON)."""
+    """Hashes, a preview and where the pixels are, to recognise copies of this photo later
+    (`dedup.verify_pair`) and show it (`thumbnail`); not part of the JSON."""
+
+    @property
+    def thumbnail(self) -> np.ndarray | None:
+        """Small upright RGB copy (uint8, longer side 192 px) for visual reports, decoded
+        on demand from the fingerprint's preview (not part of the JSON)."""
+        return None if self.fingerprint is None else self.fingerprint.thumbnail
 
     @property
     def accepted(self) -> bool:
@@ -89,6 +94,9 @@ class Report:
     policy: Policy
     images: tuple[ImageReport, ...]
     warnings: tuple[str, ...] = ()
+    identity: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """The character's identity (an SFace embedding: the reference photos', or the person
+    most face photos show), when one was found; not part of the JSON."""
 
     @property
     def accepted(self) -> tuple[ImageReport, ...]:

@@ -1,23 +1,27 @@
 """The pre-flight of one folder: discover its files, analyse each, assemble the report.
 
-Per-file work (one decode, measurements, checks, fingerprint) runs on any
-`concurrent.futures.Executor`; the whole-folder decisions (`assemble`) run here, on the
-small results the workers send back.
+Per-file work (one decode, measurements, checks, fingerprint; the verification of
+duplicate candidates) runs on any `concurrent.futures.Executor`: a process pool, or a
+dask.distributed cluster through `Client.get_executor()`, whose workers read the files by
+path. The whole-folder decisions (`assemble`) run here, on the small results they send
+back.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Executor
+from dataclasses import replace
 from pathlib import Path
 
 from ..policy import Policy
-from .analysis import ImageAnalysis, analyze
+from .analysis import ImageAnalysis
 from .assemble import assemble
 from .discover import Candidate, Kind, discover
 from .references import usable_references
 from .report import Report
+from .work import analyze_batch, batch_size, digest_batch, stream
 
 ProgressCallback = Callable[[int, int, str], None]
 """Called as (done, total, relpath) after each file."""
@@ -40,6 +44,8 @@ def preflight(
     the character, for the identity check. Raises `LayoutError` for a path that is
     neither, and `UnusableReferenceError`, naming each photo and why, when no reference
     photo can be used (the identity check is never silently skipped).
+    `executor` runs the per-file work (e.g. a `ProcessPoolExecutor`, or a dask
+    `Client.get_executor()`; its workers must see the files at the same absolute paths).
     """
     policy = policy or Policy()
     root = Path(path)
@@ -49,7 +55,7 @@ def preflight(
         found = discover(reference, "face")
         references = usable_references(run_analyses(found, policy, executor), policy)
     analyses = run_analyses(candidates, policy, executor, progress)
-    return assemble(str(root), analyses, policy, references=references)
+    return assemble(str(root), analyses, policy, references=references, executor=executor)
 
 
 def run_analyses(
@@ -58,13 +64,74 @@ def run_analyses(
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
 ) -> list[ImageAnalysis]:
-    """Analyse every candidate, in input order, on `executor` (or in this process)."""
-    work = functools.partial(analyze, policy=policy)
-    results: Iterable[ImageAnalysis]
-    results = map(work, candidates) if executor is None else executor.map(work, candidates)
-    out: list[ImageAnalysis] = []
-    for i, result in enumerate(results, 1):
-        out.append(result)
-        if progress is not None:
-            progress(i, len(candidates), result.candidate.relpath)
+    """Analyse every candidate, in input order, on `executor` (or in this process).
+
+    A file is read and decoded once however many of the candidates are copies of it:
+    paths to one file (links) share its analysis, and so do byte-identical files, found
+    by their sha256 before anything is decoded. Only files whose size another file shares
+    are hashed for that; the rest go straight to analysis.
+    """
+    content = _content_keys(candidates, executor)
+    first: dict[Hashable, int] = {}
+    todo: list[int] = []
+    for i, c in enumerate(candidates):
+        if c.same_as is not None:
+            continue
+        key = (content[i], c.kind) if content[i] is not None else ("alone", i)
+        if key not in first:
+            first[key] = i
+            todo.append(i)
+    out: list[ImageAnalysis | None] = [None] * len(candidates)
+    copies_of: dict[int, list[int]] = {}
+    for i, c in enumerate(candidates):
+        if c.same_as is not None:
+            out[i] = ImageAnalysis(candidate=c)
+        else:
+            key = (content[i], c.kind) if content[i] is not None else ("alone", i)
+            if first[key] != i:
+                copies_of.setdefault(first[key], []).append(i)
+    done = 0
+
+    def report_done() -> None:
+        nonlocal done
+        while done < len(out) and out[done] is not None:
+            done += 1
+            if progress is not None:
+                progress(done, len(out), candidates[done - 1].relpath)
+
+    items = [(candidates[i].absolute(), policy) for i in todo]
+    results = stream(executor, analyze_batch, items, batch_size(len(items)))
+    for i, result in zip(todo, results, strict=True):
+        # Results name the path they were given: keep the candidate as discovered.
+        out[i] = replace(result, candidate=candidates[i])
+        for j in copies_of.get(i, ()):
+            out[j] = replace(result, candidate=candidates[j])
+        report_done()
+    report_done()
+    return [a for a in out if a is not None]
+
+
+def _content_keys(
+    candidates: Sequence[Candidate], executor: Executor | None
+) -> list[Hashable | None]:
+    """For each candidate, a key equal for files with the same bytes: the file's identity
+    (one file, many paths), or its sha256 when another file has the same size. None for
+    an entry that is not a readable regular file."""
+    keys: list[Hashable | None] = [
+        ("file", c.file_id) if c.file_id is not None and c.same_as is None else None
+        for c in candidates
+    ]
+    firsts: dict[Hashable, int] = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            firsts.setdefault(key, i)
+    sizes = Counter(candidates[i].size for i in firsts.values())
+    shared = [i for i in firsts.values() if sizes[candidates[i].size] > 1]
+    paths = [str(candidates[i].path.absolute()) for i in shared]
+    digests = dict(zip(shared, stream(executor, digest_batch, paths, 64), strict=True))
+    by_file = {key: digests.get(i) for key, i in firsts.items()}
+    out: list[Hashable | None] = []
+    for key in keys:
+        digest = by_file.get(key) if key is not None else None
+        out.append(("sha256", digest) if digest is not None else key)
     return out

@@ -1,0 +1,128 @@
+"""`animus-prep check ROOT --batch`: one report per character folder, then a roll-up.
+
+Output streams as characters finish: a line per character (text), a JSON line per
+character (jsonl), or one JSON document written piece by piece (json); nothing is held
+but the roll-up's counts (and, with --cross-identity, one embedding per character).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..inspection.batch import (
+    BATCH_SCHEMA,
+    ERROR,
+    UNCHANGED,
+    CharacterResult,
+    CrossIdentity,
+    Rollup,
+    character_folders,
+    check_batch,
+)
+from ..inspection.discover import LayoutError
+from ..policy import Policy
+from .cluster import work_executor
+from .common import EXIT_OK, EXIT_REJECTED, UsageError
+from .output import ProgressBar
+
+FORMATS = ("text", "json", "jsonl")
+
+
+def run_batch(args: argparse.Namespace, policy: Policy, fmt: str) -> int:
+    """Judge every character folder under args.path and write the results."""
+    for flag, name in (("kind", "--kind"), ("view", "--view"), ("reference", "--reference")):
+        if getattr(args, flag) is not None:
+            raise UsageError(f"{name} does not go with --batch (each subfolder is a character)")
+    root = Path(args.path)
+    if not root.is_dir():
+        raise UsageError(f"{args.path} is a file: --batch takes a folder of character folders")
+    try:
+        folders, skipped = character_folders(root)
+    except LayoutError as exc:
+        raise UsageError(str(exc)) from exc
+    rollup = Rollup(warnings=list(skipped))
+    cross = CrossIdentity(policy.identity_threshold) if args.cross_identity else None
+    progress = ProgressBar()
+    out = sys.stdout
+    if fmt == "json":
+        out.write(f'{{"schema": "{BATCH_SCHEMA}", "characters": [')
+    with work_executor(args.scheduler, args.workers, [root]) as executor:
+        results = check_batch(
+            root,
+            policy,
+            executor,
+            force=args.force,
+            spread=args.scheduler is not None,
+            warnings=rollup.warnings,
+        )
+        for n, result in enumerate(results, 1):
+            rollup.add(result)
+            if cross is not None:
+                cross.add(result)
+            _write(result, fmt, first=n == 1, verbose=args.verbose)
+            progress(n, len(folders), result.name)
+    if cross is not None:
+        rollup.warnings.extend(cross.warnings())
+    _write_rollup(rollup, fmt)
+    rejected = rollup.images["rejected"] or rollup.statuses[ERROR]
+    return EXIT_REJECTED if args.strict and rejected else EXIT_OK
+
+
+def _write(result: CharacterResult, fmt: str, *, first: bool, verbose: bool) -> None:
+    out = sys.stdout
+    if fmt == "jsonl":
+        out.write(json.dumps(result.to_json(), ensure_ascii=False, allow_nan=False) + "\n")
+    elif fmt == "json":
+        out.write(("" if first else ",") + "\n  ")
+        out.write(json.dumps(result.to_json(), ensure_ascii=False, allow_nan=False))
+    else:
+        out.write(_text_line(result, verbose) + "\n")
+    out.flush()
+
+
+def _text_line(result: CharacterResult, verbose: bool) -> str:
+    if result.error is not None:
+        return f"{result.name}: error ({result.error['code']}): {result.error['message']}"
+    report: dict[str, Any] = result.report or {}
+    s = report.get("summary", {})
+    reasons = ", ".join(f"{k} {v}" for k, v in s.get("rejected_by_reason", {}).items())
+    line = (
+        f"{result.name}: {s.get('total', 0)} files, {s.get('accepted', 0)} accepted, "
+        f"{s.get('rejected', 0)} rejected" + (f" ({reasons})" if reasons else "")
+    )
+    if result.status == UNCHANGED:
+        line += "; unchanged since its last check"
+    lines = [line]
+    if verbose:
+        for img in report.get("images", []):
+            for r in img.get("reasons", []):
+                lines.append(f"  {img['path']}: {r['code']}: {r['message']}")
+    lines.extend(f"  warning: {w}" for w in report.get("warnings", []))
+    return "\n".join(lines)
+
+
+def _write_rollup(rollup: Rollup, fmt: str) -> None:
+    out = sys.stdout
+    doc = rollup.to_json()
+    if fmt == "jsonl":
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    elif fmt == "json":
+        out.write("\n], " + json.dumps({"rollup": doc}, ensure_ascii=False)[1:] + "\n")
+    else:
+        images = doc["images"]
+        reasons = ", ".join(f"{k} {v}" for k, v in doc["rejected_by_reason"].items())
+        out.write(
+            f"\n{doc['characters']} characters ({doc['judged']} judged, {doc['unchanged']} "
+            f"unchanged, {doc['errors']} with errors): {images['total']} files, "
+            f"{images['accepted']} accepted, {images['rejected']} rejected"
+            + (f" ({reasons})" if reasons else "")
+            + "\n"
+        )
+        out.writelines(f"warning: {w}\n" for w in doc["warnings"])
+    if fmt != "text":
+        for w in doc["warnings"]:
+            sys.stderr.write(f"warning: {w}\n")

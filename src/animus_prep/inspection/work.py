@@ -1,0 +1,98 @@
+"""Per-file work on any `concurrent.futures.Executor`, streamed in batches.
+
+A process pool, a thread pool or a dask.distributed cluster (`Client.get_executor()`)
+all take the same tasks: module-level functions over small, picklable values (paths, not
+pixels), whose results are small too. Work is sent in batches (a task per file would
+spend more on messaging than on small files) with a bounded number in flight, so memory
+stays flat whatever the number of files, and results come back in input order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+from ..policy import Policy
+from .analysis import ImageAnalysis, analyze
+from .dedup import PairVerdict, verify_pair
+from .discover import Candidate
+from .fingerprint import Fingerprint
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+IN_FLIGHT = 64
+"""Batches submitted and not yet consumed, at most."""
+
+
+def batch_size(n: int) -> int:
+    """Items per task for `n` items: one for small jobs (progress stays smooth), more for
+    many small files (so messaging does not dominate)."""
+    return max(1, min(16, n // 256))
+
+
+def stream(
+    executor: Executor | None,
+    fn: Callable[[Sequence[T]], list[R]],
+    items: Iterable[T],
+    size: int,
+) -> Iterator[R]:
+    """`fn` over `items`, `size` items per call, results in input order. Without an
+    executor the calls run here, one after another."""
+    it = iter(items)
+    if executor is None:
+        while chunk := list(islice(it, size)):
+            yield from fn(chunk)
+        return
+    pending: deque[Future[list[R]]] = deque()
+    try:
+        while True:
+            while len(pending) < IN_FLIGHT and (chunk := list(islice(it, size))):
+                pending.append(executor.submit(fn, chunk))
+            if not pending:
+                return
+            yield from pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def analyze_batch(items: Sequence[tuple[Candidate, Policy]]) -> list[ImageAnalysis]:
+    """Worker task: analyse files (each read by its path)."""
+    return [analyze(candidate, policy) for candidate, policy in items]
+
+
+def digest_batch(paths: Sequence[str]) -> list[str | None]:
+    """Worker task: the sha256 of each file, or None when it cannot be read."""
+    out: list[str | None] = []
+    for path in paths:
+        try:
+            with Path(path).open("rb") as f:
+                out.append(hashlib.file_digest(f, "sha256").hexdigest())
+        except OSError:
+            out.append(None)
+    return out
+
+
+VerifyJob = tuple[Fingerprint, tuple[Fingerprint, ...], float]
+"""An image's fingerprint, its candidates' (nearest first), the similarity needed."""
+
+
+def verify_batch(jobs: Sequence[VerifyJob]) -> list[tuple[int, PairVerdict] | None]:
+    """Worker task: for each job, the first candidate the image is a copy of (its position
+    and the verdict), or None. Each candidate is checked as the kept copy."""
+    out: list[tuple[int, PairVerdict] | None] = []
+    for fp, candidates, min_similarity in jobs:
+        match = None
+        for k, candidate in enumerate(candidates):
+            verdict = verify_pair(candidate, fp, min_similarity)
+            if verdict.duplicate:
+                match = (k, verdict)
+                break
+        out.append(match)
+    return out

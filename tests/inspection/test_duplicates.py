@@ -1,0 +1,189 @@
+"""Duplicate search at scale: an index over the hashes, exact copies grouped before any
+decoding, each image verified against a few groups' best copies, on the executor."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animus_prep import Policy, ReasonCode, preflight
+from animus_prep.inspection import hashindex, work
+from animus_prep.inspection.duplicates import FAR_CHECKS, MAX_CHECKS
+from animus_prep.inspection.hashindex import COMPLETE_RADIUS, HashIndex
+from photos import photo, scene, write
+
+NO_FACES = Policy(faces=False)
+
+
+def brute_force(hashes: np.ndarray, radius: int) -> dict[int, set[int]]:
+    d = np.bitwise_count(hashes[:, None, :] ^ hashes[None, :, :]).min(axis=2)
+    return {i: {int(j) for j in np.flatnonzero(d[i, :i] <= radius)} for i in range(len(hashes))}
+
+
+def planted_hashes(n: int, seed: int = 0) -> np.ndarray:
+    """Random 3 x 64-bit hashes, half of them copies of another with 0-14 bits flipped."""
+    rng = np.random.default_rng(seed)
+    h = rng.integers(0, 2**63, (n, 3), dtype=np.int64).astype(np.uint64)
+    h ^= rng.integers(0, 2, (n, 3)).astype(np.uint64) << np.uint64(63)
+    for i in range(n // 2, n):
+        h[i] = h[rng.integers(0, n // 2)]
+        for col in range(3):
+            for bit in rng.choice(64, rng.integers(0, 15), replace=False):
+                h[i, col] ^= np.uint64(1) << np.uint64(bit)
+    return h
+
+
+@pytest.mark.parametrize("scan_limit", [10_000, 10], ids=["scanning", "multi-index"])
+def test_the_index_finds_exactly_the_pairs_within_its_radius(
+    scan_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hashindex, "SCAN_LIMIT", scan_limit)
+    hashes = planted_hashes(600)
+    index = HashIndex(hashes)
+    assert index.scanning == (scan_limit > 600)
+    radius = 26 if index.scanning else COMPLETE_RADIUS
+    expected = brute_force(hashes, radius)
+    found = 0
+    for i, js, ds in index.earlier_neighbours(range(600), radius):
+        assert set(js.tolist()) == expected[i]
+        bits = np.bitwise_count(hashes[js] ^ hashes[i])
+        assert list(ds) == list(bits.min(axis=1))  # the closest hash's distance
+        assert list(bits.sum(axis=1)) == sorted(bits.sum(axis=1))  # nearest first, all three
+        found += len(js)
+    assert found > 250  # the planted copies, at least
+    with pytest.raises(ValueError, match="largest"):
+        list(index.earlier_neighbours([1], index.complete_radius + 1))
+
+
+def test_an_empty_index_answers_nothing() -> None:
+    index = HashIndex(np.zeros((0, 3), dtype=np.uint64))
+    assert len(index) == 0 and list(index.earlier_neighbours([], 11)) == []
+
+
+def test_the_index_stays_bounded_when_every_image_shares_its_buckets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A burst of near-identical frames: every query finds every earlier image.
+    monkeypatch.setattr(hashindex, "SCAN_LIMIT", 10)
+    monkeypatch.setattr(hashindex, "_MAX_RAW", 5_000)
+    hashes = np.tile(planted_hashes(2)[:1], (300, 1))
+    index = HashIndex(hashes)
+    counts = [len(js) for _, js, _ in index.earlier_neighbours(range(300), 0, limit=5)]
+    assert counts == [min(i, 5) for i in range(300)]
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> Counter[str]:
+    """Count calls of `work.<name>` (the function the worker tasks call)."""
+    calls: Counter[str] = Counter()
+    real = getattr(work, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls[threading.current_thread().name] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(work, name, counted)
+    return calls
+
+
+def test_byte_identical_files_are_read_and_decoded_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "c"
+    original = write(root / "face" / "a.jpg", scene(1))
+    for i in range(6):
+        (root / "face" / f"copy{i}.jpg").write_bytes(original.read_bytes())
+    (root / "face" / "link.jpg").symlink_to(original)
+    write(root / "face" / "other.jpg", scene(2))
+    analyses = count_calls(monkeypatch, "analyze")
+    report = preflight(root, policy=NO_FACES)
+    assert sum(analyses.values()) == 2  # a.jpg (for its copies too) and other.jpg
+    assert report.image("face/a.jpg").accepted
+    assert report.image("face/other.jpg").accepted
+    for i in range(6):
+        copy = report.image(f"face/copy{i}.jpg")
+        assert copy.codes == (ReasonCode.DUPLICATE,)
+        assert copy.duplicate_of == "face/a.jpg"
+        assert "byte-identical" in copy.reasons[0].message
+        assert copy.sha256 == report.image("face/a.jpg").sha256
+    link = report.image("face/link.jpg")
+    assert link.duplicate_of == "face/a.jpg"
+    assert "same file" in link.reasons[0].message
+
+
+def moved(arr: np.ndarray, dx: int, dy: int = 0) -> np.ndarray:
+    """The same place with the subject (a region) moved by (dx, dy) pixels."""
+    out = arr.copy()
+    h, w = arr.shape[:2]
+    y, x, ch, cw = h // 4, w // 3, h // 2, w // 3
+    out[y + dy : y + ch + dy, x + dx : x + cw + dx] = arr[y : y + ch, x : x + cw]
+    return out
+
+
+def test_an_image_is_verified_against_a_group_once_not_against_every_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arr = photo("astronaut", 560)
+    for q in (95, 90, 85, 80, 75):
+        write(tmp_path / f"a_copy_q{q}.jpg", arr, quality=q)
+    write(tmp_path / "b_moved.jpg", moved(arr, 120, 40), quality=95)
+    checks = count_calls(monkeypatch, "verify_pair")
+    report = preflight(tmp_path, "face", NO_FACES)
+    # Each copy joins the group at its first check; the other photo of the place is
+    # checked against the group's best copy once, not against its five members.
+    assert sum(checks.values()) == 4 + 1
+    assert report.image("a_copy_q95.jpg").accepted
+    assert report.image("b_moved.jpg").accepted
+    for q in (90, 85, 80, 75):
+        assert report.image(f"a_copy_q{q}.jpg").duplicate_of == "a_copy_q95.jpg"
+
+
+def test_verifications_grow_with_the_images_not_with_the_pairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A burst: 25 photos of one place, the subject elsewhere in each, all close by hash;
+    # and re-encoded copies of two of them.
+    arr = photo("astronaut", 600)
+    shifts = [(dx, dy) for dx in range(0, 200, 40) for dy in range(-120, 121, 60)]
+    for k, (dx, dy) in enumerate(shifts):
+        write(tmp_path / f"burst{k:02d}.jpg", moved(arr, dx, dy), quality=95)
+    write(tmp_path / "burst05_copy.jpg", moved(arr, *shifts[5]), quality=80)
+    write(tmp_path / "burst17_copy.jpg", moved(arr, *shifts[17]), quality=80)
+    checks = count_calls(monkeypatch, "verify_pair")
+    report = preflight(tmp_path, "face", NO_FACES)
+    n = 27
+    assert sum(checks.values()) <= (MAX_CHECKS + FAR_CHECKS) * n < n * (n - 1) // 2
+    flagged = {i.path: i.duplicate_of for i in report.images if i.duplicate_of}
+    assert flagged == {"burst05_copy.jpg": "burst05.jpg", "burst17_copy.jpg": "burst17.jpg"}
+
+
+def test_verification_runs_on_the_executor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    arr = photo("coffee", 700)
+    write(tmp_path / "a.jpg", arr, quality=95)
+    write(tmp_path / "b.jpg", arr, quality=70)
+    write(tmp_path / "c.jpg", scene(3))
+    checks = count_calls(monkeypatch, "verify_pair")
+    with ThreadPoolExecutor(2, thread_name_prefix="worker") as pool:
+        report = preflight(tmp_path, "face", NO_FACES, pool)
+    assert report.image("b.jpg").duplicate_of == "a.jpg"
+    assert checks and all(name.startswith("worker") for name in checks)
+
+
+def test_a_large_set_is_searched_within_the_complete_radius_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arr = photo("rocket", 700)
+    write(tmp_path / "a.jpg", arr, quality=95)
+    write(tmp_path / "b.jpg", arr, quality=70)
+    for i in range(4):
+        write(tmp_path / f"s{i}.jpg", scene(i))
+    small = preflight(tmp_path, "face", NO_FACES)
+    assert not any("searched within" in w for w in small.warnings)
+    monkeypatch.setattr(hashindex, "SCAN_LIMIT", 3)
+    large = preflight(tmp_path, "face", NO_FACES)
+    assert large.image("b.jpg").duplicate_of == "a.jpg"
+    assert any(f"searched within {COMPLETE_RADIUS} bits" in w for w in large.warnings)

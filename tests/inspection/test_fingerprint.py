@@ -1,0 +1,57 @@
+"""Fingerprints made from files are compact: what the parent holds per image stays small,
+and a pair is verified from the files themselves."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from animus_prep import Policy, preflight
+from animus_prep.inspection.analysis import analyze
+from animus_prep.inspection.decode import DecodedImage, decode_path
+from animus_prep.inspection.dedup import verify_pair
+from animus_prep.inspection.discover import discover
+from animus_prep.inspection.fingerprint import THUMB_SIDE, thumbnail_of
+from photos import photo, scene, write
+
+NO_FACES = Policy(faces=False)
+
+
+def test_a_file_fingerprint_keeps_no_pixels_and_travels_small(tmp_path: Path) -> None:
+    path = write(tmp_path / "big.jpg", photo("astronaut", 3000), quality=95)
+    (candidate,) = discover(path, "face")
+    a = analyze(candidate, Policy())
+    assert a.print is not None and a.print.detail is None
+    assert a.print.source is not None and a.print.source.sha256 == a.sha256
+    # Everything the parent keeps of this 9 MP photo, faces and all.
+    assert len(pickle.dumps(a)) < 20_000
+    decoded = decode_path(path, NO_FACES)
+    assert isinstance(decoded, DecodedImage)
+    exact = thumbnail_of(decoded.image)
+    thumb = a.print.thumbnail
+    assert thumb.dtype == np.uint8 and thumb.shape == exact.shape and max(thumb.shape) == THUMB_SIDE
+    assert np.abs(thumb.astype(int) - exact).mean() < 6  # a JPEG of the same thumbnail
+
+
+def test_report_thumbnails_are_rgb_arrays(tmp_path: Path) -> None:
+    write(tmp_path / "a.jpg", scene(1))
+    (image,) = preflight(tmp_path, "face", NO_FACES).images
+    assert image.thumbnail is not None
+    assert image.thumbnail.dtype == np.uint8 and image.thumbnail.shape[2] == 3
+
+
+def test_compact_fingerprints_are_verified_from_their_files(tmp_path: Path) -> None:
+    arr = photo("coffee", 800)
+    a_path = write(tmp_path / "a.jpg", arr, quality=95)
+    b_path = write(tmp_path / "b.jpg", np.ascontiguousarray(arr[20:, 30:]), quality=70)
+    c_path = write(tmp_path / "c.jpg", arr, quality=90)
+    a, b, c = (analyze(discover(p, "face")[0], NO_FACES).print for p in (a_path, b_path, c_path))
+    assert a is not None and b is not None and c is not None
+    verdict = verify_pair(a, b, 0.8)
+    assert verdict.duplicate and verdict.method == "aligned"
+    # A file that changed since it was fingerprinted is not used: no verdict from it.
+    write(c_path, scene(5))
+    changed = verify_pair(a, c, 0.8)
+    assert not changed.duplicate and changed.method == "unavailable"
