@@ -141,7 +141,13 @@ def test_missing_field_never_crashes_and_names_a_required_path(
     keys = [f.metadata.get("key", f.name) for f in dataclasses.fields(model)]
     payload = fields.draw(st.dictionaries(st.sampled_from(keys), JSON, max_size=len(keys)))
     missing = missing_field(model.from_dict(payload))
-    assert missing is None or missing.split("[")[0].split(".")[-1] in {
+    # The path's last step names the field: "job_id", "assets[2].asset_id" -> "asset_id".
+    assert missing is None or missing.rsplit(".", 1)[-1].split("[")[0] in {
         *model.required_fields,
         *(f for m in MODELS for f in m.required_fields),
     }
+
+
+def test_missing_field_inside_a_list_names_its_full_path() -> None:
+    status = _models.TrainingStatus.from_dict({"face_training_history": [{}]})
+    assert missing_field(status) == "face_training_history[0].job_id"
