@@ -157,16 +157,16 @@ def test_a_finer_copy_of_a_reduced_jpeg_is_upright_and_just_large_enough(
     data = _with_orientation(arr, orientation)
     r = ok(decode_bytes(data, POLICY))
     assert min(r.image.size) == 600 and r.source == data
-    finer = r.finer(1000)
-    assert finer is not None and finer.mode == "RGB"
+    finer = r.finer_gray(1000)
+    assert finer is not None and finer.mode == "L"
     assert min(finer.size) == 1200  # 1/2 is the coarsest DCT scale reaching 1000
     # Same shape (orientation applied) and the same picture as the reduced copy.
     assert finer.size[0] / finer.size[1] == pytest.approx(r.width / r.height, rel=0.01)
     back = np.asarray(finer.resize(r.image.size, Image.Resampling.BOX), dtype=int)
-    assert np.abs(back - r.rgb.astype(int)).mean() < 3.0
-    full = r.finer(5000)
+    assert np.abs(back - r.gray.astype(int)).mean() < 3.0
+    full = r.finer_gray(5000)
     assert full is not None and full.size == (r.width, r.height)
-    assert r.finer(500) is None  # the reduced copy is already that fine
+    assert r.finer_gray(500) is None  # the reduced copy is already that fine
 
 
 def test_no_finer_copy_when_the_image_is_already_full_size() -> None:
@@ -174,7 +174,7 @@ def test_no_finer_copy_when_the_image_is_already_full_size() -> None:
     small_png = ok(decode_bytes(encode(photo("astronaut", 700), "PNG"), POLICY))
     for r in (small_jpeg, small_png):
         assert r.source is None and r.scale == 1.0
-        assert r.finer(10_000) is None
+        assert r.finer_gray(10_000) is None
 
 
 def test_a_large_png_is_shrunk_at_once_and_a_finer_copy_decoded_on_demand() -> None:
@@ -182,9 +182,10 @@ def test_a_large_png_is_shrunk_at_once_and_a_finer_copy_decoded_on_demand() -> N
     r = ok(decode_bytes(encode(arr, "PNG"), POLICY))
     # Shrunk by a whole factor right after the decode: the checks never see full size.
     assert r.scale == 4.0 and min(r.image.size) == 600
-    finer = r.finer(1200)
-    assert finer is not None and min(finer.size) == 1200
-    assert r.finer(10_000) is not None and r.finer(10_000).size == (arr.shape[1], arr.shape[0])
+    finer = r.finer_gray(1200)
+    assert finer is not None and min(finer.size) == 1200 and finer.mode == "L"
+    full = r.finer_gray(10_000)
+    assert full is not None and full.size == (arr.shape[1], arr.shape[0])
 
 
 def test_a_png_with_a_damaged_pixel_stream_is_unreadable() -> None:

@@ -193,12 +193,12 @@ def _face_sharpness_at_full_detail(result: DecodedImage, findings: FaceFindings)
     if full_side / result.scale >= FACE_MIN_MEASURED_SIDE:
         return findings
     wanted = min(1.0, FACE_MIN_MEASURED_SIDE / full_side)
-    finer = result.finer(math.ceil(min(result.width, result.height) * wanted))
+    finer = result.finer_gray(math.ceil(min(result.width, result.height) * wanted))
     if finer is None:
         return findings
     per_full = max(finer.size) / max(result.width, result.height)
-    rgb = np.asarray(finer, dtype=np.uint8)
-    measured = face_sharpness(rgb, main.scaled(per_full), per_full)
+    gray = np.asarray(finer, dtype=np.uint8)
+    measured = face_sharpness(gray, main.scaled(per_full), per_full)
     return replace(findings, face_sharpness=measured)
 
 

@@ -56,10 +56,11 @@ def _png_end(data: bytes) -> int | None:
     return None
 
 
-def trailing_data_note(data: bytes, fmt: str) -> str | None:
+def trailing_data_note(data: bytes, fmt: str, end: int | None = None) -> str | None:
     """A note when bytes follow the end of the image, saying how many and what they look
-    like; None when the file ends with its image."""
-    end = image_end(data, fmt)
+    like; None when the file ends with its image. ``end`` is where the image ends when
+    already known (a JPEG's stream scan finds it); otherwise it is looked for here."""
+    end = image_end(data, fmt) if end is None else end
     if end is None or end >= len(data):
         return None
     tail = data[end:]

@@ -28,7 +28,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
 from .containers import animation_note, trailing_data_note
-from .jpeg import JpegDataError, decode_reduced, jpeg_quality, jpeg_stream_problem
+from .jpeg import JpegDataError, decode_reduced, jpeg_quality, scan_stream
 from .pixels import decode_cost, normalized_rgb, reduced, to_rgb
 
 # Formats the Animus server takes. Phones write multi-picture JPEGs as "MPO".
@@ -110,7 +110,7 @@ class DecodedImage:
     """Facts worth reporting that are not rejections (e.g. an extension that lies)."""
     source: bytes | None = field(default=None, repr=False, compare=False)
     """The file's bytes when ``image`` is a reduced copy, so that a finer copy can be
-    decoded on demand (`finer`); None when ``image`` is already full size."""
+    decoded on demand (`finer_gray`); None when ``image`` is already full size."""
 
     @property
     def scale(self) -> float:
@@ -129,25 +129,30 @@ class DecodedImage:
         img = self.image if self.image.mode == "L" else self.image.convert("L")
         return np.asarray(img, dtype=np.uint8)
 
-    def finer(self, short_side: int) -> Image.Image | None:
-        """An upright RGB copy whose shorter side reaches ``short_side`` (or full size).
+    def finer_gray(self, short_side: int) -> Image.Image | None:
+        """An upright grey copy (mode L) whose shorter side reaches ``short_side`` (or full
+        size).
 
         Decoded again from the file's bytes: a JPEG at the coarsest DCT scale that is
-        enough, another format in full and shrunk at once. None when ``image`` is already
-        that fine or is full size (nothing finer exists).
+        enough, its luma only, another format in full and shrunk at once. None when
+        ``image`` is already that fine or is full size (nothing finer exists).
         """
         full_short = min(self.width, self.height)
         if self.source is None or min(self.image.size) >= min(short_side, full_short):
             return None
         opened = Image.open(io.BytesIO(self.source))
         finer: Image.Image
-        if self.format in ("JPEG", "MPO"):
+        if self.format in ("JPEG", "MPO") and opened.mode != "CMYK":
             wanted = _scaled_to(*opened.size, short_side)
-            finer = Image.fromarray(decode_reduced(self.source, *wanted))
+            finer = Image.fromarray(decode_reduced(self.source, *wanted, gray=True))
+        elif self.format in ("JPEG", "MPO"):
+            wanted = _scaled_to(*opened.size, short_side)
+            finer = Image.fromarray(decode_reduced(self.source, *wanted)).convert("L")
         else:
             opened.load()
             finer = reduced(opened, short_side)
-        return upright(normalized_rgb(finer), self.orientation)
+        grey = finer if finer.mode == "L" else normalized_rgb(finer).convert("L")
+        return upright(grey, self.orientation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,14 +384,16 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
             width=width,
             height=height,
         )
+    end = None
     if jpeg:
-        problem = jpeg_stream_problem(data)
-        if problem is not None:
-            return _fail(ReasonCode.UNREADABLE, problem, sha, size, **facts)
+        scan = scan_stream(data)
+        if scan.problem is not None:
+            return _fail(ReasonCode.UNREADABLE, scan.problem, sha, size, **facts)
+        end = scan.end if fmt == "JPEG" else None  # an MPO holds more images by design
     quality = jpeg_quality(img) if jpeg else None
     mode = img.mode
     notes: list[str] = []
-    for note in (trailing_data_note(data, fmt), animation_note(img)):
+    for note in (trailing_data_note(data, fmt, end), animation_note(img)):
         if note is not None:
             notes.append(note)
     if jpeg:

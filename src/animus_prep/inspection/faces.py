@@ -116,15 +116,19 @@ class FaceExposure:
     clipped_fraction: float
 
 
-def _region_pixels(rgb: npt.NDArray[np.uint8], face: Face) -> np.ndarray | None:
-    """Grey pixels of the face's own region in ``rgb`` (None when it is nearly empty)."""
-    h, w = rgb.shape[:2]
+def _region_pixels(pixels: npt.NDArray[np.uint8], face: Face) -> np.ndarray | None:
+    """Grey pixels of the face's own region in ``pixels``, RGB or already grey (None when
+    the region is nearly empty)."""
+    h, w = pixels.shape[:2]
     left, top, right, bottom = face_region_box(face)
     x0, y0 = max(0, int(left)), max(0, int(top))
     x1, y1 = min(w, int(np.ceil(right))), min(h, int(np.ceil(bottom)))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
-    gray: np.ndarray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    region = np.ascontiguousarray(pixels[y0:y1, x0:x1])
+    if region.ndim == 2:
+        return region
+    gray: np.ndarray = cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
     return gray
 
 
@@ -149,10 +153,12 @@ class FaceSharpness:
     ``sharpness.edge_width / per_pixel``."""
 
 
-def face_sharpness(rgb: npt.NDArray[np.uint8], face: Face, per_full: float) -> FaceSharpness | None:
-    """Blur of ``face``'s own region in ``rgb``, a copy with ``per_full`` pixels per
-    full-resolution pixel (None when the region is empty)."""
-    gray = _region_pixels(rgb, face)
+def face_sharpness(
+    pixels: npt.NDArray[np.uint8], face: Face, per_full: float
+) -> FaceSharpness | None:
+    """Blur of ``face``'s own region in ``pixels`` (RGB or grey), a copy with ``per_full``
+    pixels per full-resolution pixel (None when the region is empty)."""
+    gray = _region_pixels(pixels, face)
     if gray is None:
         return None
     side = max(gray.shape)

@@ -9,6 +9,7 @@ output is the same libjpeg's, pixel for pixel, as Pillow's draft decode.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import simplejpeg
@@ -19,9 +20,12 @@ class JpegDataError(ValueError):
     """libjpeg found the entropy-coded data damaged (its message says how)."""
 
 
-def decode_reduced(data: bytes, min_width: int, min_height: int) -> np.ndarray:
+def decode_reduced(
+    data: bytes, min_width: int, min_height: int, *, gray: bool = False
+) -> np.ndarray:
     """The JPEG's pixels at the coarsest DCT scale keeping at least ``min_width`` x
-    ``min_height`` (RGB, or one channel for a grey JPEG; CMYK is converted).
+    ``min_height`` (RGB, or one channel for a grey JPEG; CMYK is converted). With
+    ``gray``, only the luma (libjpeg then skips the colour planes: about half the work).
 
     Raises `JpegDataError` for any damage libjpeg notices, even damage it would decode
     around.
@@ -30,7 +34,7 @@ def decode_reduced(data: bytes, min_width: int, min_height: int) -> np.ndarray:
         colorspace = simplejpeg.decode_jpeg_header(data)[2]
         out = simplejpeg.decode_jpeg(
             data,
-            "GRAY" if colorspace == "Gray" else "RGB",
+            "GRAY" if gray or colorspace == "Gray" else "RGB",
             min_height=min_height,
             min_width=min_width,
             strict=True,
@@ -46,41 +50,48 @@ def decode_reduced(data: bytes, min_width: int, min_height: int) -> np.ndarray:
 _BAD_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff\xc4\xcc\xda\xdb\xdd\xfe\xe0-\xef]")
 
 
-def jpeg_end(data: bytes) -> int | None:
+@dataclass(frozen=True, slots=True)
+class StreamScan:
+    """What one pass over a JPEG's entropy-coded data found."""
+
+    problem: str | None
+    """A structural fault the decoder would paper over (None when the data is whole)."""
+    end: int | None
     """Offset just past the end-of-image marker that closes the first image's data (None
-    when the structure cannot be followed)."""
-    start = _first_scan_start(data)
-    if start is None:
-        return None
-    found = _BAD_MARKER.search(data, start)
-    if found is None or data[found.start() + 1] != 0xD9:
-        return None
-    return found.start() + 2
+    when the structure cannot be followed or the data is damaged)."""
 
 
-def jpeg_stream_problem(data: bytes) -> str | None:
-    """A structural fault in a JPEG's entropy-coded data that the decoder would paper over.
+def scan_stream(data: bytes) -> StreamScan:
+    """Follow a JPEG's structure to the end of its first image, in one pass.
 
-    libjpeg fills damaged or missing data with grey and only warns, and Pillow does not
-    surface those warnings, so garbage inside the stream and a missing end marker are
-    looked for directly (a fraction of a millisecond per megabyte).
+    libjpeg fills damaged or missing data with grey and only warns, so garbage inside the
+    stream and a missing end marker are looked for directly (well under a millisecond per
+    megabyte); the same pass finds where the image ends, for the trailing-data note.
     """
     start = _first_scan_start(data)
     if start is None:
         # An odd header the decoder copes with (e.g. junk before the markers): keep to
         # the one check that needs no structure.
         if data.rfind(b"\xff\xd9") == -1:
-            return "truncated JPEG (no end-of-image marker)"
-        return None
-    # One pass: the first marker that may not appear inside scan data must be the
-    # end-of-image marker; anything else is garbage, and none at all is a truncation.
+            return StreamScan("truncated JPEG (no end-of-image marker)", None)
+        return StreamScan(None, None)
+    # The first marker that may not appear inside scan data must be the end-of-image
+    # marker; anything else is garbage, and none at all is a truncation.
     found = _BAD_MARKER.search(data, start)
     if found is None:
-        return "truncated JPEG (the data stops before the end-of-image marker)"
+        return StreamScan("truncated JPEG (the data stops before the end-of-image marker)", None)
     at = found.start()
     if data[at + 1] != 0xD9:
-        return f"corrupt JPEG data (invalid marker 0x{data[at + 1]:02X} at byte {at})"
-    return None
+        return StreamScan(
+            f"corrupt JPEG data (invalid marker 0x{data[at + 1]:02X} at byte {at})", None
+        )
+    return StreamScan(None, at + 2)
+
+
+def jpeg_end(data: bytes) -> int | None:
+    """Offset just past the end-of-image marker that closes the first image's data (None
+    when the structure cannot be followed)."""
+    return scan_stream(data).end
 
 
 def _first_scan_start(data: bytes) -> int | None:
