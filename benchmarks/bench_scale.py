@@ -405,9 +405,8 @@ def child_memory(folder: Path, n: int) -> dict[str, Any]:
         shutil.rmtree(sub)
 
 
-def child_burst(folder: Path, workers: int) -> dict[str, Any]:
-    out = child_folder(folder, workers, faces=False, scheduler=None)
-    return out
+def child_burst(folder: Path, workers: int, faces: bool) -> dict[str, Any]:
+    return child_folder(folder, workers, faces=faces, scheduler=None)
 
 
 # --- main --------------------------------------------------------------------------------
@@ -436,7 +435,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", type=Path, default=CORPUS)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--faces", action="store_true", help="face checks on (default: off)")
+    p.add_argument(
+        "--no-faces",
+        dest="faces",
+        action="store_false",
+        help="face checks off (default: on, as `check` runs)",
+    )
+    p.add_argument("--faces", dest="faces", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--points", default=",".join(str(n) for n in FOLDER_POINTS))
     p.add_argument("--hash-points", default="1000,5000,10000,50000")
     p.add_argument("--timeout", type=float, default=600.0, help="per figure, seconds")
@@ -449,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         kind, *rest = args.rest
         handlers: dict[str, Callable[[], dict[str, Any]]] = {
             "folder": lambda: child_folder(Path(rest[0]), args.workers, args.faces, args.scheduler),
-            "burst": lambda: child_burst(Path(rest[0]), args.workers),
+            "burst": lambda: child_burst(Path(rest[0]), args.workers, args.faces),
             "hashes": lambda: child_hashes(int(rest[0]), args.seed),
             "memory": lambda: child_memory(Path(rest[0]), int(rest[1])),
         }
@@ -462,8 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             make(args.corpus, args.seed)
         return 0
     common = ["--workers", str(args.workers), "--seed", str(args.seed)]
-    if args.faces:
-        common.append("--faces")
+    common.append("--faces" if args.faces else "--no-faces")
     if args.scheduler:
         common += ["--scheduler", args.scheduler]
     results: dict[str, Any] = {"mode": args.mode, "cpus": os.cpu_count(), "figures": {}}
