@@ -265,6 +265,11 @@ def _decide(verdict: RenderVerdict, tries: MutableMapping[str, int], budget: int
     return "regenerate" if tries.get(verdict.image_id, 0) < budget else "delete"
 
 
+def _codes(verdict: RenderVerdict) -> str:
+    """The verdict's reason codes, each once, for a log line."""
+    return ", ".join(dict.fromkeys(r.code.value for r in verdict.reasons))
+
+
 def _act(
     client: Client,
     cid: str,
@@ -277,7 +282,7 @@ def _act(
 ) -> bool:
     """Approve, regenerate or delete one render; whether a new version will come."""
     image_id = verdict.image_id
-    codes = ", ".join(dict.fromkeys(r.code.value for r in verdict.reasons))
+    codes = _codes(verdict)
     action = _decide(verdict, tries, budget)
     summary.actions.append(action)
     try:
@@ -316,7 +321,7 @@ def _plan(
     {"approve": summary.approved, "regenerate": summary.regenerated, "delete": summary.deleted}[
         action
     ].append(verdict.image_id)
-    codes = ", ".join(dict.fromkeys(r.code.value for r in verdict.reasons))
+    codes = _codes(verdict)
     say(
         f"  would {action} {verdict.filename or verdict.image_id}" + (f": {codes}" if codes else "")
     )
