@@ -21,6 +21,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -285,8 +286,27 @@ def _describe_decoder_error(exc: BaseException) -> str:
     return f"corrupt image data ({type(exc).__name__}: {text})"
 
 
-def _fail(code: ReasonCode, message: str, sha: str, size: int, **facts: object) -> DecodeFailure:
-    return DecodeFailure(Reason(code, message), sha256=sha, file_bytes=size, **facts)  # type: ignore[arg-type]
+def _fail(
+    code: ReasonCode,
+    message: str,
+    sha: str,
+    size: int,
+    *,
+    score: float | None = None,
+    threshold: float | None = None,
+    **facts: Unpack[_Facts],
+) -> DecodeFailure:
+    """A failure with what the decode learnt before it failed."""
+    reason = Reason(code, message, score=score, threshold=threshold)
+    return DecodeFailure(reason, sha256=sha, file_bytes=size, **facts)
+
+
+class _Facts(TypedDict, total=False):
+    """What a failed decode may still have learnt about the image."""
+
+    format: str
+    width: int
+    height: int
 
 
 def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | DecodeFailure:
@@ -319,7 +339,7 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
     raw_w, raw_h = img.size
     orientation = _orientation_before_load(img)
     width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
-    facts = {"format": fmt, "width": width, "height": height}
+    facts = _Facts(format=fmt, width=width, height=height)
     accepted = ACCEPTED_FORMATS | (OPTIONAL_FORMATS if heif else frozenset())
     if fmt not in accepted:
         return _fail(
@@ -334,55 +354,43 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
         return _fail(ReasonCode.UNREADABLE, "image has no pixels", sha, size, **facts)
     pixels = raw_w * raw_h
     if pixels > policy.max_pixels:
-        return DecodeFailure(
-            Reason(
-                ReasonCode.TOO_LARGE,
-                f"{raw_w}x{raw_h} is {pixels / 1e6:.0f} MP; the limit is "
-                f"{policy.max_pixels / 1e6:.0f} MP (refused before decoding)",
-                score=float(pixels),
-                threshold=float(policy.max_pixels),
-            ),
-            sha256=sha,
-            file_bytes=size,
-            format=fmt,
-            width=width,
-            height=height,
+        return _fail(
+            ReasonCode.TOO_LARGE,
+            f"{raw_w}x{raw_h} is {pixels / 1e6:.0f} MP; the limit is "
+            f"{policy.max_pixels / 1e6:.0f} MP (refused before decoding)",
+            sha,
+            size,
+            score=float(pixels),
+            threshold=float(policy.max_pixels),
+            **facts,
         )
     aspect = max(raw_w, raw_h) / min(raw_w, raw_h)
     if aspect > policy.max_aspect_ratio:
-        return DecodeFailure(
-            Reason(
-                ReasonCode.TOO_LARGE,
-                f"{width}x{height}: an aspect ratio of {aspect:.0f}:1 is over the "
-                f"{policy.max_aspect_ratio:g}:1 limit, a strip rather than a photo "
-                "(refused before decoding)",
-                score=aspect,
-                threshold=policy.max_aspect_ratio,
-            ),
-            sha256=sha,
-            file_bytes=size,
-            format=fmt,
-            width=width,
-            height=height,
+        return _fail(
+            ReasonCode.TOO_LARGE,
+            f"{width}x{height}: an aspect ratio of {aspect:.0f}:1 is over the "
+            f"{policy.max_aspect_ratio:g}:1 limit, a strip rather than a photo "
+            "(refused before decoding)",
+            sha,
+            size,
+            score=aspect,
+            threshold=policy.max_aspect_ratio,
+            **facts,
         )
     jpeg = fmt in ("JPEG", "MPO")
     target = _scaled_to(raw_w, raw_h, policy.analysis_side) if jpeg else (raw_w, raw_h)
     cost = decode_cost(img, fmt, target)
     if cost > policy.max_decoded_bytes:
-        return DecodeFailure(
-            Reason(
-                ReasonCode.TOO_LARGE,
-                f"{width}x{height} {img.mode} would take {cost / 2**20:,.0f} MB to decode; "
-                f"the limit is {policy.max_decoded_bytes / 2**20:,.0f} MB (refused before "
-                "decoding)",
-                score=float(cost),
-                threshold=float(policy.max_decoded_bytes),
-            ),
-            sha256=sha,
-            file_bytes=size,
-            format=fmt,
-            width=width,
-            height=height,
+        return _fail(
+            ReasonCode.TOO_LARGE,
+            f"{width}x{height} {img.mode} would take {cost / 2**20:,.0f} MB to decode; "
+            f"the limit is {policy.max_decoded_bytes / 2**20:,.0f} MB (refused before "
+            "decoding)",
+            sha,
+            size,
+            score=float(cost),
+            threshold=float(policy.max_decoded_bytes),
+            **facts,
         )
     end = None
     if jpeg:
