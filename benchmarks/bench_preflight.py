@@ -102,18 +102,28 @@ def time_per_image(
         # decode, orientation): what the rest of the analysis adds is the difference.
         "animus_decode": lambda p: decode_path(p, policy),
     }
-    for fn in methods.values():  # warm up: imports, allocator, first-call costs
+    per_file = time_methods(files, methods, repeats)
+    return {m: {f.name: ms for f, ms in per.items()} for m, per in per_file.items()}
+
+
+def time_methods(
+    files: Sequence[Path], methods: dict[str, Callable[[Path], object]], repeats: int
+) -> dict[str, dict[Path, float]]:
+    """Median ms per file of each method, each method in its own passes over the files.
+
+    One warm-up call of each first (imports, allocator, first-call costs). Interleaving a
+    36 MB full decode just before another method would leave the allocator returning
+    fresh pages to it, a penalty of several milliseconds that belongs to neither.
+    """
+    for fn in methods.values():
         fn(files[0])
-    times: dict[str, dict[str, list[float]]] = {m: {} for m in methods}
-    # Each method runs its own pass over the files: interleaving a 36 MB full decode just
-    # before another method leaves the allocator returning fresh pages to it, a penalty of
-    # several milliseconds that belongs to neither.
+    times: dict[str, dict[Path, list[float]]] = {m: {} for m in methods}
     for _ in range(repeats):
         for name, fn in methods.items():
             for f in files:
                 t0 = time.perf_counter()
                 fn(f)
-                times[name].setdefault(f.name, []).append(time.perf_counter() - t0)
+                times[name].setdefault(f, []).append(time.perf_counter() - t0)
     return {m: {f: statistics.median(v) * 1000 for f, v in per.items()} for m, per in times.items()}
 
 

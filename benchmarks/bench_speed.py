@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import os
 import pstats
@@ -49,6 +48,7 @@ from animus_prep.inspection.analysis import analyze
 from animus_prep.inspection.discover import FACE_IMAGE_TYPE, Candidate, body_image_type
 from animus_prep.inspection.faces import find_faces
 from animus_prep.policy import Policy
+from bench_preflight import decode_floor, time_methods
 
 HERE = Path(__file__).resolve().parent
 PEOPLE = HERE.parent / "tests" / "data" / "people"
@@ -129,35 +129,9 @@ def candidate(path: Path) -> Candidate:
     return Candidate(path, path.name, "body", body_image_type("front"))
 
 
-def floor_pillow(path: Path, side: int) -> None:
-    """Read every byte and decode at the library's reduced size: no checks at all."""
-    data = path.read_bytes()
-    with Image.open(io.BytesIO(data)) as img:
-        w, h = img.size
-        short = min(w, h)
-        img.draft(img.mode, (w * side // short, h * side // short))
-        img.load()
-
-
 def floor_simplejpeg(path: Path, side: int) -> None:
     """The same decode by simplejpeg (libjpeg-turbo), the decoder the library uses."""
     simplejpeg.decode_jpeg(path.read_bytes(), "RGB", min_width=side, min_height=side)
-
-
-def time_methods(
-    files: Sequence[Path], methods: dict[str, Callable[[Path], object]], repeats: int
-) -> dict[str, dict[str, float]]:
-    """Median ms per file of each method; each method makes its own passes."""
-    for fn in methods.values():
-        fn(files[0])
-    times: dict[str, dict[str, list[float]]] = {m: {} for m in methods}
-    for _ in range(repeats):
-        for name, fn in methods.items():
-            for f in files:
-                t0 = time.perf_counter()
-                fn(f)
-                times[name].setdefault(str(f), []).append(time.perf_counter() - t0)
-    return {m: {f: statistics.median(v) * 1000 for f, v in per.items()} for m, per in times.items()}
 
 
 def stage_profile(files: Sequence[Path], policy: Policy) -> dict[str, float]:
@@ -190,16 +164,22 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()[0]
     side = Policy().analysis_side
     set_default_threads(1)
+    # Both face models made before timing (the first file may be a body photo, which
+    # never needs the embedding model).
+    analyze(candidate(next(f for f in files if f.stem.endswith("_face"))), Policy())
     methods: dict[str, Callable[[Path], object]] = {
-        "floor": lambda p: floor_pillow(p, side),
+        "floor": lambda p: decode_floor(p, side),
         "floor (simplejpeg)": lambda p: floor_simplejpeg(p, side),
         "default": lambda p: analyze(candidate(p), Policy()),
         "faces off": lambda p: analyze(candidate(p), Policy(faces=False)),
     }
-    per_file = time_methods(files, methods, args.repeats)
+    per_file = {
+        m: {str(f): ms for f, ms in per.items()}
+        for m, per in time_methods(files, methods, args.repeats).items()
+    }
     set_default_threads(None)
     alone = time_methods(files, {"default, models on every core": methods["default"]}, 3)
-    per_file.update(alone)
+    per_file.update({m: {str(f): ms for f, ms in per.items()} for m, per in alone.items()})
     set_default_threads(1)
     result: dict[str, Any] = {"files": len(files), "repeats": args.repeats, "classes": {}}
     print(f"{os.cpu_count()} cores; load average {load_start:.2f}")
