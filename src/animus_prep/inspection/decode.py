@@ -143,12 +143,11 @@ class DecodedImage:
             return None
         opened = Image.open(io.BytesIO(self.source))
         finer: Image.Image
-        if self.format in ("JPEG", "MPO") and opened.mode != "CMYK":
+        if self.format in ("JPEG", "MPO"):
             wanted = _scaled_to(*opened.size, short_side)
-            finer = Image.fromarray(decode_reduced(self.source, *wanted, gray=True))
-        elif self.format in ("JPEG", "MPO"):
-            wanted = _scaled_to(*opened.size, short_side)
-            finer = Image.fromarray(decode_reduced(self.source, *wanted)).convert("L")
+            # libjpeg gives the luma of a YCbCr JPEG directly; a CMYK one is converted.
+            luma = opened.mode != "CMYK"
+            finer = Image.fromarray(decode_reduced(self.source, *wanted, gray=luma))
         else:
             opened.load()
             finer = reduced(opened, short_side)
