@@ -9,6 +9,7 @@ fork, so it makes its own.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import importlib.resources
 import multiprocessing
@@ -101,7 +102,26 @@ def get_session(name: ModelName, threads: int | None = None) -> Any:
                 model_bytes(name), options, providers=["CPUExecutionProvider"]
             )
             _sessions[key] = session
+            release_freed_memory()
     return session
+
+
+def release_freed_memory() -> bool:
+    """Return the memory freed inside the C heap to the system (glibc's ``malloc_trim``).
+
+    Creating the SFace session folds its int8 weights to float32 through temporaries that
+    peak at about 200 MB; glibc keeps the freed pages, so without this every process
+    that embeds a face holds ~100 MB more than the session needs (165 MB instead of
+    ~60 MB). Returns False where the C library has no ``malloc_trim`` (not glibc).
+    """
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    trim(0)
+    return True
 
 
 def clear_sessions() -> None:
