@@ -117,7 +117,42 @@ def hamming(a: int, b: int) -> int:
 
 
 def _hash_int(h: imagehash.ImageHash) -> int:
-    return int(str(h), 16)
+    return _bits_int(np.asarray(h.hash))
+
+
+def _bits_int(bits: np.ndarray) -> int:
+    """64 bits in row-major order as an integer, the first bit highest (imagehash's hex
+    string read as a number)."""
+    return int.from_bytes(np.packbits(bits.ravel().astype(bool)).tobytes(), "big")
+
+
+_PHASH_SIDE = 32
+"""imagehash.phash's working size: hash_size 8 x highfreq_factor 4."""
+_PHASH_BITS = 8
+# The first 8 rows of scipy.fftpack's unnormalised DCT-II over 32 samples,
+# y[k] = 2 * sum_n x[n] * cos(pi * k * (2n + 1) / 64): the only coefficients phash keeps.
+_PHASH_DCT = 2.0 * np.cos(
+    np.pi
+    * np.arange(_PHASH_BITS)[:, None]
+    * (2 * np.arange(_PHASH_SIDE)[None, :] + 1)
+    / (2 * _PHASH_SIDE)
+)
+
+
+def phash(image: Image.Image) -> int:
+    """imagehash.phash(image) as an integer, bit for bit, without its scipy import.
+
+    imagehash takes the 2-D DCT of a 32 px Lanczos copy with scipy.fftpack, which costs
+    ~30 MB resident in every process that hashes (each worker and the parent) for a
+    32x32 transform; the 8x8 low frequencies it keeps are two small matrix products.
+    """
+    small = image.convert("L").resize((_PHASH_SIDE, _PHASH_SIDE), Image.Resampling.LANCZOS)
+    pixels = np.asarray(small, dtype=np.float64)
+    # Rounded far below any real difference between coefficients (which are sums of
+    # 1,024 grey levels), so a coefficient that is exactly zero in scipy's transform of
+    # a flat or symmetric picture is zero here too, not a rounding error's sign.
+    low = np.round(_PHASH_DCT @ pixels @ _PHASH_DCT.T, 6)
+    return _bits_int(low > np.median(low))
 
 
 def thumbnail(rgb: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
@@ -201,9 +236,9 @@ def fingerprint(gray: np.ndarray, thumb: np.ndarray) -> Fingerprint:
     y0, x0 = (h - ch) // 2, (w - cw) // 2
     centre = np.ascontiguousarray(half[y0 : y0 + ch, x0 : x0 + cw])
     return Fingerprint(
-        phash=_hash_int(imagehash.phash(_small(half, 64))),
+        phash=phash(_small(half, 64)),
         dhash=_hash_int(imagehash.dhash(_small(half, 64))),
-        centre_phash=_hash_int(imagehash.phash(_small(centre, 64))),
+        centre_phash=phash(_small(centre, 64)),
         pixel_hash=pixel_hash,
         preview=encode_preview(thumb),
         palette=palette_of(thumb),
