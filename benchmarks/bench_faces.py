@@ -9,16 +9,20 @@ of ``--repeats`` calls, taken in ``--rounds`` rounds: the best round is reported
 shared machine, co-tenants only ever add time) next to the median round. By default it
 runs with one thread and with the library's own choice when the pre-flight runs alone in
 a process (every core, up to four).
-Then the whole per-file pre-flight of face photos (as 12 MP phone JPEGs) with the face
-checks off and on, start-up excluded, in this process (the face models use every core
-when the pre-flight runs alone in a process, one thread each in a worker pool).
+Then what each model's session costs in memory, in a fresh process (resident growth once
+built, and the peak while building), and the whole per-file pre-flight of face photos
+(as 12 MP phone JPEGs) with the face checks off and on, start-up excluded, in this
+process (the face models use every core when the pre-flight runs alone in a process, one
+thread each in a worker pool).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -108,6 +112,47 @@ def time_models(threads: int, repeats: int, rounds: int) -> None:
         print(f"embedding: {statistics.median(embed_best):.2f} ms per face (best round)")
 
 
+_SESSION_MEMORY = """
+import json, sys
+import numpy as np
+import onnxruntime  # imported first: its own ~30 MB is not a session's
+from animus_prep.faces.runtime import get_session
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith(key))
+
+feeds = {"yunet": ("input", (1, 3, 480, 640)), "sface": ("data", (1, 3, 112, 112))}
+out = {}
+for name in ("yunet", "sface"):
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets the high-water mark to the current resident size
+    rss = status("VmRSS")
+    session = get_session(name, 1)
+    feed, shape = feeds[name]
+    session.run(None, {feed: np.zeros(shape, np.float32)})
+    out[name] = (status("VmRSS") - rss, status("VmHWM") - rss)
+print(json.dumps(out))
+"""
+
+
+def session_memory() -> None:
+    """Resident memory each face model's session adds to a fresh process (one thread,
+    after a first run), and how far above that the process went while building it."""
+    if not Path("/proc/self/status").exists():
+        print("session memory: needs /proc (Linux)")
+        return
+    out = subprocess.run(
+        [sys.executable, "-c", _SESSION_MEMORY], capture_output=True, text=True, timeout=120
+    )
+    if out.returncode != 0:
+        print(f"session memory: failed: {out.stderr.strip()[-300:]}")
+        return
+    for name, (held, above) in json.loads(out.stdout).items():
+        print(f"session memory, {name}: +{held:.0f} MB resident once built and run once;")
+        print(f"  building it peaked {above:.0f} MB above its start")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
@@ -124,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
     for threads in args.threads or sorted({1, auto_threads()}):
         time_models(threads, args.repeats, args.rounds)
+    session_memory()
     if not args.skip_preflight:
         preflight_with_and_without_faces(args.repeats)
     return 0
