@@ -3,6 +3,7 @@ and an editable install that type checkers can follow."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shutil
 import subprocess
@@ -66,6 +67,12 @@ def test_the_models_package_ships_models_and_no_script() -> None:
     modules = sorted(p.name for p in (REPO / "models").glob("*.py"))
     assert modules == ["__init__.py"]
     assert sorted(p.name for p in (REPO / "models").glob("*.onnx")) == ["sface.onnx", "yunet.onnx"]
+    # Every data file there (SFace's weights beside its graph) is in the wheel.
+    patterns = _pyproject()["tool"]["setuptools"]["package-data"]["animus_prep.models"]  # type: ignore[index]
+    shipped = [p.name for p in (REPO / "models").iterdir() if p.is_file() and p.suffix != ".py"]
+    assert "sface.weights.npz" in shipped
+    for name in shipped:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
     project = _pyproject()["project"]
     assert project["license-files"] == ["LICENSE"]  # type: ignore[index]
     assert (REPO / "LICENSE").read_text().startswith("MIT License")

