@@ -33,7 +33,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from animus_prep.faces.weights import BlockQuantized, pack, unpack
+from animus_prep.faces.runtime import supply_weights
+from animus_prep.faces.weights import BlockQuantized, pack
 
 MODELS = Path(__file__).resolve().parents[1]
 
@@ -291,12 +292,11 @@ def time_session(
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
-    if weights is not None:
-        made = [(w.name, w.dequantized()) for w in unpack(weights)]
-        opts.add_external_initializers(
-            [n for n, _ in made], [ort.OrtValue.ortvalue_from_numpy(a) for _, a in made]
-        )
+    # As the library builds it: the weights made from the file's int8 blocks (kept alive
+    # until onnxruntime has copied them in).
+    supplied = supply_weights(opts, ort, weights) if weights is not None else []
     sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+    del supplied
     inputs = feed(sess.get_inputs()[0].name)
     sess.run(None, inputs)
     times = []

@@ -84,23 +84,30 @@ def model_bytes(name: ModelName) -> bytes:
 
 
 def _supply_weights(options: Any, ort: ModuleType, name: ModelName) -> list[Any]:
-    """Hand the session the float32 weights its graph keeps outside, when it has a
-    ``<name>.weights.npz`` (see `faces.weights`). onnxruntime copies them in when the
-    session is built: the values returned must be kept until then."""
+    """`supply_weights` from the model's ``<name>.weights.npz``, when it has one."""
     try:
         package = importlib.resources.files(MODELS_PACKAGE)
         data = package.joinpath(f"{name}.weights.npz").read_bytes()
     except (FileNotFoundError, ModuleNotFoundError):  # no weights file (or no models)
         return []
-    from .weights import unpack
-
     try:
-        stored = unpack(data)
+        return supply_weights(options, ort, data)
     except ValueError as exc:
         raise FacesUnavailableError(
             f"face checks are unavailable: {name}.weights.npz is damaged ({exc})"
         ) from exc
-    del data
+
+
+def supply_weights(options: Any, ort: ModuleType, data: bytes) -> list[Any]:
+    """Hand a session's options the float32 weights its graph keeps outside, made from
+    the bytes of a weights file (see `faces.weights`; ValueError when it is not one).
+
+    onnxruntime copies them in when the session is built: keep the values returned
+    until then.
+    """
+    from .weights import unpack
+
+    stored = unpack(data)
     names: list[str] = []
     values: list[Any] = []
     while stored:  # each int8 weight is let go once its float32 copy is made
