@@ -32,10 +32,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw
-from skimage import data
+
+# OpenCV and scikit-image are imported only where the corpus is made (`make`): a measured
+# child process holds what `animus-prep check` holds, not the benchmark's own tools.
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus" / "scale"
@@ -69,6 +70,8 @@ COPY_SHARE = 0.2
 
 
 def _sources() -> list[np.ndarray]:
+    from skimage import data
+
     out = []
     for name in SOURCES:
         a = getattr(data, name)()
@@ -89,6 +92,8 @@ def _jpeg(img: np.ndarray, quality: int) -> bytes:
 def distinct_photo(srcs: list[np.ndarray], rng: random.Random) -> np.ndarray:
     """A small photo no other call makes: a random crop of a sample photo, graded, with
     a few random shapes drawn over it (so two crops of one place still differ)."""
+    import cv2
+
     src = srcs[rng.randrange(len(srcs))]
     h, w = src.shape[:2]
     ch = rng.randint(min(h, w) // 4, min(h, int(w * 0.75)))
@@ -121,6 +126,9 @@ def burst_frames(n: int, rng: random.Random) -> Iterator[tuple[np.ndarray, tuple
     20 px and fresh noise in every frame. Every frame is close to every other by hash;
     the four frames of a place are near-duplicates, frames of two places are not.
     Yields (frame, subject offset)."""
+    import cv2
+    from skimage import data
+
     size = (BURST[0] + 80, BURST[1] + 80)
     base = cv2.resize(data.astronaut(), size, interpolation=cv2.INTER_CUBIC)
     subject = base[300:800, 500:1000].copy()
@@ -204,6 +212,11 @@ class TreeSampler:
 
     def __init__(self, pid: int | None = None, interval: float = 0.05) -> None:
         self.peak_kb = 0
+        self.peak_at = 0.0
+        """Seconds after the start when the peak was sampled."""
+        self.peak_parent_kb = 0
+        """The parent's share of the peak (the rest is its workers')."""
+        self._start = time.perf_counter()
         self._pid = os.getpid() if pid is None else pid
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
@@ -216,10 +229,15 @@ class TreeSampler:
             while i < len(pids):
                 pids.extend(_children(pids[i]))
                 i += 1
-            self.peak_kb = max(self.peak_kb, sum(_status(p, "VmRSS") for p in pids))
+            sizes = [_status(p, "VmRSS") for p in pids]
+            if sum(sizes) > self.peak_kb:
+                self.peak_kb = sum(sizes)
+                self.peak_at = time.perf_counter() - self._start
+                self.peak_parent_kb = sizes[0]
             self._stop.wait(interval)
 
     def __enter__(self) -> TreeSampler:
+        self._start = time.perf_counter()
         self._thread.start()
         return self
 
@@ -300,6 +318,8 @@ def child_folder(folder: Path, workers: int, faces: bool, scheduler: str | None)
         "parent_hwm_mb": round(_status(os.getpid(), "VmHWM") / 1024, 1),
         "workers_hwm_mb": round(worker_hwm / 1024, 1),
         "tree_peak_mb": round(sampler.peak_kb / 1024, 1),
+        "tree_peak_at_s": round(sampler.peak_at, 1),
+        "tree_peak_parent_mb": round(sampler.peak_parent_kb / 1024, 1),
         "baseline_mb": round(base_kb / 1024, 1),
         "rejected_by_reason": summary["rejected_by_reason"],
         "duplicates": sum(1 for i in report.images if i.duplicate_of),
@@ -360,6 +380,8 @@ def synthetic_hashes(n: int, seed: int) -> list[tuple[int, int, int, str]]:
 
 
 def _make_hashes(count: int, seed: int) -> np.ndarray:
+    import cv2
+
     from animus_prep.inspection.fingerprint import fingerprint, thumbnail
 
     rng = random.Random(seed)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .._opencv import cv2
 from .identity import l2_normalize
 from .runtime import get_session
 from .types import Face

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from .._opencv import cv2
 from ..faces.types import FaceDetector, FaceEmbedder
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from .._opencv import cv2
 from .detail import DetailUnavailable, detail_of
 from .fingerprint import Detail, Fingerprint, orb_features
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .._opencv import cv2
 from ..faces.errors import FacesUnavailableError
 from ..faces.types import Face, FaceDetector, FaceEmbedder
 from ..policy import Policy

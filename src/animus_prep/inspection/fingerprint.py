@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-import cv2
 import imagehash
 import numpy as np
 from PIL import Image
+
+from .._opencv import cv2
 
 THUMB_SIDE = 192
 """Longer side of the RGB thumbnail (also what reports show)."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from PIL import Image
 
+from .._opencv import cv2
 from ..server_rules import sharpness_score
 from .resolution import Detail, estimate_detail
 from .sharpness import Sharpness, measure_sharpness

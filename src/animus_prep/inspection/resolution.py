@@ -27,8 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import cv2
 import numpy as np
+
+from .._opencv import cv2
 
 _TILE = 64
 # Share of the tiles, the most detailed ones, whose spectra are averaged (at least four).

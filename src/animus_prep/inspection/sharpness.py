@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import cv2
 import numpy as np
+
+from .._opencv import cv2
 
 _SIGMA_FINE = 0.6
 _SIGMA_COARSE = 1.2
