@@ -145,8 +145,8 @@ def _check(
     executor, and join the groups found."""
     work: list[VerifyJob] = [
         (
-            groups.print_of(s.image),
-            tuple(groups.print_of(t) for t in targets),
+            groups.print_of(s.image).for_verification(),
+            tuple(groups.print_of(t).for_verification() for t in targets),
             policy.duplicate_min_similarity,
         )
         for s, targets in jobs

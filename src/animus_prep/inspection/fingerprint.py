@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from .._opencv import cv2
+from .spool import BytesSpool, SpooledBytes
 
 THUMB_SIDE = 192
 """Longer side of the RGB thumbnail (also what reports show)."""
@@ -66,8 +67,9 @@ class Fingerprint:
     centre_phash: int
     pixel_hash: str
     """Digest of the grey analysis pixels: equal for lossless re-encodings of one picture."""
-    preview: bytes
-    """The thumbnail as a JPEG (quality PREVIEW_QUALITY), for reports."""
+    preview: bytes | SpooledBytes
+    """The thumbnail as a JPEG (quality PREVIEW_QUALITY), for reports: the bytes, or where
+    a pre-flight keeps them out of memory (`spool`); `bytes(preview)` reads either."""
     palette: np.ndarray
     """64 float32: the thumbnail's colour histogram (4 levels per channel), square-rooted
     and summing to 1 before the root; for choosing a varied set."""
@@ -88,7 +90,7 @@ class Fingerprint:
         """RGB uint8 thumbnail: the exact one when kept, else decoded from the preview."""
         if self.detail is not None:
             return self.detail.thumbnail
-        return decode_preview(self.preview)
+        return decode_preview(bytes(self.preview))
 
     @property
     def gray(self) -> np.ndarray:
@@ -100,6 +102,17 @@ class Fingerprint:
     def compact(self, source: Source) -> Fingerprint:
         """This fingerprint without its pixels, which `source` can give again."""
         return replace(self, detail=None, source=source)
+
+    def spooled(self, spool: BytesSpool) -> Fingerprint:
+        """This fingerprint with its preview kept in `spool` rather than in memory."""
+        if isinstance(self.preview, SpooledBytes):
+            return self
+        return replace(self, preview=spool.keep(self.preview))
+
+    def for_verification(self) -> Fingerprint:
+        """This fingerprint without its preview: what a pair verification is sent (it
+        looks at the pixels, never at the preview)."""
+        return replace(self, preview=b"")
 
 
 def tiny_vectors(prints: Sequence[Fingerprint]) -> np.ndarray:

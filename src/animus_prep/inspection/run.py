@@ -21,6 +21,7 @@ from .assemble import assemble
 from .discover import Candidate, Kind, discover
 from .references import usable_references
 from .report import Report
+from .spool import BytesSpool
 from .work import analyze_batch, batch_size, digest_batch, stream
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -69,7 +70,8 @@ def run_analyses(
     A file is read and decoded once however many of the candidates are copies of it:
     paths to one file (links) share its analysis, and so do byte-identical files, found
     by their sha256 before anything is decoded. Only files whose size another file shares
-    are hashed for that; the rest go straight to analysis.
+    are hashed for that; the rest go straight to analysis. The analyses' previews are
+    kept in a temporary file, not in memory (see `spool`).
     """
     content = _content_keys(candidates, executor)
     first: dict[Hashable, int] = {}
@@ -101,9 +103,11 @@ def run_analyses(
 
     items = [(candidates[i].absolute(), policy) for i in todo]
     results = stream(executor, analyze_batch, items, batch_size(len(items)))
+    spool = BytesSpool()
     for i, result in zip(todo, results, strict=True):
         # Results name the path they were given: keep the candidate as discovered.
-        out[i] = replace(result, candidate=candidates[i])
+        held = None if result.print is None else result.print.spooled(spool)
+        out[i] = replace(result, candidate=candidates[i], print=held)
         for j in copies_of.get(i, ()):
             out[j] = replace(result, candidate=candidates[j])
         report_done()
