@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from animus_prep import Policy, preflight
@@ -13,7 +14,8 @@ from animus_prep.inspection.analysis import analyze
 from animus_prep.inspection.decode import DecodedImage, decode_path
 from animus_prep.inspection.dedup import verify_pair
 from animus_prep.inspection.discover import discover
-from animus_prep.inspection.fingerprint import THUMB_SIDE, thumbnail_of
+from animus_prep.inspection.fingerprint import THUMB_SIDE, fingerprint, thumbnail_of
+from animus_prep.inspection.measure import shrink_gray
 from photos import photo, scene, write
 
 NO_FACES = Policy(faces=False)
@@ -55,3 +57,17 @@ def test_compact_fingerprints_are_verified_from_their_files(tmp_path: Path) -> N
     write(c_path, scene(5))
     changed = verify_pair(a, c, 0.8)
     assert not changed.duplicate and changed.method == "unavailable"
+
+
+def test_verification_pixels_are_grey_and_a_third_of_the_rgb(tmp_path: Path) -> None:
+    arr = photo("coffee", 800)
+    decoded = decode_path(write(tmp_path / "a.jpg", arr), NO_FACES)
+    assert isinstance(decoded, DecodedImage)
+    rgb = thumbnail_of(decoded.image)
+    fp = fingerprint(shrink_gray(decoded.gray, NO_FACES.analysis_side), rgb)
+    assert fp.detail is not None
+    grey = fp.detail.thumbnail
+    assert grey.dtype == np.uint8 and grey.shape == rgb.shape[:2]
+    assert np.array_equal(grey, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    # What reports show is still the RGB picture, from the preview.
+    assert fp.thumbnail.shape == rgb.shape

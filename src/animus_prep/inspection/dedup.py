@@ -41,7 +41,7 @@ class PairVerdict:
 
 
 def _gray_thumb(p: Detail) -> np.ndarray:
-    return cv2.cvtColor(p.thumbnail, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return p.thumbnail.astype(np.float32)
 
 
 def _fit_similarity(a: Detail, b: Detail) -> np.ndarray | None:

@@ -2,9 +2,9 @@
 
 Three 64-bit perceptual hashes (DCT of the whole frame, gradient of the whole frame, DCT of
 the centre) find candidates cheaply. A candidate pair is verified geometrically on two
-copies of the pixels (`Detail`): a grey copy for ORB keypoints and an RGB thumbnail.
+copies of the pixels (`Detail`): a grey copy for ORB keypoints and a grey thumbnail.
 
-Those copies are most of a fingerprint's weight (~170 KB), so a fingerprint made from a
+Those copies are most of a fingerprint's weight (~100 KB), so a fingerprint made from a
 file travels and is kept *compact*: hashes, a JPEG preview of the thumbnail (what reports
 show), the thumbnail's colour histogram, and the `Source` to decode the pixels again from
 when a pair must be verified (`inspection.detail`). A fingerprint made from bytes that
@@ -55,7 +55,9 @@ class Detail:
     gray: np.ndarray
     """Grey copy at half the analysis size: keypoints are found on it when needed."""
     thumbnail: np.ndarray
-    """RGB uint8, longer side THUMB_SIDE (or less for small images)."""
+    """The RGB thumbnail in grey (uint8, longer side THUMB_SIDE or less for small
+    images): what aligned copies are compared on. Grey, a third of the RGB's weight, so
+    a worker keeps more of the pixel sets it verifies with in the same memory."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -87,9 +89,7 @@ class Fingerprint:
 
     @property
     def thumbnail(self) -> np.ndarray:
-        """RGB uint8 thumbnail: the exact one when kept, else decoded from the preview."""
-        if self.detail is not None:
-            return self.detail.thumbnail
+        """RGB uint8 thumbnail, decoded from the preview."""
         return decode_preview(bytes(self.preview))
 
     @property
@@ -237,7 +237,8 @@ def pixels(gray: np.ndarray, thumb: np.ndarray) -> tuple[Detail, str]:
     pixel_hash = hashlib.blake2b(
         np.ascontiguousarray(gray).tobytes() + repr(gray.shape).encode(), digest_size=16
     ).hexdigest()
-    return Detail(half_size(gray), thumb), pixel_hash
+    grey_thumb = cv2.cvtColor(thumb, cv2.COLOR_RGB2GRAY) if thumb.ndim == 3 else thumb
+    return Detail(half_size(gray), grey_thumb), pixel_hash
 
 
 def fingerprint(gray: np.ndarray, thumb: np.ndarray) -> Fingerprint:
@@ -266,7 +267,7 @@ def orb_features(detail: Detail) -> tuple[np.ndarray, np.ndarray]:
     """ORB keypoint positions (N x 2, in `detail.gray` pixels) and descriptors (N x 32).
 
     Computed only for images that duplicate search must verify, most images never are;
-    the last few are cached (each holds its pixels too, ~170 KB).
+    the last few are cached (each holds its pixels too, ~105 KB).
     """
     kps: Sequence[cv2.KeyPoint] = ()
     desc = None
