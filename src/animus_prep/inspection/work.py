@@ -17,6 +17,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
+from ..faces.runtime import release_freed_memory
 from ..policy import Policy
 from .analysis import ImageAnalysis, analyze
 from .dedup import PairVerdict, verify_pair
@@ -64,7 +65,11 @@ def stream(
 
 def analyze_batch(items: Sequence[tuple[Candidate, Policy]]) -> list[ImageAnalysis]:
     """Worker task: analyse files (each read by its path)."""
-    return [analyze(candidate, policy) for candidate, policy in items]
+    out = [analyze(candidate, policy) for candidate, policy in items]
+    # The face models allocate their working memory per run (see `faces.runtime`): hand
+    # what the batch freed back to the system, or the worker keeps its high-water mark.
+    release_freed_memory()
+    return out
 
 
 def digest_batch(paths: Sequence[str]) -> list[str | None]:
