@@ -41,8 +41,17 @@ def test_the_client_and_the_public_names_import_without_the_image_stack(statemen
 
 
 def test_the_preflight_does_load_the_image_stack_when_used() -> None:
-    # The lazy import is real: asking for the pre-flight brings what it needs.
-    assert set(_loaded_after("from animus_prep import preflight")) >= {"cv2", "numpy", "PIL"}
+    # The lazy import is real: asking for the pre-flight brings what it needs, OpenCV as
+    # soon as pixels are worked on (a pre-flight's parent, which only assembles reports
+    # from its workers, never loads it).
+    assert set(_loaded_after("from animus_prep import preflight")) == {"numpy", "PIL"}
+    judged = (
+        "from animus_prep import Policy, analyze_bytes\n"
+        "from PIL import Image; import io; buf = io.BytesIO()\n"
+        "Image.new('RGB', (600, 600), (90, 120, 150)).save(buf, 'PNG')\n"
+        "analyze_bytes(buf.getvalue(), 'grey.png', Policy(faces=False))"
+    )
+    assert set(_loaded_after(judged)) == {"cv2", "numpy", "PIL"}
 
 
 def _pyproject() -> dict[str, object]:
