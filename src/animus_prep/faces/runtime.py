@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from .errors import FacesUnavailableError
+from .turns import one_at_a_time
 
 ModelName = Literal["yunet", "sface"]
 MODELS_PACKAGE = "animus_prep.models"
@@ -127,29 +128,38 @@ def get_session(name: ModelName, threads: int | None = None) -> Any:
     with _lock:
         session = _sessions.get(key)
         if session is None:
-            ort = _onnxruntime()
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = count
-            options.inter_op_num_threads = 1
-            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            options.log_severity_level = 3  # errors only: no optimiser chatter on stderr
-            # No arena: it would keep each session's largest working memory for good
-            # (13 MB for YuNet, 25 MB for SFace, in every process) to save a malloc per
-            # run (~2% of a run). What runs free, callers hand back to the system with
-            # `release_freed_memory` (the pre-flight does after each batch of files).
-            options.enable_cpu_mem_arena = False
-            weights = _supply_weights(options, ort, name)
-            data = model_bytes(name)
-            try:
-                session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-            except Exception as exc:  # onnxruntime raises its own (Fail, InvalidGraph, ...)
-                raise FacesUnavailableError(
-                    f"face checks are unavailable: model {name}.onnx cannot be loaded "
-                    f"({str(exc).strip() or type(exc).__name__})"
-                ) from exc
+            # The build's transient peak is several times what the session keeps: the
+            # processes of this host take turns, so their peaks do not add up.
+            with one_at_a_time():
+                session = _build(name, count)
             _sessions[key] = session
-            del weights, options, data  # the session has its own copies now
-            release_freed_memory()
+    return session
+
+
+def _build(name: ModelName, threads: int) -> Any:
+    """A new session for ``name``, with the memory its build freed handed back."""
+    ort = _onnxruntime()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3  # errors only: no optimiser chatter on stderr
+    # No arena: it would keep each session's largest working memory for good (13 MB for
+    # YuNet, 25 MB for SFace, in every process) to save a malloc per run (~2% of a run).
+    # What runs free, callers hand back to the system with `release_freed_memory` (the
+    # pre-flight does after each batch of files).
+    options.enable_cpu_mem_arena = False
+    weights = _supply_weights(options, ort, name)
+    data = model_bytes(name)
+    try:
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own (Fail, InvalidGraph, ...)
+        raise FacesUnavailableError(
+            f"face checks are unavailable: model {name}.onnx cannot be loaded "
+            f"({str(exc).strip() or type(exc).__name__})"
+        ) from exc
+    del weights, options, data  # the session has its own copies now
+    release_freed_memory()
     return session
 
 
