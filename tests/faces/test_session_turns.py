@@ -95,3 +95,33 @@ def test_the_lock_file_is_the_users_own() -> None:
     assert str(os.getuid()) in path.name
     assert path.stat().st_mode & 0o777 == 0o600
     path.unlink()
+
+
+_FORK_DURING_A_TURN = """
+import os, sys, time
+from animus_prep.faces.turns import one_at_a_time
+with one_at_a_time(sys.argv[1]) as held:
+    pid = os.fork()
+    if pid == 0:  # the child lives on, as a worker would
+        time.sleep(5)
+        os._exit(0)
+# The parent's block has ended: the turn is free although the child still runs.
+with one_at_a_time(sys.argv[1], wait=1.0) as again:
+    print(held, again)
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+"""
+
+
+def test_a_child_forked_during_a_turn_does_not_keep_it() -> None:
+    # In a fresh, single-threaded interpreter (forking a threaded one is unsafe).
+    name = f"test-{uuid.uuid4().hex}"
+    done = subprocess.run(
+        [sys.executable, "-c", _FORK_DURING_A_TURN, name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+    lock_path(name).unlink()

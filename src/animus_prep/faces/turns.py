@@ -29,6 +29,21 @@ WAIT_LIMIT = 30.0
 """Longest wait (s) for a turn; a build that takes longer than this is broken anyway."""
 _POLL = 0.01
 
+# Lock files this process holds open. A child forked meanwhile closes its copies: the
+# turn stays with the parent, and ends when the parent's block does.
+_held: set[int] = set()
+
+
+def _close_inherited() -> None:
+    for fd in _held:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited)
+
 
 @contextlib.contextmanager
 def one_at_a_time(name: str = "session-build", wait: float = WAIT_LIMIT) -> Iterator[bool]:
@@ -38,9 +53,11 @@ def one_at_a_time(name: str = "session-build", wait: float = WAIT_LIMIT) -> Iter
     if fd is None:
         yield False
         return
+    _held.add(fd)
     try:
         yield _take(fd, wait)
     finally:
+        _held.discard(fd)
         os.close(fd)  # releases the lock
 
 
