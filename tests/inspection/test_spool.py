@@ -65,6 +65,8 @@ def test_preflight_keeps_previews_out_of_memory_and_shows_them(tmp_path: Path) -
     for i in range(3):
         write(tmp_path / f"s{i}.jpg", scene(i))
     write(tmp_path / "coffee.jpg", photo("coffee", 700))
+    # A byte-identical copy shares its original's analysis, spooled preview and all.
+    (tmp_path / "s0 copy.jpg").write_bytes((tmp_path / "s0.jpg").read_bytes())
     with ProcessPoolExecutor(2) as pool:
         report = preflight(tmp_path, "face", NO_FACES, pool)
     for image in report.images:

@@ -107,9 +107,10 @@ def run_analyses(
     for i, result in zip(todo, results, strict=True):
         # Results name the path they were given: keep the candidate as discovered.
         held = None if result.print is None else result.print.spooled(spool)
-        out[i] = replace(result, candidate=candidates[i], print=held)
+        analysis = replace(result, candidate=candidates[i], print=held)
+        out[i] = analysis
         for j in copies_of.get(i, ()):
-            out[j] = replace(result, candidate=candidates[j])
+            out[j] = replace(analysis, candidate=candidates[j])
         report_done()
     report_done()
     return [a for a in out if a is not None]
