@@ -1,6 +1,6 @@
 """Bytes a report keeps but seldom reads, held in an unnamed temporary file.
 
-Each photo's preview (a ~5 KB JPEG of its thumbnail) is two thirds of what a pre-flight
+Each photo's preview (a ~6 KB JPEG of its thumbnail) is two thirds of what a pre-flight
 holds per photo, and only a visual report ever reads it. A folder of 10,000 photos would
 keep ~50 MB of previews in memory for nothing; spooled, they cost a file on the temporary
 disk, deleted as soon as the last report using it is gone (or the process ends).
