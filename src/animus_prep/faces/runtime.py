@@ -147,7 +147,7 @@ def _build(name: ModelName, threads: int) -> Any:
     # No arena: it would keep each session's largest working memory for good (13 MB for
     # YuNet, 25 MB for SFace, in every process) to save a malloc per run (~2% of a run).
     # What runs free, callers hand back to the system with `release_freed_memory` (the
-    # pre-flight does after each batch of files).
+    # pre-flight's workers do, at most once a second: `inspection.work`).
     options.enable_cpu_mem_arena = False
     weights = _supply_weights(options, ort, name)
     data = model_bytes(name)
