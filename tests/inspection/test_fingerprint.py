@@ -4,18 +4,23 @@ and a pair is verified from the files themselves."""
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
-from animus_prep import Policy, preflight
+from animus_prep import Policy, ReasonCode, preflight
+from animus_prep.inspection import detail as detail_module
+from animus_prep.inspection import run
 from animus_prep.inspection.analysis import analyze
 from animus_prep.inspection.decode import DecodedImage, decode_path
 from animus_prep.inspection.dedup import verify_pair
 from animus_prep.inspection.discover import discover
-from animus_prep.inspection.fingerprint import THUMB_SIDE, fingerprint, thumbnail_of
+from animus_prep.inspection.fingerprint import THUMB_SIDE, Detail, fingerprint, thumbnail_of
 from animus_prep.inspection.measure import shrink_gray
+from animus_prep.inspection.spool import SpooledBytes
 from photos import photo, scene, write
 
 NO_FACES = Policy(faces=False)
@@ -71,3 +76,55 @@ def test_verification_pixels_are_grey_and_a_third_of_the_rgb(tmp_path: Path) -> 
     assert np.array_equal(grey, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
     # What reports show is still the RGB picture, from the preview.
     assert fp.thumbnail.shape == rgb.shape
+
+
+def test_packed_pixels_are_exactly_what_the_file_gives_again(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.jpg", photo("coffee", 900), quality=90)
+    (candidate,) = discover(path, "face")
+    fp = analyze(candidate, NO_FACES, keep_packed=True).print
+    assert fp is not None and fp.detail is None and isinstance(fp.packed, bytes)
+    unpacked = Detail.unpack(fp.packed)
+    detail_module.forget_recent()
+    again = detail_module.detail_of(replace(fp, packed=None))  # decoded from the file
+    assert np.array_equal(unpacked.gray, again.gray)
+    assert np.array_equal(unpacked.thumbnail, again.thumbnail)
+    assert unpacked.gray.flags.writeable  # its own arrays, not views of the bytes
+    # About 120 KB (a 512 px analysis copy), and only when asked for.
+    assert len(fp.packed) < 130_000
+    compact = analyze(candidate, NO_FACES).print
+    assert compact is not None and compact.packed is None
+    for damaged in (fp.packed[:-1], fp.packed + b"x", fp.packed[:10]):
+        with pytest.raises(ValueError):
+            Detail.unpack(damaged)
+
+
+def test_a_small_folder_verifies_its_pairs_without_decoding_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arr = photo("coffee", 800)
+    write(tmp_path / "a.jpg", arr, quality=95)
+    write(tmp_path / "b.jpg", np.ascontiguousarray(arr[20:, 30:]), quality=70)
+    write(tmp_path / "c.jpg", scene(3))
+    decodes: list[str] = []
+    real = detail_module._decode_again
+    monkeypatch.setattr(
+        detail_module,
+        "_decode_again",
+        lambda source, digest: decodes.append(Path(source.path).name) or real(source, digest),
+    )
+
+    def check() -> dict[str, tuple[ReasonCode, ...]]:
+        detail_module.forget_recent()
+        report = preflight(tmp_path, "face", NO_FACES)
+        for image in report.images:
+            assert image.fingerprint is not None
+            packed = image.fingerprint.packed
+            assert (packed is not None) == (run.PACKED_UP_TO >= 3)
+            assert packed is None or isinstance(packed, SpooledBytes)  # not in memory
+        return {i.path: i.codes for i in report.images}
+
+    kept = check()
+    assert kept["b.jpg"] == (ReasonCode.DUPLICATE,) and decodes == []
+    # Above the limit the same verdicts come from decoding the verified files again.
+    monkeypatch.setattr(run, "PACKED_UP_TO", 2)
+    assert check() == kept and sorted(set(decodes)) == ["a.jpg", "b.jpg"]

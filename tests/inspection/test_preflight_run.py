@@ -256,7 +256,9 @@ def test_a_fan_out_of_links_is_walked_once_per_real_folder_and_file(
     read: Counter[str] = Counter()
     real_analyze = work.analyze
     monkeypatch.setattr(
-        work, "analyze", lambda c, p: read.update([c.path.name]) or real_analyze(c, p)
+        work,
+        "analyze",
+        lambda c, p, **kw: read.update([c.path.name]) or real_analyze(c, p, **kw),
     )
     report = preflight(root, policy=NO_FACES)
     assert set(listed.values()) == {1}  # every real folder listed once

@@ -16,7 +16,7 @@ def test_freed_memory_is_handed_back_at_most_once_a_period(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(tmp_path / "c" / "face" / "a.jpg", scene(1))
-    items = [(c, Policy(faces=False)) for c in discover(tmp_path / "c")]
+    items = [(c, Policy(faces=False), False) for c in discover(tmp_path / "c")]
     clock = [100.0]
     calls: list[float] = []
     monkeypatch.setattr(work.time, "monotonic", lambda: clock[0])

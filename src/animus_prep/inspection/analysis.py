@@ -202,17 +202,18 @@ def _face_sharpness_at_full_detail(result: DecodedImage, findings: FaceFindings)
     return replace(findings, face_sharpness=measured)
 
 
-def analyze(candidate: Candidate, policy: Policy) -> ImageAnalysis:
+def analyze(candidate: Candidate, policy: Policy, *, keep_packed: bool = False) -> ImageAnalysis:
     """Decode a candidate file once and analyse it; never raises for a bad file.
 
     The fingerprint comes back compact (no pixels, ~10 KB): a pair verification decodes
-    the file again by its path (see `inspection.detail`).
+    the file again by its path (see `inspection.detail`). With `keep_packed` it also
+    carries its pixels packed (~120 KB more), which such a verification unpacks instead.
     """
     a = _analyze_safely(candidate, decode_path(candidate.path, policy), policy)
     if a.print is None or a.sha256 is None:
         return a
     source = Source(str(candidate.path.absolute()), a.sha256, policy.analysis_side)
-    return replace(a, print=a.print.compact(source))
+    return replace(a, print=a.print.compact(source, keep_packed=keep_packed))
 
 
 def analyze_bytes(data: bytes, name: str, policy: Policy, kind: str = "face") -> ImageAnalysis:

@@ -4,16 +4,19 @@ Three 64-bit perceptual hashes (DCT of the whole frame, gradient of the whole fr
 the centre) find candidates cheaply. A candidate pair is verified geometrically on two
 copies of the pixels (`Detail`): a grey copy for ORB keypoints and a grey thumbnail.
 
-Those copies are most of a fingerprint's weight (~100 KB), so a fingerprint made from a
+Those copies are most of a fingerprint's weight (~120 KB), so a fingerprint made from a
 file travels and is kept *compact*: hashes, a JPEG preview of the thumbnail (what reports
 show), the thumbnail's colour histogram, and the `Source` to decode the pixels again from
-when a pair must be verified (`inspection.detail`). A fingerprint made from bytes that
-never touched the disk keeps its pixels.
+when a pair must be verified (`inspection.detail`). It may also carry its pixels packed
+into bytes (`Detail.pack`), which a pre-flight of a small folder keeps in its temporary
+file rather than in memory (`spooled`), so that verifying a pair decodes nothing. A
+fingerprint made from bytes that never touched the disk keeps its pixels.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -59,6 +62,27 @@ class Detail:
     images): what aligned copies are compared on. Grey, a third of the RGB's weight, so
     a worker keeps more of the pixel sets it verifies with in the same memory."""
 
+    def pack(self) -> bytes:
+        """Both copies as bytes (their shapes, then their pixels): see `unpack`."""
+        gray, thumb = np.ascontiguousarray(self.gray), np.ascontiguousarray(self.thumbnail)
+        return _PACKED_SHAPES.pack(*gray.shape, *thumb.shape) + gray.tobytes() + thumb.tobytes()
+
+    @staticmethod
+    def unpack(data: bytes) -> Detail:
+        """The Detail `pack` made these bytes from (ValueError for any other bytes)."""
+        head = _PACKED_SHAPES.size
+        if len(data) < head:
+            raise ValueError("packed pixels too short")
+        gh, gw, th, tw = _PACKED_SHAPES.unpack_from(data)
+        if len(data) != head + gh * gw + th * tw:
+            raise ValueError("packed pixels do not match their shapes")
+        pixels = np.frombuffer(data, dtype=np.uint8, offset=head)
+        gray = pixels[: gh * gw].reshape(gh, gw).copy()
+        return Detail(gray, pixels[gh * gw :].reshape(th, tw).copy())
+
+
+_PACKED_SHAPES = struct.Struct("<4I")
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Fingerprint:
@@ -82,6 +106,9 @@ class Fingerprint:
     """The pixels, when kept; None for a compact fingerprint (see `source`)."""
     source: Source | None = None
     """Where the pixels can be decoded again, for a fingerprint made from a file."""
+    packed: bytes | SpooledBytes | None = None
+    """The pixels packed (`Detail.pack`), when kept so (`compact(keep_packed=True)`): a
+    verification unpacks them instead of decoding the file again."""
 
     @property
     def hashes(self) -> tuple[int, int, int]:
@@ -99,15 +126,26 @@ class Fingerprint:
             raise ValueError("a compact fingerprint keeps no pixels: see inspection.detail")
         return self.detail.gray
 
-    def compact(self, source: Source) -> Fingerprint:
-        """This fingerprint without its pixels, which `source` can give again."""
-        return replace(self, detail=None, source=source)
+    def compact(self, source: Source, *, keep_packed: bool = False) -> Fingerprint:
+        """This fingerprint without its pixels as arrays, which `source` can give again;
+        with `keep_packed`, they stay packed into bytes (`packed`, ~120 KB at the default
+        analysis size), so verifying one of its pairs decodes nothing."""
+        packed = None
+        if keep_packed:
+            packed = self.detail.pack() if self.detail is not None else self.packed
+        return replace(self, detail=None, source=source, packed=packed)
 
     def spooled(self, spool: BytesSpool) -> Fingerprint:
-        """This fingerprint with its preview kept in `spool` rather than in memory."""
-        if isinstance(self.preview, SpooledBytes):
+        """This fingerprint with its preview (and packed pixels) kept in `spool` rather
+        than in memory."""
+        preview, packed = self.preview, self.packed
+        if not isinstance(preview, SpooledBytes):
+            preview = spool.keep(preview)
+        if isinstance(packed, bytes):
+            packed = spool.keep(packed)
+        if preview is self.preview and packed is self.packed:
             return self
-        return replace(self, preview=spool.keep(self.preview))
+        return replace(self, preview=preview, packed=packed)
 
     def for_verification(self) -> Fingerprint:
         """This fingerprint without its preview: what a pair verification is sent (it

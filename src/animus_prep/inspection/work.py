@@ -67,9 +67,13 @@ def stream(
             future.cancel()
 
 
-def analyze_batch(items: Sequence[tuple[Candidate, Policy]]) -> list[ImageAnalysis]:
+AnalyzeJob = tuple[Candidate, Policy, bool]
+"""A file to analyse, the policy, and whether its fingerprint keeps its pixels packed."""
+
+
+def analyze_batch(items: Sequence[AnalyzeJob]) -> list[ImageAnalysis]:
     """Worker task: analyse files (each read by its path)."""
-    out = [analyze(candidate, policy) for candidate, policy in items]
+    out = [analyze(candidate, policy, keep_packed=keep) for candidate, policy, keep in items]
     _release_now_and_then()
     return out
 
