@@ -1,5 +1,6 @@
 """Fingerprints made from files are compact: what the parent holds per image stays small,
-and a pair is verified from the files themselves."""
+and a pair is verified from the files themselves, or from the pixels a small folder's
+fingerprints keep packed."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from animus_prep.inspection.dedup import verify_pair
 from animus_prep.inspection.discover import discover
 from animus_prep.inspection.fingerprint import THUMB_SIDE, Detail, fingerprint, thumbnail_of
 from animus_prep.inspection.measure import shrink_gray
-from animus_prep.inspection.spool import SpooledBytes
+from animus_prep.inspection.spool import BytesSpool, SpooledBytes
 from photos import photo, scene, write
 
 NO_FACES = Policy(faces=False)
@@ -96,6 +97,47 @@ def test_packed_pixels_are_exactly_what_the_file_gives_again(tmp_path: Path) -> 
     for damaged in (fp.packed[:-1], fp.packed + b"x", fp.packed[:10]):
         with pytest.raises(ValueError):
             Detail.unpack(damaged)
+    with pytest.raises(ValueError):
+        Detail(unpacked.gray.astype(np.float32), unpacked.thumbnail).pack()
+
+
+def test_packed_pixels_that_cannot_be_read_back_fall_back_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arr = photo("coffee", 800)
+    a_path = write(tmp_path / "a.jpg", arr, quality=95)
+    b_path = write(tmp_path / "b.jpg", np.ascontiguousarray(arr[20:, 30:]), quality=70)
+    spool = BytesSpool()
+    a, b = (
+        analyze(discover(p, "face")[0], NO_FACES, keep_packed=True).print for p in (a_path, b_path)
+    )
+    assert a is not None and b is not None
+    a, b = a.spooled(spool), b.spooled(spool)
+    assert isinstance(a.packed, SpooledBytes)
+
+    def broken(offset: int, length: int) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(spool, "read", broken)
+    detail_module.forget_recent()
+    verdict = verify_pair(a, b, 0.8)  # decoded from the files instead
+    assert verdict.duplicate and verdict.method == "aligned"
+    # With no file to fall back on, the pair is unavailable: no verdict, no traceback.
+    detail_module.forget_recent()
+    lost = verify_pair(replace(a, source=None), b, 0.8)
+    assert not lost.duplicate and lost.method == "unavailable"
+
+
+def test_a_strip_a_looser_policy_let_through_is_decoded_again(tmp_path: Path) -> None:
+    strip = np.ascontiguousarray(np.tile(photo("coffee", 600)[:200], (1, 5, 1))[:, :2400])
+    path = write(tmp_path / "strip.jpg", strip, quality=90)
+    loose = Policy(faces=False, max_aspect_ratio=16.0)
+    (candidate,) = discover(path, "face")
+    packed = analyze(candidate, loose, keep_packed=True).print
+    assert packed is not None and packed.packed is not None
+    detail_module.forget_recent()
+    again = detail_module.detail_of(replace(packed, packed=None))
+    assert np.array_equal(again.gray, Detail.unpack(bytes(packed.packed)).gray)
 
 
 def test_a_small_folder_verifies_its_pairs_without_decoding_again(
@@ -125,6 +167,15 @@ def test_a_small_folder_verifies_its_pairs_without_decoding_again(
 
     kept = check()
     assert kept["b.jpg"] == (ReasonCode.DUPLICATE,) and decodes == []
+    # Past the byte budget, fingerprints keep no packed pixels.
+    monkeypatch.setattr(run, "PACKED_BYTES", 1)
+    detail_module.forget_recent()
+    report = preflight(tmp_path, "face", NO_FACES)
+    assert all(i.fingerprint is not None and i.fingerprint.packed is None for i in report.images)
+    assert {i.path: i.codes for i in report.images} == kept
+    assert sorted(set(decodes)) == ["a.jpg", "b.jpg"]
+    decodes.clear()
+    monkeypatch.setattr(run, "PACKED_BYTES", 2**40)
     # Above the limit the same verdicts come from decoding the verified files again.
     monkeypatch.setattr(run, "PACKED_UP_TO", 2)
     assert check() == kept and sorted(set(decodes)) == ["a.jpg", "b.jpg"]

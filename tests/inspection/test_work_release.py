@@ -19,7 +19,7 @@ def test_freed_memory_is_handed_back_at_most_once_a_period(
     items = [(c, Policy(faces=False), False) for c in discover(tmp_path / "c")]
     clock = [100.0]
     calls: list[float] = []
-    monkeypatch.setattr(work.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(work, "_clock", lambda: clock[0])
     monkeypatch.setattr(work, "release_freed_memory", lambda: calls.append(clock[0]) or True)
     monkeypatch.setattr(work, "_released_at", -work.RELEASE_EVERY)
 

@@ -97,8 +97,9 @@ def verify_pair(
 
     The aligned overlap must cover `min_cover_a` of `a` and `min_cover_b` of `b`: by
     default most of both; lower `min_cover_a` to find crops of `a`. A compact fingerprint's
-    pixels are decoded again from its file (see `inspection.detail`); when that file is
-    gone or changed, the verdict is "unavailable" (not a duplicate).
+    pixels are unpacked, or decoded again from its file (see `inspection.detail`); when
+    they cannot be had (the file gone or changed), the verdict is "unavailable" (not a
+    duplicate).
     """
     if a.pixel_hash == b.pixel_hash:
         return PairVerdict(True, 1.0, "identical")

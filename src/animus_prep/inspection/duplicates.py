@@ -13,7 +13,7 @@
    first group it is a copy of. So verifications grow with the number of images, not
    with the number of pairs. The candidates stream out of the index in blocks, their
    groups are found in waves, and each wave's verifications run on the executor (each
-   worker reads the files it needs by path).
+   worker unpacks the pixels a fingerprint carries, or reads the file again by path).
 
 Above `hashindex.SCAN_LIMIT` images, candidates are searched within 11 bits (the index's
 complete radius), even when the policy allows more: `search_radius` says which applied.
@@ -147,9 +147,9 @@ def _check(
     executor, and join the groups found.
 
     A round goes out in a few large tasks, not one per image: the checks against one
-    representative then land on fewer workers, each of which decodes it again once (and
-    keeps it for its next checks). A burst of 400 frames on two workers: 575 decodes
-    instead of 650.
+    representative then land on fewer workers, each of which gets its pixels once (and
+    keeps them for its next checks). A burst of 400 frames on two workers, decoding the
+    files again: 575 decodes instead of 650.
     """
     work: list[VerifyJob] = [
         (

@@ -65,6 +65,9 @@ class Detail:
     def pack(self) -> bytes:
         """Both copies as bytes (their shapes, then their pixels): see `unpack`."""
         gray, thumb = np.ascontiguousarray(self.gray), np.ascontiguousarray(self.thumbnail)
+        for a in (gray, thumb):
+            if a.dtype != np.uint8 or a.ndim != 2:
+                raise ValueError(f"only grey uint8 pixels pack, not {a.dtype} {a.shape}")
         return _PACKED_SHAPES.pack(*gray.shape, *thumb.shape) + gray.tobytes() + thumb.tobytes()
 
     @staticmethod
@@ -305,7 +308,7 @@ def orb_features(detail: Detail) -> tuple[np.ndarray, np.ndarray]:
     """ORB keypoint positions (N x 2, in `detail.gray` pixels) and descriptors (N x 32).
 
     Computed only for images that duplicate search must verify, most images never are;
-    the last few are cached (each holds its pixels too, ~105 KB).
+    the last few are cached (each holds its pixels too, ~100-120 KB).
     """
     kps: Sequence[cv2.KeyPoint] = ()
     desc = None

@@ -27,11 +27,15 @@ from .work import analyze_batch, batch_size, digest_batch, stream
 ProgressCallback = Callable[[int, int, str], None]
 """Called as (done, total, relpath) after each file."""
 PACKED_UP_TO = 1000
-"""Files to analyse up to which every fingerprint keeps its pixels, packed (~120 KB each
-at the default analysis size, in the pre-flight's temporary file: ~120 MB at most). A
-pair verification then decodes nothing; in a burst of similar photos, where most photos
-are verified against several others, that was a sixth of the work. Bigger folders
-decode again the photos they verify: far fewer than all of them."""
+"""Files to analyse up to which fingerprints keep their pixels, packed (~100-120 KB each
+at the default analysis size, more for long strips: 500 KB at 8:1), in the pre-flight's
+temporary file, up to PACKED_BYTES in all. A pair verification then decodes nothing; in
+a burst of similar photos, where most photos are verified against several others, that
+was a sixth of the work. Bigger folders decode again the photos they verify: far fewer
+than all of them."""
+PACKED_BYTES = 128 * 1024 * 1024
+"""Packed pixels one pre-flight keeps at most; the fingerprints past it keep none. (Where
+the temporary directory is a tmpfs, they are in memory after all.)"""
 
 
 def preflight(
@@ -78,7 +82,7 @@ def run_analyses(
     by their sha256 before anything is decoded. Only files whose size another file shares
     are hashed for that; the rest go straight to analysis. The analyses' previews are
     kept in a temporary file, not in memory (see `spool`), and so are their pixels,
-    packed, when there are at most PACKED_UP_TO files to analyse.
+    packed, when there are at most PACKED_UP_TO files to analyse (up to PACKED_BYTES).
     """
     content = _content_keys(candidates, executor)
     first: dict[Hashable, int] = {}
@@ -112,9 +116,17 @@ def run_analyses(
     items = [(candidates[i].absolute(), policy, keep) for i in todo]
     results = stream(executor, analyze_batch, items, batch_size(len(items)))
     spool = BytesSpool()
+    packed = 0
     for i, result in zip(todo, results, strict=True):
         # Results name the path they were given: keep the candidate as discovered.
-        held = None if result.print is None else result.print.spooled(spool)
+        held = result.print
+        size = 0 if held is None or held.packed is None else len(held.packed)
+        if held is not None and size:
+            if packed + size > PACKED_BYTES:
+                held = replace(held, packed=None)
+            else:
+                packed += size
+        held = None if held is None else held.spooled(spool)
         analysis = replace(result, candidate=candidates[i], print=held)
         out[i] = analysis
         for j in copies_of.get(i, ()):

@@ -5,7 +5,8 @@ holds per photo, and only a visual report ever reads it. A folder of 10,000 phot
 keep ~50 MB of previews in memory for nothing; spooled, they cost a file on the temporary
 disk, deleted as soon as the last report using it is gone (or the process ends). A
 small folder's pre-flight keeps each photo's verification pixels there too, packed
-(~120 KB each: see `run.PACKED_UP_TO`).
+(~100-120 KB each, 128 MB at most: see `run.PACKED_UP_TO`). Where the temporary
+directory is a tmpfs, the file is in memory after all, outside any process's RSS.
 
 A `SpooledBytes` reads its bytes back on demand; pickled (sent to another process, or by
 dask), it travels as the plain bytes, so nothing depends on the file outside its process.

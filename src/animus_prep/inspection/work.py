@@ -2,20 +2,22 @@
 
 A process pool, a thread pool or a dask.distributed cluster (`Client.get_executor()`)
 all take the same tasks: module-level functions over small, picklable values (paths, not
-pixels), whose results are small too. Work is sent in batches (a task per file would
-spend more on messaging than on small files) with a bounded number in flight, so memory
-stays flat whatever the number of files, and results come back in input order.
+pixels), whose results are small too (but for a small folder's packed verification
+pixels, ~120 KB per photo, which its pair checks are sent back). Work is sent in
+batches (a task per file would spend more on messaging than on small files) with a
+bounded number in flight, so memory stays flat whatever the number of files, and
+results come back in input order.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from itertools import islice
 from pathlib import Path
+from time import monotonic as _clock
 from typing import TypeVar
 
 from ..faces.runtime import release_freed_memory
@@ -79,17 +81,17 @@ def analyze_batch(items: Sequence[AnalyzeJob]) -> list[ImageAnalysis]:
 
 
 def _release_now_and_then() -> None:
-    """Hand what the last analyses freed back to the system, at most every RELEASE_EVERY
+    """Hand what the last tasks freed back to the system, at most every RELEASE_EVERY
     seconds. The face models allocate their working memory per run (see
     `faces.runtime`): without this a worker keeps its high-water mark. After every batch
     it would cost more than it saves: each file's working memory, handed back, must be
     faulted in again by the next (a burst of 400 photos spent 4 of its 46 CPU seconds so).
     """
     global _released_at
-    now = time.monotonic()
+    now = _clock()
     if now - _released_at >= RELEASE_EVERY:
         release_freed_memory()
-        _released_at = time.monotonic()
+        _released_at = _clock()
 
 
 def digest_batch(paths: Sequence[str]) -> list[str | None]:
@@ -120,4 +122,5 @@ def verify_batch(jobs: Sequence[VerifyJob]) -> list[tuple[int, PairVerdict] | No
                 match = (k, verdict)
                 break
         out.append(match)
+    _release_now_and_then()
     return out
