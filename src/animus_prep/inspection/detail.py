@@ -33,7 +33,8 @@ class DetailUnavailable(Exception):
 
 
 class _Recent:
-    """The last CACHED pixel sets used, by pixel digest (safe to share between threads)."""
+    """The last CACHED pixel sets used, by pixel digest and file digest (safe to share
+    between threads)."""
 
     def __init__(self) -> None:
         self._items: OrderedDict[tuple[str, str], Detail] = OrderedDict()
