@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._opencv import cv2
-from .detail import DetailUnavailable, detail_of
-from .fingerprint import Detail, Fingerprint, orb_features
+from .detail import DetailUnavailable, features_of
+from .features import Features
+from .fingerprint import Fingerprint
 
 _RATIO_TEST = 0.8
 _MIN_INLIERS = 12
@@ -40,14 +41,14 @@ class PairVerdict:
     `unavailable` (a file's pixels could not be had again)."""
 
 
-def _gray_thumb(p: Detail) -> np.ndarray:
+def _gray_thumb(p: Features) -> np.ndarray:
     return p.thumbnail.astype(np.float32)
 
 
-def _fit_similarity(a: Detail, b: Detail) -> np.ndarray | None:
+def _fit_similarity(a: Features, b: Features) -> np.ndarray | None:
     """2x3 transform taking b's keypoint coordinates to a's, or None."""
-    a_points, a_desc = orb_features(a)
-    b_points, b_desc = orb_features(b)
+    a_points, a_desc = a.points, a.descriptors
+    b_points, b_desc = b.points, b.descriptors
     if len(a_desc) < _MIN_INLIERS or len(b_desc) < _MIN_INLIERS:
         return None
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
@@ -97,14 +98,16 @@ def verify_pair(
 
     The aligned overlap must cover `min_cover_a` of `a` and `min_cover_b` of `b`: by
     default most of both; lower `min_cover_a` to find crops of `a`. A compact fingerprint's
-    pixels are unpacked, or decoded again from its file (see `inspection.detail`); when
-    they cannot be had (the file gone or changed), the verdict is "unavailable" (not a
-    duplicate).
+    features are unpacked, or made from its pixels, packed or decoded again from its file
+    (see `inspection.detail`); when they cannot be had (the file gone or changed), the
+    verdict is "unavailable" (not a duplicate).
     """
     if a.pixel_hash == b.pixel_hash:
         return PairVerdict(True, 1.0, "identical")
     try:
-        return _verify_pixels(detail_of(a), detail_of(b), min_similarity, min_cover_a, min_cover_b)
+        return _verify_pixels(
+            features_of(a), features_of(b), min_similarity, min_cover_a, min_cover_b
+        )
     except (DetailUnavailable, cv2.error, ValueError, MemoryError):
         # No pixels to compare, or a pair this odd broke the geometry: not shown to be
         # copies, and one pair never stops the whole folder's check.
@@ -112,15 +115,15 @@ def verify_pair(
 
 
 def _verify_pixels(
-    a: Detail, b: Detail, min_similarity: float, min_cover_a: float, min_cover_b: float
+    a: Features, b: Features, min_similarity: float, min_cover_a: float, min_cover_b: float
 ) -> PairVerdict:
     ta, tb = _gray_thumb(a), _gray_thumb(b)
     h, w = ta.shape
     matrix = _fit_similarity(a, b)
     if matrix is not None:
         # Keypoints live in grey-analysis coordinates; thumbnails are smaller copies.
-        fa = w / a.gray.shape[1]
-        fb = b.gray.shape[1] / tb.shape[1]
+        fa = w / a.gray_shape[1]
+        fb = b.gray_shape[1] / tb.shape[1]
         m = matrix.copy()
         m[:, :2] *= fa * fb
         m[:, 2] *= fa

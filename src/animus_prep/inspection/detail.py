@@ -1,15 +1,16 @@
-"""The pixels a pair verification needs, for fingerprints that do not keep them as arrays.
+"""What a pair verification works on, for fingerprints that do not keep it as arrays.
 
 A fingerprint made from a file is compact (see `fingerprint`): when one of its pairs must
-be verified, whichever process does it unpacks the pixels the fingerprint carries packed
-(a pre-flight of a small folder keeps them: they are the pixels the file had when it was
-analysed), or else reads the file again by path and remakes the grey copy and the
-thumbnail exactly as the analysis did. A file that changed since it was fingerprinted is
-not decoded again: its verification says "unavailable", never a wrong verdict. Packed
-pixels that cannot be read back (the temporary file failed) fall back to the file.
-Recently used pixels are kept per process, by the digest of their pixels and of their
-file, so a group's representative, checked against many candidates, is decoded or
-unpacked once (and its keypoints found once: `fingerprint.orb_features`).
+be verified, whichever process does it uses the `features.Features` the fingerprint
+carries (a duplicate search hands back those its verifications made), or else makes them
+from the image's pixels: those the fingerprint carries packed (a pre-flight of a small
+folder keeps them: they are the pixels the file had when it was analysed), or else the
+file read again by path, with the grey copy and the thumbnail remade exactly as the
+analysis did. A file that changed since it was fingerprinted is not decoded again: its
+verification says "unavailable", never a wrong verdict. Packed bytes that cannot be read
+back (the temporary file failed) fall back to the file. The features last made are kept
+per process, by the digest of the image's pixels and of its file, so a representative
+checked against many candidates in a row is decoded and searched for keypoints once.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
+
 from ..policy import Policy
 from .decode import DecodedImage, decode_bytes
+from .features import Features
 from .fingerprint import Detail, Fingerprint, Source, pixels, thumbnail_of
 from .measure import shrink_gray
 
-CACHED = 128
-"""Pixel sets kept per process (~100-120 KB each for a 512 px analysis copy)."""
+CACHED = 256
+"""Feature sets kept per process (~45 KB each at the default analysis size)."""
 
 
 class DetailUnavailable(Exception):
@@ -33,24 +37,24 @@ class DetailUnavailable(Exception):
 
 
 class _Recent:
-    """The last CACHED pixel sets used, by pixel digest and file digest (safe to share
+    """The last CACHED feature sets used, by pixel digest and file digest (safe to share
     between threads)."""
 
     def __init__(self) -> None:
-        self._items: OrderedDict[tuple[str, str], Detail] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], Features] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> Detail | None:
+    def get(self, key: tuple[str, str]) -> Features | None:
         with self._lock:
-            detail = self._items.get(key)
-            if detail is not None:
+            found = self._items.get(key)
+            if found is not None:
                 self._items.move_to_end(key)
-            return detail
+            return found
 
-    def put(self, key: tuple[str, str], detail: Detail) -> Detail:
-        """Keep `detail`; returns the one kept (another thread's, if it was first)."""
+    def put(self, key: tuple[str, str], features: Features) -> Features:
+        """Keep `features`; returns those kept (another thread's, if it was first)."""
         with self._lock:
-            kept = self._items.setdefault(key, detail)
+            kept = self._items.setdefault(key, features)
             self._items.move_to_end(key)
             while len(self._items) > CACHED:
                 self._items.popitem(last=False)
@@ -64,21 +68,50 @@ class _Recent:
 _recent = _Recent()
 
 
+def features_of(fp: Fingerprint) -> Features:
+    """What a verification compares of the fingerprint's image: the features it carries,
+    those this process made last, or features made from its pixels (`detail_of`)."""
+    if fp.features is not None:
+        try:
+            return Features.unpack(bytes(fp.features))
+        except (OSError, ValueError):
+            pass  # the spool failed: made again from the pixels
+    key = _key(fp)
+    found = _recent.get(key)
+    if found is not None:
+        return found
+    return _recent.put(key, Features.of(detail_of(fp)))
+
+
+def known_features(fp: Fingerprint) -> Features | None:
+    """The features this process made last for the fingerprint's image, if it still has
+    them (nothing is decoded)."""
+    return _recent.get(_key(fp))
+
+
+def _key(fp: Fingerprint) -> tuple[str, str]:
+    # Grey pixels alone do not say the colours were the same (the thumbnail is the grey of
+    # the colour thumbnail): the file's digest too, or for pixels held in memory, the
+    # thumbnail's own digest.
+    if fp.source is not None:
+        return (fp.pixel_hash, fp.source.sha256)
+    if fp.detail is not None:
+        thumb = np.ascontiguousarray(fp.detail.thumbnail)
+        digest = hashlib.blake2b(thumb.tobytes() + repr(thumb.shape).encode(), digest_size=16)
+        return (fp.pixel_hash, "thumbnail " + digest.hexdigest())
+    return (fp.pixel_hash, "")
+
+
 def detail_of(fp: Fingerprint) -> Detail:
     """The fingerprint's pixels: its own, unpacked, or decoded again from its file."""
     if fp.detail is not None:
         return fp.detail
-    # Grey pixels alone do not say the colours were the same: the file's digest too.
-    key = (fp.pixel_hash, fp.source.sha256 if fp.source is not None else "")
-    detail = _recent.get(key)
+    detail = _unpacked(fp)
     if detail is not None:
         return detail
-    detail = _unpacked(fp)
-    if detail is None:
-        if fp.source is None:
-            raise DetailUnavailable("the fingerprint keeps no pixels and names no file")
-        detail = _decode_again(fp.source, fp.pixel_hash)
-    return _recent.put(key, detail)
+    if fp.source is None:
+        raise DetailUnavailable("the fingerprint keeps no pixels and names no file")
+    return _decode_again(fp.source, fp.pixel_hash)
 
 
 def _unpacked(fp: Fingerprint) -> Detail | None:
@@ -95,7 +128,7 @@ def _unpacked(fp: Fingerprint) -> Detail | None:
 
 
 def forget_recent() -> None:
-    """Drop the pixel sets this process keeps (they are had again on next use)."""
+    """Drop the feature sets this process keeps (they are made again on next use)."""
     _recent.clear()
 
 

@@ -14,6 +14,10 @@
    with the number of pairs. The candidates stream out of the index in blocks, their
    groups are found in waves, and each wave's verifications run on the executor (each
    worker unpacks the pixels a fingerprint carries, or reads the file again by path).
+   What a verification made of an image (its keypoints and thumbnail: `Features`) comes
+   back and is sent with the image's later verifications, kept in a temporary file up to
+   FEATURES_BYTES: each image is decoded again and searched for keypoints at most once,
+   on whichever worker, however many pairs it is in.
 
 Above `hashindex.SCAN_LIMIT` images, candidates are searched within 11 bits (the index's
 complete radius), even when the policy allows more: `search_radius` says which applied.
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -31,6 +35,7 @@ from ..policy import Policy
 from .analysis import ImageAnalysis, best_copy
 from .fingerprint import Fingerprint, tiny_vectors
 from .hashindex import COMPLETE_RADIUS, HashIndex
+from .spool import BytesSpool, SpooledBytes
 from .work import VerifyJob, stream, verify_batch
 
 MAX_CHECKS = 8
@@ -55,6 +60,10 @@ _BEST_OF = 64
 """Groups with more distinct copies than this keep their running best copy."""
 _TASKS_PER_ROUND = 4
 """Tasks one round of a wave's verifications is split into (see `_check`)."""
+FEATURES_BYTES = 128 * 1024 * 1024
+"""Packed features (~45 KB per verified image at the default analysis size) one search
+keeps at most, in its temporary file; past it, images are decoded again when verified
+again. (Where the temporary directory is a tmpfs, they are in memory after all.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +162,16 @@ def _check(
     """
     work: list[VerifyJob] = [
         (
-            groups.print_of(s.image).for_verification(),
-            tuple(groups.print_of(t).for_verification() for t in targets),
+            groups.to_send(s.image),
+            tuple(groups.to_send(t) for t in targets),
             policy.duplicate_min_similarity,
         )
         for s, targets in jobs
     ]
     results = stream(executor, verify_batch, work, max(1, -(-len(work) // _TASKS_PER_ROUND)))
-    for (s, targets), match in zip(jobs, results, strict=True):
+    for (s, targets), (match, made) in zip(jobs, results, strict=True):
+        for g, packed in zip((s.image, *targets), made, strict=True):
+            groups.keep_features(g, packed)
         if match is not None:
             k, verdict = match
             groups.join(s.image, targets[k], verdict.similarity, verdict.method)
@@ -203,6 +214,10 @@ class _NearGroups:
         # verification that brought it in (for members joined through other groups).
         self._links: dict[tuple[int, int], tuple[float, str]] = {}
         self._joined: dict[int, tuple[float, str]] = {}
+        # Each exact group's packed features, once a verification made them.
+        self._features: dict[int, bytes | SpooledBytes] = {}
+        self._spool = BytesSpool()
+        self._kept = 0
 
     def find(self, g: int) -> int:
         while self._parent[g] != g:
@@ -212,6 +227,20 @@ class _NearGroups:
 
     def print_of(self, g: int) -> Fingerprint:
         return _print(self._analyses[self._champion[g]])
+
+    def to_send(self, g: int) -> Fingerprint:
+        """What a verification is sent of exact group g's image: its fingerprint without
+        its preview (never looked at), with its features once they were made."""
+        fp = self.print_of(g)
+        return replace(fp, preview=b"", features=self._features.get(g, fp.features))
+
+    def keep_features(self, g: int, packed: bytes | None) -> None:
+        """Keep what a verification made of g's image, for its later verifications (up to
+        FEATURES_BYTES in all)."""
+        if packed is None or g in self._features or self._kept + len(packed) > FEATURES_BYTES:
+            return
+        self._features[g] = self._spool.keep(packed)
+        self._kept += len(packed)
 
     def most_alike_first(
         self, g: int, neighbours: np.ndarray, distances: np.ndarray

@@ -9,7 +9,8 @@ file travels and is kept *compact*: hashes, a JPEG preview of the thumbnail (wha
 show), the thumbnail's colour histogram, and the `Source` to decode the pixels again from
 when a pair must be verified (`inspection.detail`). It may also carry its pixels packed
 into bytes (`Detail.pack`), which a pre-flight of a small folder keeps in its temporary
-file rather than in memory (`spooled`), so that verifying a pair decodes nothing. A
+file rather than in memory (`spooled`), so that verifying a pair decodes nothing; and,
+during a duplicate search, the `features.Features` its first verification made. A
 fingerprint made from bytes that never touched the disk keeps its pixels.
 """
 
@@ -19,7 +20,6 @@ import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import imagehash
 import numpy as np
@@ -34,9 +34,7 @@ PREVIEW_QUALITY = 80
 """JPEG quality of the stored preview of the thumbnail."""
 TINY_SIDE = 12
 """Side of the tiny grey copy that orders candidates when their hashes are all close."""
-_ORB_FEATURES = 400
 _CENTRE_SHARE = 0.8
-_MIN_ORB_SIDE = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +110,10 @@ class Fingerprint:
     packed: bytes | SpooledBytes | None = None
     """The pixels packed (`Detail.pack`), when kept so (`compact(keep_packed=True)`): a
     verification unpacks them instead of decoding the file again."""
+    features: bytes | SpooledBytes | None = None
+    """What pair verification compares of it (`features.Features.pack`), once a duplicate
+    search has had them made: its later verifications unpack them instead of decoding
+    the file again and finding its keypoints again."""
 
     @property
     def hashes(self) -> tuple[int, int, int]:
@@ -139,21 +141,18 @@ class Fingerprint:
         return replace(self, detail=None, source=source, packed=packed)
 
     def spooled(self, spool: BytesSpool) -> Fingerprint:
-        """This fingerprint with its preview (and packed pixels) kept in `spool` rather
-        than in memory."""
-        preview, packed = self.preview, self.packed
+        """This fingerprint with its preview (and packed pixels and features) kept in
+        `spool` rather than in memory."""
+        preview, packed, features = self.preview, self.packed, self.features
         if not isinstance(preview, SpooledBytes):
             preview = spool.keep(preview)
         if isinstance(packed, bytes):
             packed = spool.keep(packed)
-        if preview is self.preview and packed is self.packed:
+        if isinstance(features, bytes):
+            features = spool.keep(features)
+        if preview is self.preview and packed is self.packed and features is self.features:
             return self
-        return replace(self, preview=preview, packed=packed)
-
-    def for_verification(self) -> Fingerprint:
-        """This fingerprint without its preview: what a pair verification is sent (it
-        looks at the pixels, never at the preview)."""
-        return replace(self, preview=b"")
+        return replace(self, preview=preview, packed=packed, features=features)
 
 
 def tiny_vectors(prints: Sequence[Fingerprint]) -> np.ndarray:
@@ -301,22 +300,3 @@ def fingerprint(gray: np.ndarray, thumb: np.ndarray) -> Fingerprint:
         tiny=cv2.resize(half, (TINY_SIDE, TINY_SIDE), interpolation=cv2.INTER_AREA).tobytes(),
         detail=detail,
     )
-
-
-@lru_cache(maxsize=128)
-def orb_features(detail: Detail) -> tuple[np.ndarray, np.ndarray]:
-    """ORB keypoint positions (N x 2, in `detail.gray` pixels) and descriptors (N x 32).
-
-    Computed only for images that duplicate search must verify, most images never are;
-    the last few are cached (each holds its pixels too, ~100-120 KB).
-    """
-    kps: Sequence[cv2.KeyPoint] = ()
-    desc = None
-    if min(detail.gray.shape) >= _MIN_ORB_SIDE:
-        orb = cv2.ORB.create(nfeatures=_ORB_FEATURES, fastThreshold=10, edgeThreshold=15)
-        kps, desc = orb.detectAndCompute(detail.gray, None)
-    points = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
-    descriptors = (
-        np.zeros((0, 32), dtype=np.uint8) if desc is None else np.asarray(desc, dtype=np.uint8)
-    )
-    return points, descriptors

@@ -3,10 +3,10 @@
 A process pool, a thread pool or a dask.distributed cluster (`Client.get_executor()`)
 all take the same tasks: module-level functions over small, picklable values (paths, not
 pixels), whose results are small too (but for a small folder's packed verification
-pixels, ~120 KB per photo, which its pair checks are sent back). Work is sent in
-batches (a task per file would spend more on messaging than on small files) with a
-bounded number in flight, so memory stays flat whatever the number of files, and
-results come back in input order.
+pixels, ~120 KB per photo, which its pair checks are sent back, and the ~45 KB features
+of each photo a duplicate search verifies). Work is sent in batches (a task per file
+would spend more on messaging than on small files) with a bounded number in flight, so
+memory stays flat whatever the number of files, and results come back in input order.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ..faces.runtime import release_freed_memory
 from ..policy import Policy
 from .analysis import ImageAnalysis, analyze
 from .dedup import PairVerdict, verify_pair
+from .detail import known_features
 from .discover import Candidate
 from .fingerprint import Fingerprint
 
@@ -108,12 +109,17 @@ def digest_batch(paths: Sequence[str]) -> list[str | None]:
 
 VerifyJob = tuple[Fingerprint, tuple[Fingerprint, ...], float]
 """An image's fingerprint, its candidates' (nearest first), the similarity needed."""
+VerifyResult = tuple[tuple[int, PairVerdict] | None, tuple[bytes | None, ...]]
+"""The first candidate the image is a copy of (its position and the verdict), or None;
+and, for the image and each candidate in turn, the packed features this worker has of it
+when it came without them (`features.Features.pack`), else None."""
 
 
-def verify_batch(jobs: Sequence[VerifyJob]) -> list[tuple[int, PairVerdict] | None]:
-    """Worker task: for each job, the first candidate the image is a copy of (its position
-    and the verdict), or None. Each candidate is checked as the kept copy."""
-    out: list[tuple[int, PairVerdict] | None] = []
+def verify_batch(jobs: Sequence[VerifyJob]) -> list[VerifyResult]:
+    """Worker task: for each job, the first candidate the image is a copy of, and the
+    features made on the way (so no other worker makes them again). Each candidate is
+    checked as the kept copy."""
+    out: list[VerifyResult] = []
     for fp, candidates, min_similarity in jobs:
         match = None
         for k, candidate in enumerate(candidates):
@@ -121,6 +127,14 @@ def verify_batch(jobs: Sequence[VerifyJob]) -> list[tuple[int, PairVerdict] | No
             if verdict.duplicate:
                 match = (k, verdict)
                 break
-        out.append(match)
+        out.append((match, tuple(_made_here(p) for p in (fp, *candidates))))
     _release_now_and_then()
     return out
+
+
+def _made_here(fp: Fingerprint) -> bytes | None:
+    """The packed features this process has of a fingerprint sent without them."""
+    if fp.features is not None:
+        return None
+    found = known_features(fp)
+    return None if found is None else found.pack()
