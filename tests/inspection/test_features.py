@@ -19,7 +19,8 @@ from animus_prep.inspection.dedup import verify_pair
 from animus_prep.inspection.detail import features_of
 from animus_prep.inspection.discover import discover
 from animus_prep.inspection.features import Features
-from animus_prep.inspection.fingerprint import Detail
+from animus_prep.inspection.fingerprint import Detail, Source
+from animus_prep.inspection.spool import BytesSpool
 from photos import photo, write
 
 NO_FACES = Policy(faces=False)
@@ -34,7 +35,7 @@ def test_features_pack_and_unpack_exactly(tmp_path: Path) -> None:
     packed = made.pack()
     assert 20_000 < len(packed) < 60_000  # the thumbnail and 400 keypoints at most
     back = Features.unpack(packed)
-    assert back.gray_shape == made.gray_shape
+    assert back.gray_shape == made.gray_shape and back.pixel_hash == fp.pixel_hash
     for a, b in (
         (back.thumbnail, made.thumbnail),
         (back.points, made.points),
@@ -48,10 +49,12 @@ def test_features_pack_and_unpack_exactly(tmp_path: Path) -> None:
 
 def test_an_image_too_small_for_keypoints_packs_none() -> None:
     tiny = Detail(np.full((30, 40), 128, np.uint8), np.full((30, 40), 128, np.uint8))
-    made = Features.of(tiny)
+    made = Features.of(tiny, "0" * 32)
     assert made.points.shape == (0, 2) and made.descriptors.shape == (0, 32)
     back = Features.unpack(made.pack())
     assert back.gray_shape == (30, 40) and back.points.shape == (0, 2)
+    with pytest.raises(ValueError):
+        Features.of(tiny, "not a digest").pack()
 
 
 def test_a_fingerprint_carrying_its_features_needs_no_pixels(tmp_path: Path) -> None:
@@ -71,6 +74,9 @@ def test_a_fingerprint_carrying_its_features_needs_no_pixels(tmp_path: Path) -> 
     # Features that cannot be read back are made again from the pixels (here: none).
     broken = replace(carried[0], features=b"damaged")
     assert verify_pair(broken, carried[1], 0.8).method == "unavailable"
+    # Nor are another image's features taken for these.
+    swapped = replace(carried[0], features=carried[1].features)
+    assert verify_pair(swapped, carried[1], 0.8).method == "unavailable"
 
 
 def _moving_subject(folder: Path, frames: int) -> None:
@@ -92,7 +98,7 @@ def test_each_image_is_decoded_again_once_however_many_pairs_it_is_in(
     decodes: Counter[str] = Counter()
     real = detail_module._decode_again
 
-    def counted(source: detail_module.Source, digest: str) -> Detail:
+    def counted(source: Source, digest: str) -> Detail:
         decodes[Path(source.path).name] += 1
         return real(source, digest)
 
@@ -140,4 +146,24 @@ def test_features_made_on_workers_come_back_and_verdicts_hold(
         pooled = preflight(tmp_path, "face", NO_FACES, pool)
     assert {i.path: i.codes for i in pooled.images} == local
     assert local["c2.jpg"] == (ReasonCode.DUPLICATE,) or local["c1.jpg"] == (ReasonCode.DUPLICATE,)
+    assert not any(ReasonCode.DUPLICATE in c for p, c in local.items() if p.startswith("f"))
     assert kept  # the workers sent back what they made
+
+
+def test_features_the_spool_cannot_give_back_are_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _moving_subject(tmp_path, 6)
+    arr = photo("coffee", 600)
+    write(tmp_path / "c1.jpg", arr, quality=95)
+    write(tmp_path / "c2.jpg", np.ascontiguousarray(arr[10:, 12:]), quality=75)
+    monkeypatch.setattr(run, "PACKED_UP_TO", 0)
+    expected = {i.path: i.codes for i in preflight(tmp_path, "face", NO_FACES).images}
+
+    def broken(self: BytesSpool, offset: int, length: int) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(BytesSpool, "read", broken)
+    with ProcessPoolExecutor(2) as pool:
+        pooled = preflight(tmp_path, "face", NO_FACES, pool)
+    assert {i.path: i.codes for i in pooled.images} == expected

@@ -73,14 +73,16 @@ def features_of(fp: Fingerprint) -> Features:
     those this process made last, or features made from its pixels (`detail_of`)."""
     if fp.features is not None:
         try:
-            return Features.unpack(bytes(fp.features))
+            carried = Features.unpack(bytes(fp.features))
         except (OSError, ValueError):
-            pass  # the spool failed: made again from the pixels
+            carried = None  # the spool failed: made again from the pixels
+        if carried is not None and carried.pixel_hash == fp.pixel_hash:
+            return carried
     key = _key(fp)
     found = _recent.get(key)
     if found is not None:
         return found
-    return _recent.put(key, Features.of(detail_of(fp)))
+    return _recent.put(key, Features.of(detail_of(fp), fp.pixel_hash))
 
 
 def known_features(fp: Fingerprint) -> Features | None:

@@ -16,8 +16,8 @@
    worker unpacks the pixels a fingerprint carries, or reads the file again by path).
    What a verification made of an image (its keypoints and thumbnail: `Features`) comes
    back and is sent with the image's later verifications, kept in a temporary file up to
-   FEATURES_BYTES: each image is decoded again and searched for keypoints at most once,
-   on whichever worker, however many pairs it is in.
+   FEATURES_BYTES: each image is decoded again and searched for keypoints about once
+   (twice when two workers need it in the same round), however many pairs it is in.
 
 Above `hashindex.SCAN_LIMIT` images, candidates are searched within 11 bits (the index's
 complete radius), even when the policy allows more: `search_radius` says which applied.
@@ -156,9 +156,9 @@ def _check(
     executor, and join the groups found.
 
     A round goes out in a few large tasks, not one per image: the checks against one
-    representative then land on fewer workers, each of which gets its pixels once (and
-    keeps them for its next checks). A burst of 400 frames on two workers, decoding the
-    files again: 575 decodes instead of 650.
+    representative then land on fewer workers, each of which makes its features once
+    (and keeps them for its next checks) when none were sent. What the workers made
+    comes back and is sent with later checks (`keep_features`, `to_send`).
     """
     work: list[VerifyJob] = [
         (
@@ -215,7 +215,7 @@ class _NearGroups:
         self._links: dict[tuple[int, int], tuple[float, str]] = {}
         self._joined: dict[int, tuple[float, str]] = {}
         # Each exact group's packed features, once a verification made them.
-        self._features: dict[int, bytes | SpooledBytes] = {}
+        self._features: dict[int, SpooledBytes] = {}
         self._spool = BytesSpool()
         self._kept = 0
 
@@ -230,17 +230,26 @@ class _NearGroups:
 
     def to_send(self, g: int) -> Fingerprint:
         """What a verification is sent of exact group g's image: its fingerprint without
-        its preview (never looked at), with its features once they were made."""
+        its preview (never looked at), with its features once they were made (read back
+        here: features the spool cannot give back are dropped, and made again)."""
         fp = self.print_of(g)
-        return replace(fp, preview=b"", features=self._features.get(g, fp.features))
+        features = self._features.get(g)
+        if features is not None:
+            try:
+                return replace(fp, preview=b"", features=bytes(features))
+            except (OSError, ValueError):
+                del self._features[g]
+        return replace(fp, preview=b"")
 
     def keep_features(self, g: int, packed: bytes | None) -> None:
-        """Keep what a verification made of g's image, for its later verifications (up to
-        FEATURES_BYTES in all)."""
+        """Keep what a verification made of g's image, for its later verifications: in
+        the spool (never in memory), up to FEATURES_BYTES in all."""
         if packed is None or g in self._features or self._kept + len(packed) > FEATURES_BYTES:
             return
-        self._features[g] = self._spool.keep(packed)
-        self._kept += len(packed)
+        kept = self._spool.keep(packed)
+        if isinstance(kept, SpooledBytes):
+            self._features[g] = kept
+            self._kept += len(packed)
 
     def most_alike_first(
         self, g: int, neighbours: np.ndarray, distances: np.ndarray

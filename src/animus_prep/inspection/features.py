@@ -7,7 +7,9 @@ verified against many others, on whichever worker gets the job. So an image's
 `Features` (its grey thumbnail, the size of its grey copy, its keypoints) are made once,
 packed into ~45 KB (`pack`), and handed back to the duplicate search, which sends them
 with the image's later verifications (see `duplicates`): each image is decoded again and
-searched for keypoints at most once per search, not once per pair.
+searched for keypoints about once per search, not once per pair. The packed bytes name
+the pixels they were made from (`Fingerprint.pixel_hash`), so they are never taken for
+another image's.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from .fingerprint import Detail
 
 _ORB_FEATURES = 400
 _MIN_ORB_SIDE = 48
-_HEAD = struct.Struct("<5I")
-"""Packed header: thumbnail height and width, grey copy height and width, keypoints."""
+_HEAD = struct.Struct("<5I32s")
+"""Packed header: thumbnail height and width, grey copy height and width, keypoints, and
+the pixel digest of the image (32 hex digits)."""
 _DESCRIPTOR = 32
 """Bytes of one ORB descriptor."""
 
@@ -41,13 +44,16 @@ class Features:
     """Keypoint positions, N x 2 float32, in the grey copy's pixels."""
     descriptors: np.ndarray
     """Their ORB descriptors, N x 32 uint8."""
+    pixel_hash: str
+    """The digest of the image's grey analysis pixels (`Fingerprint.pixel_hash`)."""
 
     @staticmethod
-    def of(detail: Detail) -> Features:
-        """The features of an image's pixels (finds its keypoints: ~2 ms at 320x240)."""
+    def of(detail: Detail, pixel_hash: str) -> Features:
+        """The features of an image's pixels (finds its keypoints: ~2 ms at 320x240);
+        `pixel_hash` is their digest."""
         points, descriptors = orb_features(detail.gray)
         h, w = detail.gray.shape
-        return Features(detail.thumbnail, (h, w), points, descriptors)
+        return Features(detail.thumbnail, (h, w), points, descriptors, pixel_hash)
 
     def pack(self) -> bytes:
         """The features as bytes (`unpack` makes them again, exactly)."""
@@ -58,7 +64,10 @@ class Features:
         descriptors = np.ascontiguousarray(self.descriptors, dtype=np.uint8)
         if descriptors.shape != (len(points), _DESCRIPTOR):
             raise ValueError(f"{len(points)} keypoints but descriptors {descriptors.shape}")
-        head = _HEAD.pack(*thumb.shape, *self.gray_shape, len(points))
+        digest = self.pixel_hash.encode("ascii")
+        if len(digest) != 32:
+            raise ValueError(f"a pixel digest has 32 hex digits, not {self.pixel_hash!r}")
+        head = _HEAD.pack(*thumb.shape, *self.gray_shape, len(points), digest)
         return head + thumb.tobytes() + points.tobytes() + descriptors.tobytes()
 
     @staticmethod
@@ -66,7 +75,7 @@ class Features:
         """The Features `pack` made these bytes from (ValueError for any other bytes)."""
         if len(data) < _HEAD.size:
             raise ValueError("packed features too short")
-        th, tw, gh, gw, n = _HEAD.unpack_from(data)
+        th, tw, gh, gw, n, digest = _HEAD.unpack_from(data)
         sizes = (th * tw, n * 2 * 4, n * _DESCRIPTOR)
         if len(data) != _HEAD.size + sum(sizes):
             raise ValueError("packed features do not match their header")
@@ -76,7 +85,11 @@ class Features:
         points = np.frombuffer(data, np.float32, n * 2, at).reshape(n, 2).copy()
         at += sizes[1]
         descriptors = np.frombuffer(data, np.uint8, sizes[2], at).reshape(n, _DESCRIPTOR).copy()
-        return Features(thumb, (gh, gw), points, descriptors)
+        try:
+            pixel_hash = digest.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise ValueError("packed features name no pixel digest") from exc
+        return Features(thumb, (gh, gw), points, descriptors, pixel_hash)
 
 
 def orb_features(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

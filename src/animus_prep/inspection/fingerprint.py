@@ -141,18 +141,16 @@ class Fingerprint:
         return replace(self, detail=None, source=source, packed=packed)
 
     def spooled(self, spool: BytesSpool) -> Fingerprint:
-        """This fingerprint with its preview (and packed pixels and features) kept in
-        `spool` rather than in memory."""
-        preview, packed, features = self.preview, self.packed, self.features
+        """This fingerprint with its preview (and packed pixels) kept in `spool` rather
+        than in memory."""
+        preview, packed = self.preview, self.packed
         if not isinstance(preview, SpooledBytes):
             preview = spool.keep(preview)
         if isinstance(packed, bytes):
             packed = spool.keep(packed)
-        if isinstance(features, bytes):
-            features = spool.keep(features)
-        if preview is self.preview and packed is self.packed and features is self.features:
+        if preview is self.preview and packed is self.packed:
             return self
-        return replace(self, preview=preview, packed=packed, features=features)
+        return replace(self, preview=preview, packed=packed)
 
 
 def tiny_vectors(prints: Sequence[Fingerprint]) -> np.ndarray:
@@ -290,9 +288,10 @@ def fingerprint(gray: np.ndarray, thumb: np.ndarray) -> Fingerprint:
     ch, cw = max(1, int(h * _CENTRE_SHARE)), max(1, int(w * _CENTRE_SHARE))
     y0, x0 = (h - ch) // 2, (w - cw) // 2
     centre = np.ascontiguousarray(half[y0 : y0 + ch, x0 : x0 + cw])
+    small = _small(half, 64)
     return Fingerprint(
-        phash=phash(_small(half, 64)),
-        dhash=_hash_int(imagehash.dhash(_small(half, 64))),
+        phash=phash(small),
+        dhash=_hash_int(imagehash.dhash(small)),
         centre_phash=phash(_small(centre, 64)),
         pixel_hash=pixel_hash,
         preview=encode_preview(thumb),

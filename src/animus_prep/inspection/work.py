@@ -120,6 +120,7 @@ def verify_batch(jobs: Sequence[VerifyJob]) -> list[VerifyResult]:
     features made on the way (so no other worker makes them again). Each candidate is
     checked as the kept copy."""
     out: list[VerifyResult] = []
+    returned: set[str] = set()
     for fp, candidates, min_similarity in jobs:
         match = None
         for k, candidate in enumerate(candidates):
@@ -127,14 +128,22 @@ def verify_batch(jobs: Sequence[VerifyJob]) -> list[VerifyResult]:
             if verdict.duplicate:
                 match = (k, verdict)
                 break
-        out.append((match, tuple(_made_here(p) for p in (fp, *candidates))))
+        out.append((match, tuple(_made_here(p, returned) for p in (fp, *candidates))))
     _release_now_and_then()
     return out
 
 
-def _made_here(fp: Fingerprint) -> bytes | None:
-    """The packed features this process has of a fingerprint sent without them."""
-    if fp.features is not None:
+def _made_here(fp: Fingerprint, returned: set[str]) -> bytes | None:
+    """The packed features this process has of a fingerprint sent without them, once
+    per task (`returned`: the pixel digests already given back)."""
+    if fp.features is not None or fp.pixel_hash in returned:
         return None
     found = known_features(fp)
-    return None if found is None else found.pack()
+    if found is None:
+        return None
+    try:
+        packed = found.pack()
+    except ValueError:  # pixels no verification could have made: nothing to send
+        return None
+    returned.add(fp.pixel_hash)
+    return packed
