@@ -91,6 +91,16 @@ def _moving_subject(folder: Path, frames: int) -> None:
         write(folder / f"f{k:02d}.jpg", frame, quality=92)
 
 
+def _frames_and_a_near_copy(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six moving-subject frames and a photo with its near copy, verified from the files
+    (no packed pixels)."""
+    _moving_subject(folder, 6)
+    arr = photo("coffee", 600)
+    write(folder / "c1.jpg", arr, quality=95)
+    write(folder / "c2.jpg", np.ascontiguousarray(arr[10:, 12:]), quality=75)
+    monkeypatch.setattr(run, "PACKED_UP_TO", 0)
+
+
 def test_each_image_is_decoded_again_once_however_many_pairs_it_is_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,11 +135,7 @@ def test_each_image_is_decoded_again_once_however_many_pairs_it_is_in(
 def test_features_made_on_workers_come_back_and_verdicts_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _moving_subject(tmp_path, 6)
-    arr = photo("coffee", 600)
-    write(tmp_path / "c1.jpg", arr, quality=95)
-    write(tmp_path / "c2.jpg", np.ascontiguousarray(arr[10:, 12:]), quality=75)
-    monkeypatch.setattr(run, "PACKED_UP_TO", 0)
+    _frames_and_a_near_copy(tmp_path, monkeypatch)
     kept: list[int] = []
     real = duplicates._NearGroups.keep_features
 
@@ -153,11 +159,7 @@ def test_features_made_on_workers_come_back_and_verdicts_hold(
 def test_features_the_spool_cannot_give_back_are_made_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _moving_subject(tmp_path, 6)
-    arr = photo("coffee", 600)
-    write(tmp_path / "c1.jpg", arr, quality=95)
-    write(tmp_path / "c2.jpg", np.ascontiguousarray(arr[10:, 12:]), quality=75)
-    monkeypatch.setattr(run, "PACKED_UP_TO", 0)
+    _frames_and_a_near_copy(tmp_path, monkeypatch)
     expected = {i.path: i.codes for i in preflight(tmp_path, "face", NO_FACES).images}
 
     def broken(self: BytesSpool, offset: int, length: int) -> bytes:
