@@ -4,7 +4,7 @@ features travel packed, and an image in many pairs is decoded again at most once
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 
 from animus_prep import Policy, ReasonCode, preflight
 from animus_prep.inspection import detail as detail_module
-from animus_prep.inspection import duplicates, run
+from animus_prep.inspection import duplicates, run, work
 from animus_prep.inspection.analysis import analyze
 from animus_prep.inspection.dedup import verify_pair
 from animus_prep.inspection.detail import features_of
@@ -84,9 +84,10 @@ def _moving_subject(folder: Path, frames: int) -> None:
     a duplicate candidate of every other by hash, and none is a copy."""
     base = photo("astronaut", 420)
     patch = base[60:220, 150:310].copy()
+    assert frames <= 42
     for k in range(frames):
         frame = base.copy()
-        y, x = 40 + (k % 3) * 90, 20 + (k // 3) * 120
+        y, x = 20 + (k % 6) * 40, 20 + (k // 6) * 40
         frame[y : y + 160, x : x + 160] = patch
         write(folder / f"f{k:02d}.jpg", frame, quality=92)
 
@@ -169,3 +170,39 @@ def test_features_the_spool_cannot_give_back_are_made_again(
     with ProcessPoolExecutor(2) as pool:
         pooled = preflight(tmp_path, "face", NO_FACES, pool)
     assert {i.path: i.codes for i in pooled.images} == expected
+
+
+def test_the_next_waves_features_are_made_ahead_on_the_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _moving_subject(tmp_path, 40)  # more than one wave of images with candidates
+    monkeypatch.setattr(run, "PACKED_UP_TO", 0)
+    detail_module.forget_recent()
+    serial = {i.path: i.codes for i in preflight(tmp_path, "face", NO_FACES).images}
+    assert len(serial) == 40
+    assert not any(ReasonCode.DUPLICATE in c for c in serial.values())
+    ahead: set[str] = set()
+    arrived_with_features: list[bool] = []
+
+    def made_ahead(prints: list[duplicates.Fingerprint]) -> list[bytes | None]:
+        out = work.features_batch(prints)
+        for fp, packed in zip(prints, out, strict=True):
+            assert packed is not None and Features.unpack(packed).pixel_hash == fp.pixel_hash
+            ahead.add(fp.pixel_hash)
+        return out
+
+    def verify(jobs: list[work.VerifyJob]) -> list[work.VerifyResult]:
+        # An image made ahead arrives at its verification with its features.
+        arrived_with_features.extend(
+            fp.features is not None for fp, _, _ in jobs if fp.pixel_hash in ahead
+        )
+        return work.verify_batch(jobs)
+
+    monkeypatch.setattr(duplicates, "features_batch", made_ahead)
+    monkeypatch.setattr(duplicates, "verify_batch", verify)
+    detail_module.forget_recent()
+    with ThreadPoolExecutor(2) as pool:
+        pooled = {i.path: i.codes for i in preflight(tmp_path, "face", NO_FACES, pool).images}
+    assert pooled == serial
+    assert len(ahead) >= 8  # the second wave's images, at least
+    assert arrived_with_features and all(arrived_with_features)

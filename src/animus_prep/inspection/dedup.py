@@ -114,6 +114,15 @@ def verify_pair(
         return PairVerdict(False, 0.0, "unavailable")
 
 
+def features_or_none(fp: Fingerprint) -> Features | None:
+    """The fingerprint's features (see `inspection.detail`), or None when its pixels
+    cannot be had (as `verify_pair` would find)."""
+    try:
+        return features_of(fp)
+    except (DetailUnavailable, cv2.error, ValueError, MemoryError):
+        return None
+
+
 def _verify_pixels(
     a: Features, b: Features, min_similarity: float, min_cover_a: float, min_cover_b: float
 ) -> PairVerdict:

@@ -18,6 +18,8 @@
    back and is sent with the image's later verifications, kept in a temporary file up to
    FEATURES_BYTES: each image is decoded again and searched for keypoints about once
    (twice when two workers need it in the same round), however many pairs it is in.
+   The next wave's images that will be verified have theirs made on the executor while
+   the current wave settles, beside its checks.
 
 Above `hashindex.SCAN_LIMIT` images, candidates are searched within 11 bits (the index's
 complete radius), even when the policy allows more: `search_radius` says which applied.
@@ -26,7 +28,7 @@ complete radius), even when the policy allows more: `search_radius` says which a
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -36,7 +38,7 @@ from .analysis import ImageAnalysis, best_copy
 from .fingerprint import Fingerprint, tiny_vectors
 from .hashindex import COMPLETE_RADIUS, HashIndex
 from .spool import BytesSpool, SpooledBytes
-from .work import VerifyJob, stream, verify_batch
+from .work import VerifyJob, features_batch, stream, verify_batch
 
 MAX_CHECKS = 8
 """Groups an image is verified against, at most, among those within NEAR bits."""
@@ -64,6 +66,8 @@ FEATURES_BYTES = 128 * 1024 * 1024
 """Packed features (~45 KB per verified image at the default analysis size) one search
 keeps at most, in its temporary file; past it, images are decoded again when verified
 again. (Where the temporary directory is a tmpfs, they are in memory after all.)"""
+_FEATURES_GUESS = 64 * 1024
+"""Bytes an image's packed features take at most (a 192 px thumbnail, 400 keypoints)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +123,20 @@ def find_copies(
             for i, js, ds in index.earlier_neighbours(queries, radius, _NEIGHBOURS)
             if len(js)
         ]
-        for start in range(block, queries.stop, _WAVE):
-            wave = [s for s in searches if start <= s.image < start + _WAVE]
-            _settle(wave, start, groups, policy, executor)
+        starts = range(block, queries.stop, _WAVE)
+        waves = [[s for s in searches if start <= s.image < start + _WAVE] for start in starts]
+        ahead = None
+        try:
+            for n, (start, wave) in enumerate(zip(starts, waves, strict=True)):
+                if ahead is not None:
+                    groups.keep_made(*ahead)
+                # The next wave's images that will be verified have their features made
+                # on the executor meanwhile, beside this wave's checks.
+                ahead = groups.make_ahead(waves[n + 1] if n + 1 < len(waves) else [], executor)
+                _settle(wave, start, groups, policy, executor)
+        finally:
+            if ahead is not None:  # only when a wave failed: the last wave has no next
+                ahead[1].cancel()
     return groups.copies()
 
 
@@ -168,7 +183,9 @@ def _check(
         )
         for s, targets in jobs
     ]
-    results = stream(executor, verify_batch, work, max(1, -(-len(work) // _TASKS_PER_ROUND)))
+    # Without an executor, one task: what it makes of an image serves its later jobs.
+    tasks = 1 if executor is None else _TASKS_PER_ROUND
+    results = stream(executor, verify_batch, work, max(1, -(-len(work) // tasks)))
     for (s, targets), (match, made) in zip(jobs, results, strict=True):
         for g, packed in zip((s.image, *targets), made, strict=True):
             groups.keep_features(g, packed)
@@ -217,6 +234,7 @@ class _NearGroups:
         # Each exact group's packed features, once a verification made them.
         self._features: dict[int, SpooledBytes] = {}
         self._spool = BytesSpool()
+        self._spool_failed = False
         self._kept = 0
 
     def find(self, g: int) -> int:
@@ -241,12 +259,35 @@ class _NearGroups:
                 del self._features[g]
         return replace(fp, preview=b"")
 
+    def make_ahead(
+        self, wave: list[_Search], executor: Executor | None
+    ) -> tuple[list[int], Future[list[bytes | None]]] | None:
+        """Start making, on the executor, the features of a wave's images that will be
+        verified (a candidate within NEAR bits) and have none yet. None without an
+        executor (verifications make them as they go), or when they could not be kept
+        (the budget spent, or the spool failed)."""
+        todo = [
+            s.image
+            for s in wave
+            if s.image not in self._features and bool((s.distances <= NEAR).any())
+        ]
+        room = FEATURES_BYTES - self._kept - len(todo) * _FEATURES_GUESS
+        if executor is None or not todo or room < 0 or self._spool_failed:
+            return None
+        return todo, executor.submit(features_batch, [self.to_send(g) for g in todo])
+
+    def keep_made(self, todo: list[int], made: Future[list[bytes | None]]) -> None:
+        """Keep the features `make_ahead` had made."""
+        for g, packed in zip(todo, made.result(), strict=True):
+            self.keep_features(g, packed)
+
     def keep_features(self, g: int, packed: bytes | None) -> None:
         """Keep what a verification made of g's image, for its later verifications: in
         the spool (never in memory), up to FEATURES_BYTES in all."""
         if packed is None or g in self._features or self._kept + len(packed) > FEATURES_BYTES:
             return
         kept = self._spool.keep(packed)
+        self._spool_failed = not isinstance(kept, SpooledBytes)
         if isinstance(kept, SpooledBytes):
             self._features[g] = kept
             self._kept += len(packed)

@@ -15,6 +15,7 @@ import hashlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from time import monotonic as _clock
@@ -23,7 +24,7 @@ from typing import TypeVar
 from ..faces.runtime import release_freed_memory
 from ..policy import Policy
 from .analysis import ImageAnalysis, analyze
-from .dedup import PairVerdict, verify_pair
+from .dedup import PairVerdict, features_or_none, verify_pair
 from .detail import known_features
 from .discover import Candidate
 from .fingerprint import Fingerprint
@@ -111,39 +112,72 @@ VerifyJob = tuple[Fingerprint, tuple[Fingerprint, ...], float]
 """An image's fingerprint, its candidates' (nearest first), the similarity needed."""
 VerifyResult = tuple[tuple[int, PairVerdict] | None, tuple[bytes | None, ...]]
 """The first candidate the image is a copy of (its position and the verdict), or None;
-and, for the image and each candidate in turn, the packed features this worker has of it
-when it came without them (`features.Features.pack`), else None."""
+and, for the image and each candidate in turn, the packed features the task made of it
+when it came without them (`features.Features.pack`; once per task), else None."""
 
 
 def verify_batch(jobs: Sequence[VerifyJob]) -> list[VerifyResult]:
     """Worker task: for each job, the first candidate the image is a copy of, and the
     features made on the way (so no other worker makes them again). Each candidate is
-    checked as the kept copy."""
+    checked as the kept copy. Features made for one job serve the task's later jobs."""
     out: list[VerifyResult] = []
+    made: dict[str, bytes] = {}
     returned: set[str] = set()
     for fp, candidates, min_similarity in jobs:
+        fp = _with_made(fp, made)
         match = None
         for k, candidate in enumerate(candidates):
+            candidate = _with_made(candidate, made)
             verdict = verify_pair(candidate, fp, min_similarity)
+            _remember(candidate, made)
+            _remember(fp, made)
             if verdict.duplicate:
                 match = (k, verdict)
                 break
-        out.append((match, tuple(_made_here(p, returned) for p in (fp, *candidates))))
+        sent = (fp, *candidates)
+        out.append((match, tuple(_made_here(p, made, returned) for p in sent)))
     _release_now_and_then()
     return out
 
 
-def _made_here(fp: Fingerprint, returned: set[str]) -> bytes | None:
-    """The packed features this process has of a fingerprint sent without them, once
-    per task (`returned`: the pixel digests already given back)."""
-    if fp.features is not None or fp.pixel_hash in returned:
-        return None
+def _with_made(fp: Fingerprint, made: dict[str, bytes]) -> Fingerprint:
+    """The fingerprint with the features this task made of it, when it came without."""
+    if fp.features is None and fp.pixel_hash in made:
+        return replace(fp, features=made[fp.pixel_hash])
+    return fp
+
+
+def _remember(fp: Fingerprint, made: dict[str, bytes]) -> None:
+    """Keep, packed, the features this process just made of a fingerprint sent without."""
+    if fp.features is not None or fp.pixel_hash in made:
+        return
     found = known_features(fp)
     if found is None:
-        return None
+        return
     try:
-        packed = found.pack()
-    except ValueError:  # pixels no verification could have made: nothing to send
+        made[fp.pixel_hash] = found.pack()
+    except ValueError:  # pixels no verification could have made: nothing to keep
+        return
+
+
+def _made_here(fp: Fingerprint, made: dict[str, bytes], returned: set[str]) -> bytes | None:
+    """The packed features this task made of a fingerprint sent without them, once per
+    task (`returned`: the pixel digests already given back)."""
+    if fp.features is not None or fp.pixel_hash in returned or fp.pixel_hash not in made:
         return None
     returned.add(fp.pixel_hash)
-    return packed
+    return made[fp.pixel_hash]
+
+
+def features_batch(prints: Sequence[Fingerprint]) -> list[bytes | None]:
+    """Worker task: each image's packed features, made ahead of its verifications (None
+    where its pixels cannot be had, or it came with them)."""
+    out: list[bytes | None] = []
+    for fp in prints:
+        found = None if fp.features is not None else features_or_none(fp)
+        try:
+            out.append(None if found is None else found.pack())
+        except ValueError:
+            out.append(None)
+    _release_now_and_then()
+    return out
