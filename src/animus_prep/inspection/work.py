@@ -27,6 +27,7 @@ from .analysis import ImageAnalysis, analyze
 from .dedup import PairVerdict, features_or_none, verify_pair
 from .detail import known_features
 from .discover import Candidate
+from .features import Features
 from .fingerprint import Fingerprint
 
 T = TypeVar("T")
@@ -151,13 +152,9 @@ def _remember(fp: Fingerprint, made: dict[str, bytes]) -> None:
     """Keep, packed, the features this process just made of a fingerprint sent without."""
     if fp.features is not None or fp.pixel_hash in made:
         return
-    found = known_features(fp)
-    if found is None:
-        return
-    try:
-        made[fp.pixel_hash] = found.pack()
-    except ValueError:  # pixels no verification could have made: nothing to keep
-        return
+    packed = _packed(known_features(fp))
+    if packed is not None:
+        made[fp.pixel_hash] = packed
 
 
 def _made_here(fp: Fingerprint, made: dict[str, bytes], returned: set[str]) -> bytes | None:
@@ -172,12 +169,17 @@ def _made_here(fp: Fingerprint, made: dict[str, bytes], returned: set[str]) -> b
 def features_batch(prints: Sequence[Fingerprint]) -> list[bytes | None]:
     """Worker task: each image's packed features, made ahead of its verifications (None
     where its pixels cannot be had, or it came with them)."""
-    out: list[bytes | None] = []
-    for fp in prints:
-        found = None if fp.features is not None else features_or_none(fp)
-        try:
-            out.append(None if found is None else found.pack())
-        except ValueError:
-            out.append(None)
+    out = [None if fp.features is not None else _packed(features_or_none(fp)) for fp in prints]
     _release_now_and_then()
     return out
+
+
+def _packed(found: Features | None) -> bytes | None:
+    """Features packed to travel, or None (none, or pixels no verification could have
+    made: nothing to send)."""
+    if found is None:
+        return None
+    try:
+        return found.pack()
+    except ValueError:
+        return None
