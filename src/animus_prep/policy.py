@@ -109,9 +109,7 @@ class Policy:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, float) and not math.isfinite(value):
-                raise PolicyError(f"{f.name} must be a finite number, got {value}")
+            _check_type(self, f.name, type(f.default))
         for name in (
             "min_side",
             "max_pixels",
@@ -124,9 +122,13 @@ class Policy:
             "max_face_edge_width",
             "face_crop_side",
             "training_side",
+            "identity_min_faces",
         ):
             if getattr(self, name) <= 0:
                 raise PolicyError(f"{name} must be positive")
+        for name in ("server_min_sharpness", "face_crop_margin", "second_face_min_ratio"):
+            if getattr(self, name) < 0:
+                raise PolicyError(f"{name} must not be negative")
         if self.max_aspect_ratio < 1:
             raise PolicyError("max_aspect_ratio must be at least 1")
         if self.face_cap < 0 or self.body_cap < 0:
@@ -134,8 +136,20 @@ class Policy:
         for name in ("max_clipped_fraction", "max_face_clipped_fraction"):
             if not 0 < getattr(self, name) <= 1:
                 raise PolicyError(f"{name} must be in (0, 1]")
-        if not -1 <= self.identity_threshold <= 1:
-            raise PolicyError("identity_threshold must be in [-1, 1]")
+        for name in ("face_min_score", "second_face_min_score"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise PolicyError(f"{name} must be in [0, 1] (a detector score)")
+        for name in ("identity_threshold", "duplicate_min_similarity"):
+            if not -1 <= getattr(self, name) <= 1:
+                raise PolicyError(f"{name} must be in [-1, 1]")
+        for name in ("dark_p90", "bright_p10"):
+            if not 0 <= getattr(self, name) <= 255:
+                raise PolicyError(f"{name} must be in [0, 255] (a luma level)")
+        if self.dark_p90 > self.bright_p10:
+            raise PolicyError(
+                f"dark_p90 ({self.dark_p90}) must not be above bright_p10 ({self.bright_p10}): "
+                "a photo would be too dark and too bright at once"
+            )
         if not 0 <= self.duplicate_hash_distance <= 64:
             raise PolicyError("duplicate_hash_distance must be in [0, 64] (bits of 64)")
 
@@ -148,32 +162,29 @@ class Policy:
 
     def with_overrides(self, values: dict[str, Any]) -> Policy:
         """A copy with `values` applied; unknown names and wrong types raise PolicyError."""
-        known = {f.name: f for f in fields(self)}
-        clean: dict[str, Any] = {}
-        for key, value in values.items():
+        known = {f.name for f in fields(self)}
+        for key in values:
             if key not in known:
                 raise PolicyError(f"unknown policy setting {key!r}")
-            current = getattr(self, key)
-            if isinstance(current, bool):
-                if not isinstance(value, bool):
-                    raise PolicyError(f"{key} must be true or false")
-            elif isinstance(current, int):
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise PolicyError(f"{key} must be a whole number")
-            elif isinstance(current, float):
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise PolicyError(f"{key} must be a number")
-                try:
-                    value = float(value)
-                except OverflowError:
-                    raise PolicyError(f"{key} is too large") from None
-            clean[key] = value
-        return replace(self, **clean)
+        return replace(self, **values)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Policy:
         """Load a policy from TOML (``*.toml``) or JSON; missing settings keep their defaults."""
         return cls().with_overrides(read_settings(path))
+
+
+def policy_or_default(policy: object) -> Policy:
+    """The policy a library call was given (the default for None); TypeError for anything
+    else, e.g. a dict of settings (``Policy().with_overrides(settings)`` makes one)."""
+    if policy is None:
+        return Policy()
+    if not isinstance(policy, Policy):
+        hint = ""
+        if isinstance(policy, dict):
+            hint = ": make one with Policy().with_overrides(settings)"
+        raise TypeError(f"policy must be an animus_prep.Policy, got {type(policy).__name__}{hint}")
+    return policy
 
 
 def read_settings(path: str | Path) -> dict[str, Any]:
@@ -204,3 +215,25 @@ def settings_in(data: Any, source: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PolicyError(f"policy file {source} must hold a table of settings")
     return data
+
+
+def _check_type(policy: Policy, name: str, kind: type) -> None:
+    """Refuse a value of the wrong type for a setting (PolicyError); a whole number given
+    for a decimal setting is stored as a float."""
+    value = getattr(policy, name)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise PolicyError(f"{name} must be true or false, got {value!r}")
+    elif kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PolicyError(f"{name} must be a whole number, got {value!r}")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PolicyError(f"{name} must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except OverflowError:
+            raise PolicyError(f"{name} is too large") from None
+        if not math.isfinite(number):
+            raise PolicyError(f"{name} must be a finite number, got {value}")
+        object.__setattr__(policy, name, number)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import animus_prep
+from animus_prep.inspection.batch import check_batch
 from animus_prep.policy import Policy, PolicyError
 from animus_prep.reasons import ReasonCode
 
@@ -45,6 +46,41 @@ def test_policy_files_in_toml_and_json(tmp_path: Path) -> None:
 def test_bad_policy_values_are_refused(values: dict[str, object], message: str) -> None:
     with pytest.raises(PolicyError, match=message):
         Policy().with_overrides(values)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"face_crop_margin": -5}, "face_crop_margin must not be negative"),
+        ({"face_min_score": 7}, r"face_min_score must be in \[0, 1\]"),
+        ({"second_face_min_score": -0.1}, "second_face_min_score"),
+        ({"duplicate_min_similarity": -5}, "duplicate_min_similarity"),
+        ({"second_face_min_ratio": -1}, "second_face_min_ratio"),
+        ({"identity_min_faces": -3}, "identity_min_faces must be positive"),
+        ({"dark_p90": 250, "bright_p10": 10}, "too dark and too bright"),
+        ({"bright_p10": 300}, r"bright_p10 must be in \[0, 255\]"),
+        ({"server_min_sharpness": -1}, "server_min_sharpness"),
+        ({"min_side": 768.5}, "min_side must be a whole number"),
+        ({"min_side": "768"}, "min_side must be a whole number"),
+        ({"face_cap": 2.5}, "face_cap must be a whole number"),
+        ({"faces": "no"}, "faces must be true or false"),
+        ({"max_edge_width": "2"}, "max_edge_width must be a number"),
+        ({"max_edge_width": True}, "max_edge_width must be a number"),
+    ],
+)
+def test_the_constructor_refuses_what_a_policy_file_would(
+    values: dict[str, object], message: str
+) -> None:
+    # A library caller's Policy(...) gets the same checks as a policy file: a value of the
+    # wrong type or out of range is a PolicyError, never a silently changed verdict.
+    with pytest.raises(PolicyError, match=message):
+        Policy(**values)  # type: ignore[arg-type]
+
+
+def test_a_whole_number_for_a_decimal_setting_is_kept_as_a_float() -> None:
+    p = Policy(max_edge_width=2, dark_p90=0, bright_p10=255)
+    assert p.max_edge_width == 2.0 and isinstance(p.max_edge_width, float)
+    assert isinstance(p.dark_p90, float) and isinstance(p.bright_p10, float)
 
 
 def test_unparsable_policy_file(tmp_path: Path) -> None:
@@ -131,3 +167,14 @@ def test_an_image_that_breaks_a_measurement_is_a_verdict_from_file_or_bytes(
         assert reason.code is ReasonCode.UNREADABLE
         assert "could not be analysed" in reason.message
         assert a.width == 600 and a.sha256
+
+
+def test_a_policy_that_is_not_a_policy_is_named(tmp_path: Path) -> None:
+    (tmp_path / "face").mkdir()
+    with pytest.raises(TypeError, match=r"got dict: make one with Policy\(\)\.with_overrides"):
+        animus_prep.preflight(tmp_path, policy={"min_side": 768})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="got dict"):
+        list(check_batch(tmp_path, policy={"min_side": 768}))  # type: ignore[arg-type]
+    # A policy given where the kind goes is named by its type, not a page of its repr.
+    with pytest.raises(animus_prep.LayoutError, match="^unknown kind of type Policy: use face"):
+        animus_prep.preflight(tmp_path, Policy())  # type: ignore[arg-type]

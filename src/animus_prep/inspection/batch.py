@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..faces.identity import cosine
-from ..policy import Policy
+from ..policy import Policy, policy_or_default
 from ..reasons import ReasonCode
 from .discover import LayoutError, discover, is_character_folder
 from .run import preflight
@@ -261,7 +261,7 @@ def check_batch(
     worker at a time); otherwise characters go one after another, with their per-file
     work on `executor`. A reason why reports could not be kept is added
     to `warnings` (once)."""
-    policy = policy or Policy()
+    policy = policy_or_default(policy)
     base = Path(root)
     folders, _ = character_folders(base)
     store = StateStore(base)

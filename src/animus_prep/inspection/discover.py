@@ -149,7 +149,8 @@ def _discover(root: Path, kind: Kind | None, view: str) -> list[Candidate]:
     if not root.exists():
         raise LayoutError(f"{root}: no such file or folder")
     if kind is not None and kind not in KINDS:
-        raise LayoutError(f"unknown kind {kind!r}: use face or body")
+        shown = repr(kind) if isinstance(kind, str) else f"of type {type(kind).__name__}"
+        raise LayoutError(f"unknown kind {shown}: use face or body")
     if not _VIEW.match(view):
         raise LayoutError(f"invalid body view {view!r}: use lower-case letters, e.g. front")
     if root.is_file():

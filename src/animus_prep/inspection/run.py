@@ -15,7 +15,7 @@ from concurrent.futures import Executor
 from dataclasses import replace
 from pathlib import Path
 
-from ..policy import Policy
+from ..policy import Policy, policy_or_default
 from .analysis import ImageAnalysis
 from .assemble import assemble
 from .discover import Candidate, Kind, discover
@@ -58,7 +58,7 @@ def preflight(
     `executor` runs the per-file work (e.g. a `ProcessPoolExecutor`, or a dask
     `Client.get_executor()`; its workers must see the files at the same absolute paths).
     """
-    policy = policy or Policy()
+    policy = policy_or_default(policy)
     root = Path(path)
     candidates = discover(root, kind, view)
     references: list[ImageAnalysis] = []
