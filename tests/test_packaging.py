@@ -103,7 +103,13 @@ def test_a_consumer_script_type_checks_against_the_installed_package(tmp_path: P
         "def wrong() -> str:\n"
         "    return animus_prep.Policy().min_side\n\n"
         "def client() -> Client:\n"
-        "    return animus_prep.Client(api_key='k')\n"
+        "    return animus_prep.Client(api_key='k')\n\n"
+        "def chain(c: Client) -> str:\n"
+        "    # The ids an answer is for go straight into the next call (README's example).\n"
+        "    character = c.characters.create('Chloe')\n"
+        "    upload = c.assets.upload_face(character.character_id, 'a.jpg')\n"
+        "    job = c.training.start_face_lora(character.character_id)\n"
+        "    return upload.asset_id + job.job_id\n"
     )
     out = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(consumer)],

@@ -151,3 +151,15 @@ def test_missing_field_never_crashes_and_names_a_required_path(
 def test_missing_field_inside_a_list_names_its_full_path() -> None:
     status = _models.TrainingStatus.from_dict({"face_training_history": [{}]})
     assert missing_field(status) == "face_training_history[0].job_id"
+
+
+@pytest.mark.parametrize("value", [None, {"id": 1}, ["c1"], True])
+def test_an_id_typed_str_is_never_none(value: Any) -> None:
+    # Built by hand from an answer without a usable id, a model holds "" there (its type
+    # says str), and missing_field still names it.
+    character = _models.Character.from_dict({"character_id": value, "name": "Chloe"})
+    assert character.character_id == "" and character.name == "Chloe"
+    assert missing_field(character) == "character_id"
+    # An optional field given a mistyped value still becomes None.
+    assert _models.Character.from_dict({"character_id": "c1", "name": ["x"]}).name is None
+    assert _models.TrainingJob.from_dict({}).job_id == ""

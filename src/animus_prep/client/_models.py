@@ -1,6 +1,9 @@
-"""Typed, frozen views of the API's JSON resources (see docs/animus-api.md).
+"""Typed, frozen views of the API's JSON resources.
 
-Timestamps stay strings as sent: the contract does not fix their format.
+Timestamps stay strings as sent: the contract does not fix their format. The id an
+answer is for (a character's, an asset's, a job's) is typed `str`: the client refuses an
+answer without it (`required_fields`), so it is never None; a model built by hand from
+such an answer holds "" there.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class Character(StatusModel):
 
     required_fields = ("character_id",)
 
-    character_id: str | None = None
+    character_id: str = ""
     organization_id: str | None = None
     creator_id: str | None = None
     name: str | None = None
@@ -122,7 +125,7 @@ class UploadResult(Model):
 
     success: bool | None = None
     message: str | None = None
-    asset_id: str | None = None
+    asset_id: str = ""
     storj_url: str | None = None
     view_url: str | None = None
     filename: str | None = None
@@ -138,7 +141,7 @@ class Asset(Model):
 
     required_fields = ("asset_id",)
 
-    asset_id: str | None = None
+    asset_id: str = ""
     asset_type: str | None = None
     image_type: str | None = None
     filename: str | None = None
@@ -166,7 +169,7 @@ class FaceAugmentationJob(StatusModel):
 
     required_fields = ("job_id",)
 
-    job_id: str | None = None
+    job_id: str = ""
     character_id: str | None = None
     message: str | None = None
     total_images: int | None = None
@@ -201,7 +204,7 @@ class DatasetGeneration(Model):
     success: bool | None = None
     message: str | None = None
     total_images: int | None = None
-    job_id: str | None = None
+    job_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -232,7 +235,7 @@ class DatasetImage(Model):
 
     required_fields = ("image_id",)
 
-    image_id: str | None = None
+    image_id: str = ""
     filename: str | None = None
     prompt: str | None = None
     seed: int | None = None
@@ -295,7 +298,7 @@ class TrainingStart(Model):
 
     success: bool | None = None
     message: str | None = None
-    job_id: str | None = None
+    job_id: str = ""
     training_steps: int | None = None
     credits_deducted: float | None = None
     remaining_balance: float | None = None
@@ -307,7 +310,7 @@ class TrainingJob(StatusModel):
 
     required_fields = ("job_id", "status")
 
-    job_id: str | None = None
+    job_id: str = ""
     character_id: str | None = None
     job_type: str | None = None
     training_service_id: str | None = None
@@ -396,7 +399,7 @@ class GenerationJob(StatusModel):
 
     required_fields = ("generation_id",)
 
-    generation_id: str | None = None
+    generation_id: str = ""
     group_id: str | None = None
     message: str | None = None
     estimated_time: Any = None

@@ -1,7 +1,8 @@
 """Lenient parsing of JSON objects into frozen dataclasses.
 
 The API adds fields and enum values without notice, so parsing never fails: a missing
-or mistyped field becomes None (or an empty tuple), and the whole object stays in ``raw``.
+or mistyped field becomes None (an empty tuple, or for the ids typed `str` an empty
+string), and the whole object stays in ``raw``.
 
 A few fields are what an answer is for (the id of what was created, the list that was
 asked for, the status a waiter polls): a model names them in ``required_fields``, and
@@ -39,7 +40,9 @@ class Model:
         values: dict[str, Any] = {}
         for name, key, hint in _fields(cls):
             if key in mapping:
-                values[name] = _coerce(hint, mapping[key])
+                value = _coerce(hint, mapping[key])
+                if value is not None or _optional(hint):
+                    values[name] = value  # a field that cannot be None keeps its default
         return cls(raw=dict(mapping), **values)
 
     @property
@@ -124,6 +127,15 @@ def _fields(cls: type[Model]) -> tuple[tuple[str, str, Any], ...]:
         )
         _FIELDS[cls] = cached
     return cached
+
+
+def _optional(hint: Any) -> bool:
+    """Whether a field's type admits None."""
+    if hint is Any:
+        return True
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return type(None) in typing.get_args(hint)
+    return False
 
 
 def _coerce(hint: Any, value: Any) -> Any:
