@@ -117,6 +117,47 @@ def test_timeout_is_passed_to_httpx() -> None:
     assert seen == [{"connect": 3.5, "read": 3.5, "write": 3.5, "pool": 3.5}]
 
 
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"timeout": -1}, "timeout must be positive and finite"),
+        ({"timeout": float("nan")}, "timeout must be positive and finite"),
+        ({"timeout": "5"}, "timeout must be a number of seconds"),
+        ({"deadline": float("inf")}, "deadline must be a positive number"),
+        ({"max_retries": -1}, "max_retries must not be negative"),
+        ({"max_json_bytes": 0}, "must be positive"),
+    ],
+)
+@pytest.mark.parametrize("kind", [Client, AsyncClient])
+def test_bad_settings_are_refused_when_the_client_is_made(
+    kind: type[Client] | type[AsyncClient], settings: dict[str, object], message: str
+) -> None:
+    # At construction, as a ClientConfigError (an AnimusError), not at the first request
+    # as httpx's own ValueError.
+    with pytest.raises(ClientConfigError, match=message):
+        kind(api_key="k", transport=None, **settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"multiplier": -2}, "multiplier must be at least 1"),
+        ({"multiplier": 0.5}, "multiplier must be at least 1"),
+        ({"timeout": float("nan")}, "timeout must be finite"),
+        ({"initial_wait": float("inf")}, "initial_wait must be finite"),
+        ({"attempts": 2.5}, "attempts must be a whole number"),
+        ({"attempts": 0}, "attempts must be at least 1"),
+        ({"max_wait": -1.0}, "must not be negative"),
+        ({"max_wait": "1"}, "max_wait must be a number"),
+    ],
+)
+def test_a_retry_policy_that_cannot_work_is_refused(
+    settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ClientConfigError, match=message):
+        RetryPolicy(**settings)  # type: ignore[arg-type]
+
+
 def test_sync_client_closes() -> None:
     client = Client(api_key="k", transport=httpx.MockTransport(_ok()))
     with client:

@@ -178,3 +178,18 @@ def test_a_policy_that_is_not_a_policy_is_named(tmp_path: Path) -> None:
     # A policy given where the kind goes is named by its type, not a page of its repr.
     with pytest.raises(animus_prep.LayoutError, match="^unknown kind of type Policy: use face"):
         animus_prep.preflight(tmp_path, Policy())  # type: ignore[arg-type]
+
+
+def test_every_client_error_is_public_at_the_top_level() -> None:
+    # The README and Client's docstring name these errors; a caller catches them from
+    # `animus_prep` without knowing the client's module layout.
+    import animus_prep.client as client
+
+    errors = {
+        name
+        for name in client.__all__
+        if isinstance(getattr(client, name), type)
+        and issubclass(getattr(client, name), animus_prep.AnimusError)
+    }
+    assert {"ResponseTooLargeError", "APIResponseValidationError"} <= errors
+    assert errors <= set(animus_prep.__all__), errors - set(animus_prep.__all__)

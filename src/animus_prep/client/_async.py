@@ -70,7 +70,9 @@ class AsyncClient:
             max_download_bytes=max_download_bytes,
         )
         self._sleep = sleep or default_async_sleep
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
+        self._http = httpx.AsyncClient(
+            transport=transport, timeout=ClientCore.checked_timeout(timeout)
+        )
         self.characters = AsyncCharacters(self)
         self.assets = AsyncAssets(self)
         self.face_augmentation = AsyncFaceAugmentation(self)

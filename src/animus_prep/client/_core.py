@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -141,21 +142,33 @@ class ClientCore:
         policy = retry or RetryPolicy()
         if max_retries is not None:
             if max_retries < 0:
-                raise ValueError("max_retries must not be negative")
+                raise exc.ClientConfigError("max_retries must not be negative")
             policy = dataclasses.replace(policy, attempts=max_retries + 1)
         self.retry = policy
         self.clock = clock or time.monotonic
         self.rng = rng or random.Random()
-        if deadline is not None and not deadline > 0:
-            raise ValueError("deadline must be a positive number of seconds, or None")
+        if deadline is not None and not 0 < deadline < math.inf:
+            raise exc.ClientConfigError("deadline must be a positive number of seconds, or None")
         if min(max_json_bytes, max_download_bytes) < 1:
-            raise ValueError("max_json_bytes and max_download_bytes must be positive")
+            raise exc.ClientConfigError("max_json_bytes and max_download_bytes must be positive")
         self.deadline = deadline
         self.max_json_bytes = max_json_bytes
         self.max_download_bytes = max_download_bytes
 
     def __repr__(self) -> str:
         return f"ClientCore(base_url={self.base_url!r})"
+
+    @staticmethod
+    def checked_timeout(timeout: float | httpx.Timeout) -> float | httpx.Timeout:
+        """A client's per-request ``timeout=``, refused at construction when it is not a
+        positive, finite number of seconds (or an ``httpx.Timeout``)."""
+        if isinstance(timeout, httpx.Timeout):
+            return timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise exc.ClientConfigError(f"timeout must be a number of seconds, got {timeout!r}")
+        if not 0 < timeout < math.inf:
+            raise exc.ClientConfigError(f"timeout must be positive and finite, got {timeout}")
+        return timeout
 
     # Request side
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import anyio
 
-from ._exceptions import APIConnectionError, APIStatusError
+from ._exceptions import APIConnectionError, APIStatusError, ClientConfigError
 
 __all__ = [
     "RetryPolicy",
@@ -60,10 +60,20 @@ class RetryPolicy:
     timeout: float = 60.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
+            raise ClientConfigError(f"attempts must be a whole number, got {self.attempts!r}")
         if self.attempts < 1:
-            raise ValueError("attempts must be at least 1")
+            raise ClientConfigError("attempts must be at least 1")
+        for name in ("initial_wait", "max_wait", "multiplier", "timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ClientConfigError(f"{name} must be a number of seconds, got {value!r}")
+            if not math.isfinite(value):
+                raise ClientConfigError(f"{name} must be finite, got {value}")
         if min(self.initial_wait, self.max_wait, self.timeout) < 0:
-            raise ValueError("waits and timeout must not be negative")
+            raise ClientConfigError("waits and timeout must not be negative")
+        if self.multiplier < 1:
+            raise ClientConfigError("multiplier must be at least 1 (waits never shrink)")
 
     @classmethod
     def long_running(cls) -> RetryPolicy:

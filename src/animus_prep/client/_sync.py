@@ -83,7 +83,7 @@ class Client:
             max_download_bytes=max_download_bytes,
         )
         self._sleep = sleep or default_sleep
-        self._http = httpx.Client(transport=transport, timeout=timeout)
+        self._http = httpx.Client(transport=transport, timeout=ClientCore.checked_timeout(timeout))
         bound_pools(self._http)
         self.characters = Characters(self)
         self.assets = Assets(self)
