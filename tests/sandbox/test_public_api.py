@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 import animus_prep.sandbox as sandbox
 from animus_prep.sandbox import SyncASGITransport, close_app, create_app
@@ -53,3 +56,25 @@ def test_default_data_dir_is_temporary_and_removed() -> None:
     assert (data / "sandbox.sqlite3").exists()
     close_app(app)
     assert not data.exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"time_scale": -1}, "time_scale"),
+        ({"time_scale": float("nan")}, "time_scale"),
+        ({"defect_rate": 5}, "defect_rate"),
+        ({"faults": "junk"}, "junk"),
+        ({"api_keys": {}}, "at least one API key"),
+        ({"api_keys": {"k": float("nan")}}, "credits"),
+    ],
+)
+def test_refused_settings_leave_no_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: dict[str, Any], message: str
+) -> None:
+    # The default data folder is made before the settings are checked: a refusal removes
+    # it, and an empty key table is refused, not replaced by the default key.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(ValueError, match=message):
+        create_app(**settings)
+    assert list(tmp_path.iterdir()) == []

@@ -54,18 +54,23 @@ def create_app(
     temp: str | None = None
     if data_dir is None:
         temp = data_dir = tempfile.mkdtemp(prefix="animus-sandbox-")
-    settings = SandboxSettings(
-        data_dir=Path(data_dir),
-        api_keys=dict(api_keys or {DEFAULT_API_KEY: DEFAULT_CREDITS}),
-        seed=seed,
-        time_scale=time_scale,
-        defect_rate=defect_rate,
-        faults=faults,
-        training_failure_rate=training_failure_rate,
-        **({"clock": clock} if clock is not None else {}),
-    )
-    fault_plan = FaultPlan(parse_faults(faults), seed)
-    sandbox = Sandbox(settings)
+    try:
+        settings = SandboxSettings(
+            data_dir=Path(data_dir),
+            api_keys=dict({DEFAULT_API_KEY: DEFAULT_CREDITS} if api_keys is None else api_keys),
+            seed=seed,
+            time_scale=time_scale,
+            defect_rate=defect_rate,
+            faults=faults,
+            training_failure_rate=training_failure_rate,
+            **({"clock": clock} if clock is not None else {}),
+        )
+        fault_plan = FaultPlan(parse_faults(faults), seed)
+        sandbox = Sandbox(settings)
+    except BaseException:
+        if temp is not None:  # refused settings leave no temporary folder behind
+            shutil.rmtree(temp, ignore_errors=True)
+        raise
     materializer = Materializer(sandbox)
 
     @asynccontextmanager

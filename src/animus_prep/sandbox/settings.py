@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,8 +53,8 @@ class SandboxSettings:
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
-        if self.time_scale <= 0:
-            raise ValueError("time_scale must be > 0")
+        if not 0 < self.time_scale < math.inf:
+            raise ValueError("time_scale must be a positive, finite number")
         if not 0.0 <= self.defect_rate <= 1.0:
             raise ValueError("defect_rate must be within [0, 1]")
         if not 0.0 <= self.training_failure_rate <= 1.0:
@@ -63,5 +64,5 @@ class SandboxSettings:
         for key, credits in self.api_keys.items():
             if not key or any(c.isspace() for c in key):
                 raise ValueError(f"invalid API key {key!r}")
-            if credits < 0:
-                raise ValueError("credits must be >= 0")
+            if not 0 <= credits < math.inf:
+                raise ValueError("credits must be a finite number >= 0")
