@@ -19,12 +19,12 @@ from PIL import Image, ImageOps
 
 from .faces.crop import crop_box
 from .faces.types import Face, FaceDetector
-from .inspection.decode import load_upright
+from .inspection.decode import DecodeFailure, decode_path, load_upright
 from .inspection.discover import is_character_folder
 from .inspection.faces import find_faces
 from .inspection.pixels import normalized_rgb
 from .inspection.run import ProgressCallback, preflight
-from .policy import Policy
+from .policy import Policy, policy_or_default
 from .reasons import Reason, ReasonCode
 
 DEFAULT_CROP_SIZE = 1024
@@ -61,23 +61,30 @@ def crop_face(
     allow_upscale: bool = False,
     min_side: int | None = None,
     detector: FaceDetector | None = None,
+    policy: Policy | None = None,
 ) -> CropResult:
     """One square crop centred on `face` (found with the bundled detector when omitted).
 
-    `margin` and `min_side` default to the policy's `face_crop_margin` and
-    `face_crop_side`. When the square would be under `min_side` source pixels, no image
-    is made and the result's `reason` says why. A path or a Pillow image is turned upright
-    by its EXIF orientation; pixels are normalised as in the pre-flight (16-bit scaled to
-    8, alpha flattened on grey). Arrays must be uint8 or uint16, (H, W), (H, W, 1),
-    (H, W, 3) RGB or (H, W, 4) RGBA, with ``face`` in their pixels; anything else raises
-    ValueError.
+    `margin` and `min_side` default to `policy`'s `face_crop_margin` and `face_crop_side`
+    (the default policy's when none is given). When the square would be under `min_side`
+    source pixels, no image is made and the result's `reason` says why. A path is first
+    read as the pre-flight reads it (its size, memory and damage limits, `policy`'s): a
+    file that is missing, not an image, damaged or too large gives no image and a
+    `reason` naming the file and why, never a traceback. A path or a Pillow image is
+    turned upright by its EXIF orientation; pixels are normalised as in the pre-flight
+    (16-bit scaled to 8, alpha flattened on grey). Arrays must be uint8 or uint16,
+    (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA, with ``face`` in their pixels;
+    anything else (or a `size` under 1, a negative `margin`) raises ValueError.
     """
     if size < 1:
         raise ValueError(f"size must be >= 1, got {size}")
-    defaults = Policy()
+    defaults = policy_or_default(policy)
     margin = defaults.face_crop_margin if margin is None else margin
     min_side = defaults.face_crop_side if min_side is None else min_side
     if isinstance(image, str | Path):
+        checked = decode_path(Path(image), defaults)
+        if isinstance(checked, DecodeFailure):
+            return CropResult(None, (0, 0, 0, 0), f"{image}: {checked.reason.message}")
         pil = load_upright(image)
     elif isinstance(image, Image.Image):
         pil = normalized_rgb(ImageOps.exif_transpose(image))
@@ -150,7 +157,7 @@ class CropOutcome:
 
 
 def crop_sources(
-    sources: Sequence[str | Path],
+    sources: str | Path | Sequence[str | Path],
     out: str | Path,
     *,
     size: int = DEFAULT_CROP_SIZE,
@@ -167,9 +174,11 @@ def crop_sources(
     folder. Crops keep their source's name (and folder, under a folder source). Two
     sources that would share a crop's name (``me.jpg`` and ``me.jpeg``, or ``x.jpg`` in
     two folders given as files) never overwrite each other: the later one is named
-    ``me-2.jpg``.
+    ``me-2.jpg``. `sources` is one path or a sequence of them.
     """
-    policy = (policy or Policy()).with_overrides({"faces": True})
+    if isinstance(sources, str | Path):
+        sources = [sources]
+    policy = policy_or_default(policy).with_overrides({"faces": True})
     if margin is not None:
         policy = policy.with_overrides({"face_crop_margin": float(margin)})
     out_dir = Path(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -144,3 +145,42 @@ def test_crop_face_defaults_follow_the_policy(portrait: np.ndarray) -> None:
     policy = Policy()
     found = crop_face(portrait, margin=policy.face_crop_margin)
     assert found.box == face.box
+
+
+def test_crop_face_takes_the_policy_it_is_given(portrait: np.ndarray) -> None:
+    default = crop_face(portrait)
+    tight = crop_face(portrait, policy=Policy(face_crop_margin=0.3))
+    assert default.image is not None and tight.image is not None
+    # side = face * (1 + 2 * margin), unless the frame clips the default square.
+    assert tight.side < default.side
+    assert crop_face(portrait, margin=0.6, policy=Policy(face_crop_margin=0.3)).box == default.box
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("missing.jpg", "no such file"),
+        ("folder", "not a regular file|is a directory|folder"),
+        ("notes.jpg", "not an image|cannot identify|unsupported"),
+        ("ardern_truncated.jpg", "truncated|damaged|corrupt"),
+    ],
+)
+def test_a_path_that_cannot_be_used_gives_a_reason_not_a_traceback(
+    tmp_path: Path, name: str, why: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "notes.jpg").write_text("these are notes, not a photo\n")
+    shutil.copy(FACES / "ardern_truncated.jpg", tmp_path)
+    result = crop_face(tmp_path / name)
+    assert result.image is None and result.reason is not None
+    assert str(tmp_path / name) in result.reason
+    assert re.search(why, result.reason, re.IGNORECASE), result.reason
+
+
+def test_crop_sources_takes_one_path(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(FACES / "ardern.jpg", src)
+    outcomes = crop_sources(str(src), tmp_path / "out", size=512)
+    assert [o.source for o in outcomes] == ["src/ardern.jpg"]
+    assert outcomes[0].output == str(tmp_path / "out" / "ardern.jpg")
