@@ -20,7 +20,7 @@ from PIL import Image, ImageOps
 from .faces.crop import crop_box
 from .faces.types import Face, FaceDetector
 from .inspection.decode import DecodeFailure, decode_path, load_upright
-from .inspection.discover import is_character_folder
+from .inspection.discover import LayoutError, is_character_folder
 from .inspection.faces import find_faces
 from .inspection.pixels import normalized_rgb
 from .inspection.run import ProgressCallback, preflight
@@ -178,6 +178,9 @@ def crop_sources(
     """
     if isinstance(sources, str | Path):
         sources = [sources]
+    problem = destination_problem(sources, out)
+    if problem is not None:
+        raise LayoutError(problem)
     policy = policy_or_default(policy).with_overrides({"faces": True})
     if margin is not None:
         policy = policy.with_overrides({"face_crop_margin": float(margin)})
@@ -232,6 +235,25 @@ def crop_sources(
             result.image.save(target, quality=95)
             outcomes.append(CropOutcome(shown, str(target), result.box, result.image.width, None))
     return outcomes
+
+
+def destination_problem(sources: str | Path | Sequence[str | Path], out: str | Path) -> str | None:
+    """Why crops of `sources` must not be written to `out` (None when they may): a crop
+    is named after its photo, so in a source folder (or inside one), or in the folder of
+    a photo given as a file, it could overwrite a photo, and would be judged as one by
+    the next check."""
+    where = Path(out).resolve()
+    for src in [sources] if isinstance(sources, str | Path) else sources:
+        path = Path(src).resolve()
+        folder = path.parent if path.is_file() else path
+        inside = where == folder or (not path.is_file() and where.is_relative_to(folder))
+        if inside:
+            return (
+                f"{out} is {'the folder of' if path.is_file() else 'inside'} the source {src}: "
+                "crops there could overwrite its photos and would be judged as photos next "
+                "time; write them to a folder outside it"
+            )
+    return None
 
 
 def _unclaimed(target: Path, claimed: set[Path]) -> Path:

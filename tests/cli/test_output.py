@@ -143,6 +143,22 @@ def test_a_report_that_cannot_be_written_is_refused_before_the_check(
     assert proc.stdout == ""
 
 
+def test_a_report_is_never_written_over_a_photo_but_replaces_an_earlier_report(
+    tmp_path: Path,
+) -> None:
+    photo = tmp_path / "ardern.jpg"
+    shutil.copy(EXAMPLES / "face" / "ardern.jpg", photo)
+    data = photo.read_bytes()
+    proc = run("check", str(EXAMPLES), "--report", str(photo), "-q")
+    assert proc.returncode == 2 and "exists and is not an HTML report" in proc.stderr
+    assert photo.read_bytes() == data and proc.stdout == ""
+    earlier = tmp_path / "r.html"
+    earlier.write_text("<!DOCTYPE html>\n<title>an earlier report</title>\n")
+    proc = run("check", str(EXAMPLES), "--workers", "2", "--report", str(earlier), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "an earlier report" not in earlier.read_text(encoding="utf-8")
+
+
 def test_upload_lists_every_file_and_writes_its_report(tmp_path: Path) -> None:
     from animus_prep.sandbox import serve_in_thread
 

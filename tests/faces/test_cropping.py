@@ -12,6 +12,7 @@ from PIL import Image
 
 from animus_prep import crop_face
 from animus_prep.crops import crop_sources
+from animus_prep.inspection.discover import LayoutError
 from animus_prep.policy import Policy
 
 FACES = Path(__file__).resolve().parents[2] / "examples" / "character" / "face"
@@ -184,3 +185,20 @@ def test_crop_sources_takes_one_path(tmp_path: Path) -> None:
     outcomes = crop_sources(str(src), tmp_path / "out", size=512)
     assert [o.source for o in outcomes] == ["src/ardern.jpg"]
     assert outcomes[0].output == str(tmp_path / "out" / "ardern.jpg")
+
+
+def test_crops_are_never_written_over_or_among_the_photos(tmp_path: Path) -> None:
+    character = tmp_path / "chloe"
+    shutil.copytree(FACES.parent, character)
+    before = {p: p.read_bytes() for p in character.rglob("*") if p.is_file()}
+    for sources, out in [
+        ([character], character / "face"),  # the photos' own folder
+        ([character / "face"], character / "face" / "crops"),  # inside it
+        ([character / "face" / "ardern.jpg"], character / "face"),  # a photo's folder
+    ]:
+        with pytest.raises(LayoutError, match="write them to a folder outside it"):
+            crop_sources(sources, out, size=512)
+    after = {p: p.read_bytes() for p in character.rglob("*") if p.is_file()}
+    assert after == before
+    # Beside the character folder is fine.
+    assert any(o.output for o in crop_sources([character], tmp_path / "crops", size=512))

@@ -165,7 +165,22 @@ def report_path(value: str) -> Path:
         raise argparse.ArgumentTypeError(f"{value} is a folder; name the report file")
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"{value}: no folder {path.parent} to write it in")
+    if path.exists() and not _is_html(path):
+        raise argparse.ArgumentTypeError(
+            f"{value} exists and is not an HTML report: it is never overwritten (a photo "
+            "named by mistake would be lost); name a new file or an earlier report"
+        )
     return path
+
+
+def _is_html(path: Path) -> bool:
+    """Whether an existing file is an HTML document (an earlier report may be replaced)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(256).lstrip().lower()
+    except OSError:
+        return False
+    return head.startswith((b"<!doctype html", b"<html"))
 
 
 def write_report(

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..crops import DEFAULT_CROP_SIZE, crop_sources
+from ..crops import DEFAULT_CROP_SIZE, crop_sources, destination_problem
 from ..inspection.discover import LayoutError
 from ..inspection.references import UnusableReferenceError
 from ..inspection.run import preflight
@@ -191,6 +191,9 @@ def _run_crop(args: argparse.Namespace) -> int:
         if not Path(src).exists():
             raise UsageError(f"{src}: no such file or folder")
     policy = load_policy(args, args.sources[0])
+    problem = destination_problem(args.sources, args.out)
+    if problem is not None:
+        raise UsageError(f"--out {problem}")
     try:
         Path(args.out).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
