@@ -129,6 +129,33 @@ def test_linked_folders_are_followed_once_and_odd_entries_get_a_verdict(tmp_path
         assert report.image(f"face/{name}").codes == (ReasonCode.UNREADABLE,)
 
 
+def test_a_link_to_a_folder_above_the_character_is_not_walked(tmp_path: Path) -> None:
+    # Walking it would judge everything beside the character folder as its photos.
+    root = tmp_path / "studio" / "c"
+    write(root / "face" / "a.jpg", scene(1))
+    write(tmp_path / "studio" / "other" / "b.jpg", scene(2))
+    write(tmp_path / "elsewhere" / "c.jpg", scene(3))
+    (root / "face" / "up").symlink_to(Path("..") / "..", target_is_directory=True)
+    (root / "face" / "top").symlink_to(tmp_path, target_is_directory=True)
+    (root / "face" / "shared").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    paths = sorted(c.relpath for c in discover(root))
+    # A linked folder that does not hold the character folder is still followed.
+    assert paths == ["face/a.jpg", "face/shared/c.jpg"]
+
+
+def test_the_folders_own_settings_files_are_not_judged(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    write(root / "face" / "a.jpg", scene(1))
+    (root / "animus-prep.toml").write_text("min_side = 512\n")
+    (root / "pyproject.toml").write_text("[tool.animus-prep]\nmin_side = 512\n")
+    (root / "face" / "animus-prep.toml").write_text("min_side = 512\n")  # not its place
+    assert sorted(c.relpath for c in discover(root)) == ["face/a.jpg", "face/animus-prep.toml"]
+    single = tmp_path / "any"
+    write(single / "b.jpg", scene(2))
+    (single / "animus-prep.toml").write_text("min_side = 512\n")
+    assert [c.relpath for c in discover(single, "face")] == ["b.jpg"]
+
+
 def test_a_linked_face_folder_inside_the_character_folder_keeps_its_kind(
     tmp_path: Path,
 ) -> None:

@@ -18,10 +18,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from ..config import FOLDER_FILE, PYPROJECT
+
 Kind = Literal["face", "body"]
 KINDS: tuple[Kind, ...] = ("face", "body")
 FACE_IMAGE_TYPE = "face_image"
 _VIEW = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+SETTINGS_FILES = frozenset({FOLDER_FILE, PYPROJECT})
+"""A folder's own settings files (see `config`): never judged as its photos."""
 # Folders deeper than this are reported as entries, not walked (links can nest forever).
 _MAX_DEPTH = 32
 # Paths under which one real folder's files are listed, at most (see _walk).
@@ -86,7 +90,8 @@ def _list(folder: Path) -> _Listing:
 def _walk(root: Path) -> list[tuple[Path, Path | None]]:
     """Every non-dot entry under ``root`` that is not a folder, and every folder that
     cannot be listed, as (path, None). Linked folders are followed; a link back to a
-    folder on its own path (a loop) is not.
+    folder on its own path (a loop), or to any folder above ``root`` (whose walk would
+    hold ``root`` and everything beside it), is not.
 
     Each real folder is listed from disk once, however many paths reach it (a link tree
     that fans out): its other paths reuse that listing, up to _MAX_PATHS paths per
@@ -96,6 +101,7 @@ def _walk(root: Path) -> list[tuple[Path, Path | None]]:
     found: list[tuple[Path, Path | None]] = []
     listings: dict[_FolderId, _Listing] = {}
     paths: dict[_FolderId, list[Path]] = {}
+    above = _folders_above(root)
     stack: list[tuple[Path, frozenset[_FolderId]]] = [(root, frozenset())]
     while stack:
         folder, ancestors = stack.pop()
@@ -105,7 +111,7 @@ def _walk(root: Path) -> list[tuple[Path, Path | None]]:
             found.append((folder, None))
             continue
         here = (st.st_dev, st.st_ino)
-        if here in ancestors:
+        if here in ancestors or here in above:
             continue
         seen = paths.setdefault(here, [])
         if len(seen) >= _MAX_PATHS:
@@ -126,6 +132,18 @@ def _walk(root: Path) -> list[tuple[Path, Path | None]]:
             else:
                 found.append((path, None))
     return found
+
+
+def _folders_above(root: Path) -> frozenset[_FolderId]:
+    """The identities of the real folders that hold ``root`` (links resolved)."""
+    out: set[_FolderId] = set()
+    for folder in root.resolve().parents:
+        try:
+            st = folder.stat()
+        except OSError:
+            continue
+        out.add((st.st_dev, st.st_ino))
+    return frozenset(out)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -170,6 +188,8 @@ def _discover(root: Path, kind: Kind | None, view: str) -> list[Candidate]:
     out: list[Candidate] = []
     for path, first in walked:
         rel = _rel(path, root)
+        if rel in SETTINGS_FILES:
+            continue  # the folder's own policy file (see `config`), not a photo
         c = _candidate(path, rel, kind, view) if kind is not None else _placed(path, rel)
         out.append(_with_facts(c, None if first is None else _rel(first, root)))
     return out
