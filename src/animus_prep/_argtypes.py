@@ -36,3 +36,20 @@ def number_between(low: float, high: float, *, low_open: bool = False) -> Callab
         return x
 
     return parse
+
+
+def api_id(value: str) -> str:
+    """argparse type: an id the API gave (a character's, a job's): not empty, not `.` or
+    `..` (which a URL would read as a folder of the path, not an id)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an id must not be empty")
+    if value in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an id")
+    return value
+
+
+def character_name(value: str) -> str:
+    """argparse type: a character's name (the API refuses an empty one)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("a name must not be empty")
+    return value

@@ -285,3 +285,28 @@ def test_an_explicit_poll_interval_is_kept_even_when_it_equals_a_default(
 
     args = build_parser().parse_args(["run", "chars/x", "--name", "X", *flags])
     assert poll_interval(args) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["status", ""], "an id must not be empty"),
+        (["status", "."], "'.' is not an id"),
+        (["review", ".."], "'..' is not an id"),
+        (["train", " ", "--face"], "an id must not be empty"),
+        (["logs", "c1", ""], "an id must not be empty"),
+        (["cancel", "c1", ".."], "'..' is not an id"),
+        (["upload", str(EXAMPLES / "character"), "--character", ""], "an id must not be empty"),
+        (["upload", str(EXAMPLES / "character"), "--name", ""], "a name must not be empty"),
+        (["run", str(EXAMPLES / "character"), "--name", "  "], "a name must not be empty"),
+    ],
+)
+def test_an_empty_or_dotted_id_is_a_usage_error_before_any_request(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No key and an unreachable server: the refusal comes before either matters.
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--base-url", "http://127.0.0.1:9"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -522,3 +522,12 @@ def test_async_namespaces_mirror_sync() -> None:
             assert inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method), name
             sync_params = inspect.signature(sync_methods[name]).parameters
             assert inspect.signature(method).parameters.keys() == sync_params.keys(), name
+
+
+@pytest.mark.parametrize("bad", ["", ".", ".."])
+def test_an_id_that_a_url_would_read_as_a_path_is_refused(bad: str) -> None:
+    from animus_prep.client._endpoints import seg
+
+    with pytest.raises(ValueError, match="id"):
+        seg(bad)
+    assert seg("a/../b") == "a%2F..%2Fb"

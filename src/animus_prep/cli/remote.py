@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .._argtypes import api_id, character_name
 from ..client import AnimusError
 from ..config import EffectivePolicy
 from ..inspection.discover import LayoutError
@@ -95,8 +96,10 @@ def add_upload(sub: Subcommands) -> None:
     )
     p.add_argument("path", metavar="PATH", help="character folder (face/, body/<view>/)")
     target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--character", metavar="ID", help="upload to this character")
-    target.add_argument("--name", help="create (or reuse) a character with this name")
+    target.add_argument("--character", metavar="ID", type=api_id, help="upload to this character")
+    target.add_argument(
+        "--name", type=character_name, help="create (or reuse) a character with this name"
+    )
     p.add_argument(
         "--concurrency", type=positive_int, default=4, help="uploads at once (default: 4)"
     )
@@ -119,7 +122,7 @@ def add_run(sub: Subcommands) -> None:
         ),
     )
     p.add_argument("path", metavar="PATH", help="character folder (face/, body/<view>/)")
-    p.add_argument("--name", required=True, help="the character's name")
+    p.add_argument("--name", type=character_name, required=True, help="the character's name")
     p.add_argument(
         "--sandbox",
         action="store_true",

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from .._argtypes import api_id
 from ..client import AnimusError, Client
 from ..inspection.discover import LayoutError
 from ..inspection.report import ImageReport
@@ -59,7 +60,7 @@ def add_review(sub: Subcommands) -> None:
             "approved (with --dry-run: when the renders were judged), 1 otherwise."
         ),
     )
-    p.add_argument("character_id", metavar="CHARACTER_ID", help="the character's id")
+    p.add_argument("character_id", metavar="CHARACTER_ID", type=api_id, help="the character's id")
     p.add_argument(
         "--reference",
         metavar="DIR",

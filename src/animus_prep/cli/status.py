@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from .._argtypes import api_id
 from ..pipeline.status import CharacterStatus, character_status
 from .common import EXIT_OK, Subcommands
 from .connect import add_connection_options, open_client
@@ -20,7 +21,7 @@ def add_status(sub: Subcommands) -> None:
             "counts, every training job, and whether it is ready for generation."
         ),
     )
-    p.add_argument("character_id", metavar="CHARACTER_ID", help="the character's id")
+    p.add_argument("character_id", metavar="CHARACTER_ID", type=api_id, help="the character's id")
     p.add_argument("--json", action="store_true", help="print animus-prep.status/1 on stdout")
     add_connection_options(p, long_running=False)
     p.set_defaults(run=_run_status)

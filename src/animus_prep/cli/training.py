@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from .._argtypes import api_id
 from ..client import AnimusError, ConflictError, Status, TrainingCancel
 from ..pipeline.training import (
     TrainingError,
@@ -51,7 +52,7 @@ def add_train(sub: Subcommands) -> None:
             "phase otherwise. Exit 0 when started (with --wait: when trained), 1 otherwise."
         ),
     )
-    p.add_argument("character_id", metavar="CHARACTER_ID", help="the character's id")
+    p.add_argument("character_id", metavar="CHARACTER_ID", type=api_id, help="the character's id")
     p.add_argument("--face", action="store_true", help="the face LoRA")
     p.add_argument("--body", action="store_true", help="the body LoRA")
     p.add_argument("--wait", action="store_true", help="watch the trainings until they end")
@@ -141,8 +142,10 @@ def add_logs(sub: Subcommands) -> None:
             "ends (or --timeout)."
         ),
     )
-    p.add_argument("character_id", metavar="CHARACTER_ID", help="the character's id")
-    p.add_argument("job_id", metavar="JOB_ID", nargs="?", help="default: the latest training")
+    p.add_argument("character_id", metavar="CHARACTER_ID", type=api_id, help="the character's id")
+    p.add_argument(
+        "job_id", metavar="JOB_ID", type=api_id, nargs="?", help="default: the latest training"
+    )
     p.add_argument(
         "--lines", type=positive_int, default=100, help="lines to show first (default: 100)"
     )
@@ -198,8 +201,10 @@ def add_cancel(sub: Subcommands) -> None:
         help="cancel a running training (best effort; credits are not refunded)",
         description="Ask the server to cancel training JOB_ID of CHARACTER_ID.",
     )
-    p.add_argument("character_id", metavar="CHARACTER_ID", help="the character's id")
-    p.add_argument("job_id", metavar="JOB_ID", help="the training job (see `animus-prep status`)")
+    p.add_argument("character_id", metavar="CHARACTER_ID", type=api_id, help="the character's id")
+    p.add_argument(
+        "job_id", metavar="JOB_ID", type=api_id, help="the training job (see `animus-prep status`)"
+    )
     p.add_argument("--json", action="store_true", help="print the answer as JSON on stdout")
     add_connection_options(p, long_running=False)
     p.set_defaults(run=_run_cancel)

@@ -23,6 +23,8 @@ def seg(value: str) -> str:
     text = str(value)
     if not text:
         raise ValueError("an id in a URL path must not be empty")
+    if text in (".", ".."):  # a URL reads these as folders of its path, whatever the escaping
+        raise ValueError(f"{text!r} is not an id")
     return quote(text, safe="")
 
 
