@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -252,6 +253,31 @@ def test_sigterm_stops_a_run_without_leaving_worker_processes(tmp_path: Path) ->
     while _processes_mentioning(str(char)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_mentioning(str(char)) == []
+
+
+def test_ctrl_c_in_a_terminal_stops_the_check_without_worker_tracebacks(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C reaches every process of its group, the pool's workers too:
+    # only the command stops, once, with no traceback from any worker.
+    folder = tmp_path / "many"
+    rng = np.random.default_rng(0)
+    for i in range(400):
+        write(folder / f"{i:03d}.jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
+    with subprocess.Popen(
+        [sys.executable, "-m", "animus_prep.cli", "check", str(folder), "--kind", "body",
+         "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, as under a terminal
+    ) as proc:  # fmt: skip
+        deadline = time.monotonic() + 60
+        while len(_processes_mentioning(str(folder))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the command and its two workers
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().endswith("animus-prep: interrupted")
 
 
 def _processes_mentioning(text: str) -> list[int]:

@@ -265,7 +265,10 @@ def test_train_before_the_dataset_is_approved_is_refused_without_charge(
 ) -> None:
     cid = character(server, tmp_path, "Early", approve=False)
     result = cli("train", cid)
-    assert result.code == 1 and "409" in result.err
+    # A refusal stops the command like any other stop: what is not done, how to go on.
+    assert result.code == 1 and "stopped: HTTP 409" in result.out
+    assert "not done: starting the face LoRA; starting the body LoRA" in result.out
+    assert f"resume with: animus-prep train {cid}" in result.out
     assert "face_lora" not in charges(server.database, cid)
 
 
@@ -369,7 +372,7 @@ def test_the_retry_deadline_bounds_a_command_against_a_server_that_never_answers
             took = time.monotonic() - started
     finally:
         close_app(app)
-    assert code == 1 and "503" in capsys.readouterr().err
+    assert code == 1 and "stopped: HTTP 503" in capsys.readouterr().out
     assert took < 15
 
 

@@ -186,3 +186,19 @@ def test_upload_lists_every_file_and_writes_its_report(tmp_path: Path) -> None:
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout.count("\n") == 1
     assert ": 0 uploaded, 3 already there, 0 failed; 10 rejected by the pre-flight" in quiet.stdout
+
+
+def test_an_upload_that_cannot_reach_the_server_says_how_to_go_on(tmp_path: Path) -> None:
+    char = tmp_path / "chloe"
+    shutil.copytree(EXAMPLES, char)
+    proc = run(
+        "upload", str(char), "--name", "Chloe", "--base-url", "http://127.0.0.1:9",
+        "--max-retries", "0", "--workers", "2", "-q",
+        env={"ANIMUS_API_KEY": "sk-unreachable-test"},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.splitlines() + proc.stdout.splitlines()
+    assert any(line.startswith("stopped: ") and "127.0.0.1" in line for line in lines), lines
+    assert any(line.startswith("not done: the uploads left") for line in lines), lines
+    assert f"resume with: animus-prep upload {char} --name Chloe" in "\n".join(lines)
+    assert "Traceback" not in proc.stderr and "sk-unreachable-test" not in proc.stderr

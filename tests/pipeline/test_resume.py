@@ -12,7 +12,7 @@ from pipeline_support import example_character
 
 from animus_prep import APIConnectionError, Client, PaymentRequiredError
 from animus_prep.pipeline.journal import JournalBusyError, WorkJournal
-from animus_prep.pipeline.run import JOURNAL_NAME, PipelineError, run_pipeline
+from animus_prep.pipeline.run import JOURNAL_NAME, PipelineError, RunSummary, run_pipeline
 from animus_prep.sandbox import serve_in_thread
 
 KEY = "sk-resume-test"
@@ -280,3 +280,33 @@ def test_a_journal_keyed_by_the_folder_path_keeps_its_character(
             client, journal, "Resume", lambda _m: None, path=str(root.resolve())
         )
     assert found == cid and only_character(client) == cid
+
+
+def test_a_paid_step_under_way_is_never_listed_as_not_done(tmp_path: Path) -> None:
+    # 40 credits: the face augmentation (1.5) and the face LoRA (30) are paid, the body
+    # LoRA (45) is refused. The face LoRA is under way, not "not done": a user told it
+    # is not done might start (and pay for) it again by hand.
+    with (
+        serve_in_thread(api_keys={KEY: 40}, time_scale=5000, seed=4) as url,
+        Client(api_key=KEY, base_url=url) as client,
+    ):
+        root = example_character(tmp_path)
+        summary = RunSummary()
+        with pytest.raises(PaymentRequiredError):
+            run_pipeline(root, "Resume", client, poll_interval=0.05, summary=summary)
+        assert "face LoRA" in summary.started and "face LoRA" not in summary.steps
+        assert summary.not_done == ["body LoRA"]
+        assert summary.to_json()["started"] == summary.started
+        assert summary.credits_spent == 31.5
+
+
+def test_an_augmentation_interrupted_while_it_runs_is_under_way(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path)
+    client.face_augmentation.wait = interrupted  # type: ignore[method-assign]
+    summary = RunSummary()
+    with pytest.raises(KeyboardInterrupt):
+        run(root, client, summary=summary)
+    assert "face augmentation" in summary.started
+    assert "face augmentation" not in summary.not_done and summary.not_done == ["dataset"]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..client import AnimusError
-from .common import EXIT_REJECTED, EXIT_USAGE, UsageError
+from .common import EXIT_REJECTED, EXIT_USAGE, Terminated, UsageError
 from .config import add_config
 from .connect import missing_sandbox_message, sandbox_extra_missing
 from .local import add_check, add_crop
@@ -90,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # API failures are typed; their text never holds the key.
         sys.stderr.write(f"animus-prep: error: {exc}\n")
         return EXIT_REJECTED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated):
+            sys.stderr.write("animus-prep: stopped (SIGTERM)\n")
+            return 128 + signal.SIGTERM
         sys.stderr.write("animus-prep: interrupted\n")
         return 130
     except BrokenPipeError:
@@ -108,7 +111,7 @@ def _exit_cleanly_on_sigterm() -> None:
     instead of killing this process and orphaning its pre-flight workers."""
 
     def stop(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
+        raise Terminated
 
     # Outside the main thread (an embedding application) signals are not ours to set.
     with contextlib.suppress(ValueError):

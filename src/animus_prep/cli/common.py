@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -45,6 +46,11 @@ __all__ = [
 
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The object `add_subparsers` returns, to which each command adds itself."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so that a command stops as on Ctrl-C: it
+    says what it did and did not do, and how to go on (see `cli.main`)."""
 
 
 class UsageError(Exception):
@@ -88,11 +94,18 @@ def process_pool(workers: int) -> Iterator[Executor | None]:
     if workers <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_interrupts_to_the_parent)
     try:
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    """In a worker: Ctrl-C reaches every process of the terminal's group, and the parent
+    alone stops the command (cancelling the work, saying what was done). A worker that
+    took it too would die with a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 FORMATS = ("text", "json", "csv", "jsonl")

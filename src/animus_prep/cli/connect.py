@@ -150,11 +150,15 @@ def report_stop(
     not_done: Sequence[str],
     resume: str | None,
     note: str | None = None,
+    under_way: Sequence[str] = (),
 ) -> None:
-    """What a stopped command did, what it did not, and the exact command to go on."""
+    """What a stopped command did, what is under way (asked for, paid, not finished: a
+    rerun waits for it), what it did not do, and the exact command to go on."""
     say(f"stopped: {reason}")
     if done:
         say("done: " + "; ".join(done))
+    if under_way:
+        say("under way: " + "; ".join(under_way))
     if not_done:
         say("not done: " + "; ".join(not_done))
     if note:

@@ -148,6 +148,7 @@ class ProgressBar:
         self.min_interval = min_interval
         self._last = 0.0
         self._start = time.monotonic()
+        self._shown = 0
 
     def __call__(self, done: int, total: int, name: str) -> None:
         if not self.enabled:
@@ -156,11 +157,24 @@ class ProgressBar:
         if done < total and now - self._last < self.min_interval:
             return
         self._last = now
-        width = 30
+        # Narrower than the terminal, so that the line never wraps (a wrapped line is
+        # left behind on every update).
+        columns = shutil.get_terminal_size((80, 24)).columns - 1
+        width = max(5, min(30, columns - 40))
         filled = int(width * done / max(total, 1))
         rate = done / max(now - self._start, 1e-6)
-        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:5.1f}/s "
-        self.stream.write(line + _short(name, 40).ljust(40))
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:5.1f}/s "
+        room = max(0, min(40, columns - len(line)))
+        text = (line + _short(name, room).ljust(room))[:columns]
+        self._shown = len(text)
+        self.stream.write("\r" + text)
         if done >= total:
-            self.stream.write("\r" + " " * (len(line) + 40) + "\r")
+            self.clear()
         self.stream.flush()
+
+    def clear(self) -> None:
+        """Take the bar off the line (before a message, or when work stops early)."""
+        if self.enabled and self._shown:
+            self.stream.write("\r" + " " * self._shown + "\r")
+            self.stream.flush()
+            self._shown = 0

@@ -174,6 +174,13 @@ def _run_upload(args: argparse.Namespace) -> int:
         existing_folder(args.reference)
     effective = resolve_policy(args)
     say = say_for(args)
+    bar = ProgressBar(quiet=args.quiet)
+    sent = [0, 0]  # uploads settled, of how many
+
+    def progress(done: int, total: int, path: str) -> None:
+        sent[:] = [done, total]
+        bar(done, total, path)
+
     try:
         with process_pool(args.workers) as executor, open_client(args) as client:
             summary = upload_folder(
@@ -185,7 +192,7 @@ def _run_upload(args: argparse.Namespace) -> int:
                 executor=executor,
                 concurrency=args.concurrency,
                 check_progress=ProgressBar(quiet=args.quiet),
-                progress=ProgressBar(quiet=args.quiet),
+                progress=progress,
                 log=say,
                 reference=args.reference,
                 new_character=args.new_character,
@@ -194,6 +201,20 @@ def _run_upload(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     except UploadError as exc:
         sys.stderr.write(f"animus-prep: error: {exc}\n")
+        return EXIT_REJECTED
+    except (AnimusError, KeyboardInterrupt) as exc:
+        bar.clear()
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        settled = [f"{sent[0]} of {sent[1]} accepted photos settled"] if sent[1] else []
+        report_stop(
+            tell_for(args),
+            reason,
+            settled,
+            ["the uploads left (those made are in the folder's journal: none goes twice)"],
+            command_line(args.argv),
+        )
+        if isinstance(exc, KeyboardInterrupt):
+            raise
         return EXIT_REJECTED
     fmt = output_format(args)
     if fmt == "json":
@@ -300,7 +321,8 @@ def _stopped(
     elif add:
         note = "check the character's face images and credits first: asking again is charged"
     done = [f"{step}: {detail}" for step, detail in summary.steps.items()]
-    report_stop(console.tell, reason, done, summary.not_done, resume, note)
+    under_way = [f"{step}: {detail}" for step, detail in summary.started.items()]
+    report_stop(console.tell, reason, done, summary.not_done, resume, note, under_way)
     if output_format(args) == "json":
         doc = {**summary.to_json(), "error": reason, "resume": resume}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")

@@ -69,7 +69,7 @@ def _run_train(args: argparse.Namespace) -> int:
     ready: bool | None = None
     try:
         with open_client(args) as client:
-            outcomes = start_trainings(client, args.character_id, kinds, say=console.say)
+            start_trainings(client, args.character_id, kinds, say=console.say, into=outcomes)
             if args.wait:
                 watch_trainings(
                     client,
@@ -84,9 +84,7 @@ def _run_train(args: argparse.Namespace) -> int:
                 ready = bool(caps.generation_ready)
     except (AnimusError, TrainingError, KeyboardInterrupt) as exc:
         console.close()
-        if not outcomes and isinstance(exc, AnimusError):
-            raise  # nothing started: the error says it all
-        _stopped(args, console, outcomes, exc)
+        _stopped(args, console, outcomes, exc, kinds)
         if isinstance(exc, KeyboardInterrupt):
             raise
         return EXIT_REJECTED
@@ -114,6 +112,7 @@ def _stopped(
     console: Console,
     outcomes: dict[str, TrainingOutcome],
     exc: BaseException,
+    kinds: list[str],
 ) -> None:
     reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
     done = [
@@ -121,7 +120,8 @@ def _stopped(
         for o in outcomes.values()
     ]
     ended = [o for o in outcomes.values() if not o.state.is_terminal]
-    not_done = [f"watching the {o.kind} LoRA to the end" for o in ended]
+    not_done = [f"starting the {k} LoRA" for k in kinds if k not in outcomes]
+    not_done += [f"watching the {o.kind} LoRA to the end" for o in ended]
     failed = isinstance(exc, TrainingError)
     note = (
         "starting a failed training again is charged again"

@@ -79,14 +79,24 @@ class RunSummary:
     credits_spent: float = 0.0
     """Credits this run's paid requests were charged, as the server reported them."""
 
+    started: dict[str, str] = field(default_factory=dict)
+    """Each step of `STEPS` asked for (and paid, where it costs) but not finished when the
+    run stopped -> what is under way. A rerun waits for it; it never asks again."""
+
     def done(self, step: str, detail: str) -> None:
         self.steps[step] = detail
+        self.started.pop(step, None)
+
+    def start(self, step: str, detail: str) -> None:
+        """Record a step under way (asked for, not finished)."""
+        if step not in self.steps:
+            self.started[step] = detail
 
     @property
     def not_done(self) -> list[str]:
-        """The steps left, in order."""
+        """The steps left, in order: neither done nor under way."""
         wanted = STEPS if self.train else STEPS[: STEPS.index("dataset") + 1]
-        return [s for s in wanted if s not in self.steps]
+        return [s for s in wanted if s not in self.steps and s not in self.started]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -99,6 +109,7 @@ class RunSummary:
             "trainings": self.trainings,
             "generation_ready": self.generation_ready,
             "steps": dict(self.steps),
+            "started": dict(self.started),
             "not_done": self.not_done,
             "training_jobs": {k: o.to_json() for k, o in self.training_jobs.items()},
             "credits_spent": self.credits_spent,
@@ -363,6 +374,7 @@ def _augment_faces(
         return
     journal.record_job(cid, AUGMENTATION, job.job_id, "running" if job.job_id else "done")
     summary.credits_spent += job.credits_deducted or 0.0
+    summary.start(done, f"job {job.job_id} asked for and paid; a rerun waits for it")
     say(
         f"face augmentation: {have} face images, {wanted} needed; synthesizing "
         f"{job.total_images or missing} ({job.credits_deducted} credits)"
@@ -427,17 +439,19 @@ def _train(
     say: Log,
 ) -> None:
     """Start the face and body trainings unless done or running, then watch both."""
-    outcomes = start_trainings(client, cid, say=say)
-    summary.training_jobs = outcomes
-    summary.credits_spent += sum(o.credits or 0.0 for o in outcomes.values() if o.started)
+    outcomes = summary.training_jobs  # filled as each starts: a later refusal keeps them
     try:
+        start_trainings(client, cid, say=say, into=outcomes)
         watch_trainings(
             client, cid, outcomes, timeout=timeout, interval=interval, on_progress=watch
         )
     except TrainingError as exc:
         raise PipelineError(str(exc)) from exc
     finally:
+        summary.credits_spent += sum(o.credits or 0.0 for o in outcomes.values() if o.started)
         for kind, o in outcomes.items():
             summary.trainings[kind] = o.status
             if o.state is Status.SUCCEEDED:
                 summary.done(f"{kind} LoRA", f"trained (job {o.job_id})")
+            elif not o.state.is_terminal:
+                summary.start(f"{kind} LoRA", f"job {o.job_id} {o.status}; a rerun watches it")

@@ -71,14 +71,21 @@ def start_trainings(
     cid: str,
     kinds: Sequence[str] = KINDS,
     say: Callable[[str], None] | None = None,
+    *,
+    into: dict[str, TrainingOutcome] | None = None,
 ) -> dict[str, TrainingOutcome]:
-    """Start each of ``kinds`` that is neither trained nor training; report the others."""
+    """Start each of ``kinds`` that is neither trained nor training; report the others.
+
+    Each outcome goes into ``into`` (a new dict by default, returned) as soon as it is
+    known, so that when a later start fails (the body LoRA refused for want of credits),
+    the caller still knows the face LoRA was started and paid for.
+    """
     tell = say or (lambda _msg: None)
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown LoRA kinds {sorted(unknown)}: use face and body")
+    out: dict[str, TrainingOutcome] = {} if into is None else into
     latest = _latest(client, cid)
-    out: dict[str, TrainingOutcome] = {}
     for kind in (k for k in KINDS if k in kinds):
         job = latest[kind]
         state = normalize_status(job.status) if job is not None else Status.UNKNOWN
