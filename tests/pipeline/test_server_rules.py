@@ -101,6 +101,35 @@ def test_what_the_preflight_accepts_the_server_takes_and_what_it_refuses_the_ser
             assert taken == img.accepted, img.path
 
 
+def test_a_lowered_minimum_size_never_passes_what_the_server_refuses(
+    url: str, tmp_path: Path
+) -> None:
+    # min_side lowered to 256 (for training on smaller photos): a 400 px face photo is
+    # still too small, under the server's own 512 px, and a 300 px body photo passes
+    # (the server takes body photos from 256 px); the sandbox agrees on both.
+    root = tmp_path / "small"
+    (root / "face").mkdir(parents=True)
+    (root / "body" / "front").mkdir(parents=True)
+    with Image.open(EXAMPLES / "sources" / "ardern.jpg") as img:
+        img.convert("RGB").resize((400, 522)).save(root / "face" / "small.jpg", quality=95)
+        img.convert("RGB").resize((300, 392)).save(root / "body" / "front" / "b.jpg", quality=95)
+    report = preflight(root, policy=Policy(identity=False, min_side=256))
+    small = report.image("face/small.jpg")
+    assert "too_small" in _codes(report, "face/small.jpg")
+    reason = next(r for r in small.reasons if r.code.value == "too_small")
+    assert "the server's minimum for face photos" in reason.message
+    assert reason.threshold == rules.MIN_FACE_SIDE
+    assert "too_small" not in _codes(report, "body/front/b.jpg")
+    with Client(api_key=KEY, base_url=url) as client:
+        cid = client.characters.create("Small").character_id
+        with pytest.raises(APIStatusError) as refused:
+            client.assets.upload_face(cid, root / "face" / "small.jpg")
+        assert refused.value.status_code == 400
+        client.assets.upload_body(
+            cid, root / "body" / "front" / "b.jpg", image_type="body_image_front"
+        )
+
+
 def test_fix_uploads_copies_that_fit_and_never_touches_the_originals(
     folder: Path, url: str, tmp_path: Path
 ) -> None:

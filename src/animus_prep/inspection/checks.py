@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import server_rules
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
 from .faces import FaceFindings, prominent_faces
@@ -75,16 +76,25 @@ def blur_score(edge_width: float, max_edge_width: float) -> float:
     return 1.0 - math.exp(-math.log(2.0) * ratio * ratio)
 
 
+_SERVER_MIN_SIDE = {"face": server_rules.MIN_FACE_SIDE, "body": server_rules.MIN_BODY_SIDE}
+
+
 def check_size(e: Evidence, policy: Policy) -> CheckResult:
+    """The policy's minimum, and never less than the server's for the photo's kind: a
+    policy that lowers `min_side` cannot pass a photo the server refuses."""
     m = e.measurements
     short = min(m.width, m.height)
+    server = _SERVER_MIN_SIDE.get(e.kind or "", 0)
+    least = max(policy.min_side, server)
+    whose = f"the server's minimum for {e.kind} photos" if server > policy.min_side else ""
     return CheckResult(
         "size",
-        short >= policy.min_side,
+        short >= least,
         ReasonCode.TOO_SMALL,
-        f"{m.width}x{m.height}: the shorter side is {short} px, under {policy.min_side} px",
+        f"{m.width}x{m.height}: the shorter side is {short} px, under {least} px"
+        + (f" ({whose})" if whose else ""),
         score=float(short),
-        threshold=float(policy.min_side),
+        threshold=float(least),
     )
 
 
