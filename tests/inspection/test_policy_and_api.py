@@ -193,3 +193,16 @@ def test_every_client_error_is_public_at_the_top_level() -> None:
     }
     assert {"ResponseTooLargeError", "APIResponseValidationError"} <= errors
     assert errors <= set(animus_prep.__all__), errors - set(animus_prep.__all__)
+
+
+def test_every_image_in_the_json_report_carries_every_key() -> None:
+    # Consumers index img["faces"] and img["identity_score"]: present on every image,
+    # null when faces were not looked for (an unreadable file, faces off).
+    examples = Path(__file__).resolve().parents[2] / "examples" / "character"
+    for policy in (Policy(), Policy(faces=False)):
+        images = animus_prep.preflight(examples, policy=policy).to_json()["images"]
+        keys = {frozenset(img) for img in images}
+        assert len(keys) == 1 and {"faces", "identity_score"} <= next(iter(keys))
+    by_path = {img["path"]: img for img in images}
+    assert by_path["notes.txt"]["faces"] is None
+    assert all(img["faces"] is None for img in images)  # faces off

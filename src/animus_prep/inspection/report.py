@@ -77,12 +77,13 @@ class ImageReport:
             "metrics": dict(self.metrics),
             "duplicate_of": self.duplicate_of,
             "notes": list(self.notes),
-        }
-        if self.faces is not None:
-            out["faces"] = [f.to_json() for f in self.faces]
-            out["identity_score"] = (
+            # Always present: null when faces were not looked for (faces off, an
+            # unreadable file, a file outside face/ and body/), [] when none was found.
+            "faces": None if self.faces is None else [f.to_json() for f in self.faces],
+            "identity_score": (
                 None if self.identity_score is None else round(self.identity_score, 4)
-            )
+            ),
+        }
         return out
 
 
