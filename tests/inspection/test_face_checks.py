@@ -17,6 +17,7 @@ from animus_prep.inspection.assemble import assemble
 from animus_prep.inspection.decode import decode_bytes
 from animus_prep.inspection.discover import Candidate
 from animus_prep.inspection.faces import DETECT_LONG_SIDE
+from animus_prep.inspection.references import UnusableReferenceError
 from animus_prep.inspection.run import preflight
 from animus_prep.policy import Policy
 from animus_prep.reasons import ReasonCode
@@ -192,6 +193,28 @@ def test_identity_against_reference_photos(tmp_path: Path, ardern: np.ndarray) -
     # The references say the character is the other person.
     assert ReasonCode.IDENTITY_MISMATCH in report.image("face/ardern.jpg").codes
     assert report.image("face/obama.jpg").accepted
+
+
+def test_reference_photos_of_different_people_are_refused(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    root = _character(tmp_path, ardern)
+    people = Path(__file__).resolve().parents[1] / "data" / "people"
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    # Three real photos of one man, taken years apart: one person, used as they are.
+    shutil.copy(EXAMPLES / "obama.jpg", ref / "a.jpg")
+    shutil.copy(people / "tune" / "obama_oval_office.jpg", ref / "b.jpg")
+    shutil.copy(people / "check" / "obama_blue_room.jpg", ref / "c.jpg")
+    report = preflight(root, reference=ref)
+    assert ReasonCode.IDENTITY_MISMATCH in report.image("face/ardern.jpg").codes
+    # A photo of someone else among them: the identity check would take whoever most of
+    # them show, so the references are refused, naming the pairs that disagree.
+    write(ref / "d.jpg", ardern)
+    with pytest.raises(UnusableReferenceError, match="do not all show one person") as info:
+        preflight(root, reference=ref)
+    pairs = [path for path, _ in info.value.problems]
+    assert pairs == ["a.jpg and d.jpg", "b.jpg and d.jpg", "c.jpg and d.jpg"]
 
 
 def test_too_few_faces_for_a_dominant_identity_is_a_warning(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..faces.identity import cosine
 from ..policy import Policy
 from .analysis import ImageAnalysis
 
@@ -60,4 +61,30 @@ def usable_references(analyses: Sequence[ImageAnalysis], policy: Policy) -> list
     usable = [a for a, (_, why) in zip(analyses, problems, strict=True) if why is None]
     if not usable:
         raise UnusableReferenceError([(p, w) for p, w in problems if w is not None])
+    strangers = _different_people(usable, policy.identity_threshold)
+    if strangers:
+        raise UnusableReferenceError(
+            strangers,
+            why="the reference photos do not all show one person (the identity check "
+            "would take whoever most of them show); keep only the character's photos:",
+        )
     return usable
+
+
+def _different_people(usable: Sequence[ImageAnalysis], threshold: float) -> list[tuple[str, str]]:
+    """(path, why) for each pair of reference photos whose faces are of different people."""
+    out: list[tuple[str, str]] = []
+    for i, a in enumerate(usable):
+        for b in usable[i + 1 :]:
+            assert a.faces is not None and b.faces is not None
+            assert a.faces.embedding is not None and b.faces.embedding is not None
+            similarity = cosine(a.faces.embedding, b.faces.embedding)
+            if similarity < threshold:
+                out.append(
+                    (
+                        f"{a.candidate.relpath} and {b.candidate.relpath}",
+                        f"different people (similarity {similarity:.2f}, same person from "
+                        f"{threshold:g})",
+                    )
+                )
+    return out
