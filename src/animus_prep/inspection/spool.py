@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import weakref
 from typing import IO
 
 
@@ -36,8 +37,12 @@ class BytesSpool:
         with self._lock:
             try:
                 if self._file is None:
-                    # Open as long as the spool lives (closed by __del__).
+                    # Open as long as the spool lives. The file is closed by a finalizer
+                    # that holds it, not by the spool's __del__: when the spool is freed
+                    # with a reference cycle (an exception's traceback), the collector
+                    # would finalize the open file first and report it left open.
                     self._file = tempfile.TemporaryFile(prefix="animus-prep-")  # noqa: SIM115
+                    weakref.finalize(self, self._file.close)
                 self._file.seek(self._end)
                 self._file.write(data)
             except OSError:
@@ -62,12 +67,6 @@ class BytesSpool:
         if len(data) != length:
             raise OSError(f"the spool file lost bytes at {offset} (read {len(data)} of {length})")
         return data
-
-    def __del__(self) -> None:
-        # The file is unnamed (or unlinked at once): closing it frees its space. Closed
-        # here, explicitly, it is not reported as a file left open.
-        if self._file is not None:
-            self._file.close()
 
 
 class SpooledBytes:
