@@ -134,6 +134,14 @@ def test_odd_file_names_are_escaped_and_the_page_still_writes(tmp_path: Path) ->
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".r.html")] == []
 
 
+def test_a_report_that_cannot_be_written_names_its_own_path(tmp_path: Path) -> None:
+    report = Report(str(tmp_path), Policy(), ())
+    target = tmp_path / "no" / "such" / "report.html"
+    with pytest.raises(FileNotFoundError) as info:
+        write_html_report(report, target)
+    assert info.value.filename == str(target) and str(target) in str(info.value)
+
+
 def test_a_sixty_photo_folder_makes_a_report_under_3_mb(tmp_path: Path) -> None:
     root = tmp_path / "sixty"
     names = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "cat")

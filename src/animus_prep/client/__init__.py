@@ -4,7 +4,8 @@
         character = client.characters.create("Chloe")
         client.assets.upload_face(character.character_id, "photos/chloe-1.jpg")
 
-See docs/animus-api.md for the contract this client follows.
+The operations follow the Animus v2 API contract one for one (`_endpoints` builds each
+request); the sandbox (`animus_prep.sandbox`) serves the same contract offline.
 """
 
 from ._async import AsyncClient

@@ -1,4 +1,4 @@
-"""One builder per API operation, following docs/animus-api.md exactly.
+"""One builder per operation of the Animus v2 API contract, exactly as it specifies.
 
 Mind the irregular prefixes: only character CRUD and face augmentation live under
 ``/characters``; uploads, assets, dataset and training sit directly under
