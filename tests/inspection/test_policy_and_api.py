@@ -176,7 +176,7 @@ def test_a_policy_that_is_not_a_policy_is_named(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="got dict"):
         list(check_batch(tmp_path, policy={"min_side": 768}))  # type: ignore[arg-type]
     # A policy given where the kind goes is named by its type, not a page of its repr.
-    with pytest.raises(animus_prep.LayoutError, match="^unknown kind of type Policy: use face"):
+    with pytest.raises(animus_prep.LayoutError, match=r"^unknown kind of type Policy: use face"):
         animus_prep.preflight(tmp_path, Policy())  # type: ignore[arg-type]
 
 
