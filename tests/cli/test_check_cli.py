@@ -336,3 +336,38 @@ def test_an_empty_or_dotted_id_is_a_usage_error_before_any_request(
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_flags_that_cannot_work_together_are_usage_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    character = str(EXAMPLES / "character")
+    assert main(["check", character, "-q", "-v"]) == 2
+    assert "ask for opposites" in capsys.readouterr().err
+    assert main(["run", character, "--name", "X", "--time-scale", "10"]) == 2
+    assert "it needs --sandbox" in capsys.readouterr().err
+
+
+def test_batch_quiet_prints_only_the_roll_up(tmp_path: Path) -> None:
+    studio = tmp_path / "studio"
+    for name in ("anna", "ben"):
+        write(studio / name / "face" / "a.jpg", scene(len(name)))
+    proc = run("check", str(studio), "--batch", "-q", "--no-faces", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("2 characters (2 judged"), proc.stdout
+    assert "anna:" not in proc.stdout and "ben:" not in proc.stdout
+
+
+def test_review_with_unusable_references_names_each_photo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    shutil.copy(EXAMPLES / "character" / "face" / "coffee.jpg", refs)
+    shutil.copy(EXAMPLES / "character" / "face" / "ardern_truncated.jpg", refs)
+    monkeypatch.setenv("ANIMUS_API_KEY", "sk-review-refs")
+    # Refused before any request: the server address is never reached.
+    code = main(["review", "c1", "--reference", str(refs), "--base-url", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "coffee.jpg: no_face" in err and "ardern_truncated.jpg: unreadable" in err

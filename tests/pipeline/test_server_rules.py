@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from animus_prep import APIStatusError, Client, Policy, preflight
+from animus_prep import APIStatusError, Client, Policy, Reason, Report, preflight
 from animus_prep import server_rules as rules
 from animus_prep.pipeline.upload import upload_folder
 from animus_prep.sandbox import serve_in_thread
@@ -40,6 +40,10 @@ def _textured(width: int, height: int, seed: int) -> np.ndarray:
     base = np.asarray(Image.fromarray(photo("astronaut", 512)).resize((width, height)))
     grain = np.random.default_rng(seed).normal(0, 12, (height, width, 1))
     return np.clip(base + grain, 0, 255).astype(np.uint8)
+
+
+def _reason(report: Report, path: str, code: str) -> Reason:
+    return next(r for r in report.image(path).reasons if r.code.value == code)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +86,12 @@ def test_what_the_preflight_accepts_the_server_takes_and_what_it_refuses_the_ser
     assert _codes(report, "face/ok.jpg") == set()
     assert "too_large" in _codes(report, "body/front/phone48mp.jpg")
     assert "too_large" in _codes(report, "body/front/huge_file.png")
+    # Each reason's measured value is in the unit its message names: MP, or else MB.
+    by_size = _reason(report, "body/front/huge_file.png", "too_large")
+    assert by_size.threshold == rules.MAX_UPLOAD_BYTES and by_size.score is not None
+    assert by_size.score > by_size.threshold and "MB, over the server's" in by_size.message
+    by_pixels = _reason(report, "body/front/phone48mp.jpg", "too_large")
+    assert by_pixels.threshold == rules.MAX_UPLOAD_PIXELS and "MP, over" in by_pixels.message
     assert _codes(report, "body/front/flat.jpg") == {"blurry"}
     with Client(api_key=KEY, base_url=url) as client:
         cid = client.characters.create("Rules").character_id or ""

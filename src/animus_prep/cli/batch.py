@@ -63,11 +63,12 @@ def run_batch(args: argparse.Namespace, policy: Policy, fmt: str) -> int:
             rollup.add(result)
             if cross is not None:
                 cross.add(result)
-            _write(result, fmt, first=n == 1, verbose=args.verbose)
+            if not (args.quiet and fmt == "text"):
+                _write(result, fmt, first=n == 1, verbose=args.verbose)
             progress(n, len(folders), result.name)
     if cross is not None:
         rollup.warnings.extend(cross.warnings())
-    _write_rollup(rollup, fmt)
+    _write_rollup(rollup, fmt, quiet=args.quiet)
     rejected = rollup.images["rejected"] or rollup.statuses[ERROR]
     return EXIT_REJECTED if args.strict and rejected else EXIT_OK
 
@@ -105,7 +106,7 @@ def _text_line(result: CharacterResult, verbose: bool) -> str:
     return "\n".join(lines)
 
 
-def _write_rollup(rollup: Rollup, fmt: str) -> None:
+def _write_rollup(rollup: Rollup, fmt: str, *, quiet: bool = False) -> None:
     out = sys.stdout
     doc = rollup.to_json()
     if fmt == "jsonl":
@@ -116,7 +117,8 @@ def _write_rollup(rollup: Rollup, fmt: str) -> None:
         images = doc["images"]
         reasons = ", ".join(f"{k} {v}" for k, v in doc["rejected_by_reason"].items())
         out.write(
-            f"\n{doc['characters']} characters ({doc['judged']} judged, {doc['unchanged']} "
+            ("" if quiet else "\n")
+            + f"{doc['characters']} characters ({doc['judged']} judged, {doc['unchanged']} "
             f"unchanged, {doc['errors']} with errors): {images['total']} files, "
             f"{images['accepted']} accepted, {images['rejected']} rejected"
             + (f" ({reasons})" if reasons else "")

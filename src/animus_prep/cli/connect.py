@@ -16,6 +16,9 @@ from contextlib import AbstractContextManager
 from ..client import Client, ClientConfigError, MissingAPIKeyError, RetryPolicy
 from .common import UsageError, number_between, output_format
 
+SANDBOX_TIME_SCALE = 3000.0
+"""How much faster than real time the embedded sandbox (`run --sandbox`) runs jobs."""
+
 SANDBOX_EXTRA = "pip install 'animus-prep[sandbox]'"
 # The modules only the sandbox needs (its extra); any other import error is a real bug.
 _SANDBOX_MODULES = frozenset({"fastapi", "uvicorn", "starlette", "multipart", "python_multipart"})
@@ -110,7 +113,8 @@ def open_client(args: argparse.Namespace, *, sandbox: bool = False) -> Iterator[
         return
     serve = import_sandbox()
     key = f"sk-sandbox-{secrets.token_hex(8)}"
-    with serve(api_keys={key: 1000.0}, time_scale=args.time_scale, seed=0, defect_rate=0.2) as url:
+    pace = SANDBOX_TIME_SCALE if args.time_scale is None else args.time_scale
+    with serve(api_keys={key: 1000.0}, time_scale=pace, seed=0, defect_rate=0.2) as url:
         say_for(args)(f"sandbox: {url} (a local stand-in for the Animus API; no credits spent)")
         with Client(api_key=key, base_url=url, retry=policy) as client:
             yield client

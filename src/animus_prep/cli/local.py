@@ -101,6 +101,8 @@ def add_check(sub: Subcommands) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
+    if args.quiet and args.verbose:
+        raise UsageError("-q (the summary line only) and -v (every reason) ask for opposites")
     if not Path(args.path).exists():
         raise UsageError(f"{args.path}: no such file or folder")
     effective = resolve_policy(args)

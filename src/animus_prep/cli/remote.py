@@ -33,6 +33,7 @@ from .common import (
     write_report,
 )
 from .connect import (
+    SANDBOX_TIME_SCALE,
     add_connection_options,
     command_line,
     open_client,
@@ -141,8 +142,9 @@ def add_run(sub: Subcommands) -> None:
     p.add_argument(
         "--time-scale",
         type=number_between(0, 1e6, low_open=True),
-        default=3000.0,
-        help="with --sandbox: how much faster than real time jobs run (default: 3000)",
+        default=None,
+        help=f"with --sandbox: how much faster than real time jobs run "
+        f"(default: {SANDBOX_TIME_SCALE:g})",
     )
     p.add_argument(
         "--poll-interval",
@@ -252,6 +254,8 @@ def _run_upload(args: argparse.Namespace) -> int:
 
 def _run_pipeline(args: argparse.Namespace) -> int:
     existing_folder(args.path)
+    if args.time_scale is not None and not args.sandbox:
+        raise UsageError("--time-scale sets the embedded sandbox's pace: it needs --sandbox")
     if args.reference:
         existing_folder(args.reference)
     effective = resolve_policy(args)

@@ -9,6 +9,7 @@ import sys
 from .._argtypes import api_id
 from ..client import AnimusError, Client
 from ..inspection.discover import LayoutError
+from ..inspection.references import UnusableReferenceError
 from ..inspection.report import ImageReport
 from ..pipeline.dataset import (
     NoReferencesError,
@@ -164,6 +165,13 @@ def _references(
                 folder = folder_references(args.reference, policy, executor)
             except LayoutError as exc:
                 raise UsageError(str(exc)) from exc
+        if not any(i.kind == "face" for i in folder.accepted):
+            # As check, upload and run say it: each reference photo and why it is unusable.
+            problems = [
+                (i.path, "; ".join(f"{r.code.value}: {r.message}" for r in i.reasons))
+                for i in folder.images
+            ]
+            raise UsageError(str(UnusableReferenceError(problems)))
     where = args.reference or f"character {args.character_id}"
     photos = character_photos(client, args.character_id, policy)
     return review_references(photos, folder, where), where

@@ -125,14 +125,18 @@ def check_server_limits(e: Evidence, policy: Policy) -> CheckResult:
     policy's `fix` has uploads send a copy that fits."""
     m = e.measurements
     over = over_server_limits(m.width, m.height, e.file_bytes, policy)
+    # The measured value is the one the message names first: pixels, or else bytes.
+    score, threshold = float(m.width * m.height), float(policy.server_max_pixels)
+    if score <= threshold and e.file_bytes is not None and e.file_bytes > policy.server_max_bytes:
+        score, threshold = float(e.file_bytes), float(policy.server_max_bytes)
     return CheckResult(
         "server_limits",
         over is None or policy.fix,
         ReasonCode.TOO_LARGE,
         f"{over}: the server refuses it; with --fix, upload sends a copy made to fit "
         "(the original is kept)",
-        score=float(m.width * m.height),
-        threshold=float(policy.server_max_pixels),
+        score=score,
+        threshold=threshold,
     )
 
 
