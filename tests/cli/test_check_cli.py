@@ -371,3 +371,18 @@ def test_review_with_unusable_references_names_each_photo(
     err = capsys.readouterr().err
     assert code == 2, err
     assert "coffee.jpg: no_face" in err and "ardern_truncated.jpg: unreadable" in err
+
+
+def test_retries_are_said_as_they_happen_unless_quiet(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ANIMUS_API_KEY", "sk-retry-notice")
+    closed = ["--base-url", "http://127.0.0.1:9", "--max-retries", "2"]
+    assert main(["status", "c1", *closed]) == 1
+    out, err = capsys.readouterr()
+    said = [line for line in err.splitlines() if line.startswith("animus-prep: retrying GET")]
+    assert len(said) == 2 and "(attempt 2 of 3)" in said[1], err
+    assert "Connection refused" in err and "sk-retry-notice" not in out + err
+    assert "retrying" not in out  # stdout holds the command's own output only
+    assert main(["upload", str(EXAMPLES / "character"), "--character", "c1", *closed, "-q"]) == 1
+    assert "retrying" not in capsys.readouterr().err

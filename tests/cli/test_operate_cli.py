@@ -191,8 +191,9 @@ def test_review_without_a_usable_reference_says_so(
     junk.mkdir()
     (junk / "a.jpg").write_bytes(b"not a photo")
     result = cli("review", cid, "--reference", str(junk), "--workers", "1")
-    assert result.code == 1
-    assert f"none of the 1 face photos of {junk}" in result.err and "--reference" in result.err
+    assert result.code == 2  # as check, upload and run: each photo named, with why
+    assert "no reference photo can be used" in result.err
+    assert "a.jpg: unreadable: not an image" in result.err
     with setup_client(server.url, KEY) as client:
         assert not client.dataset.status(cid).total_images  # nothing was rendered
 

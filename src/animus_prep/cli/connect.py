@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import secrets
 import shlex
 import sys
@@ -98,7 +99,48 @@ def say_for(args: argparse.Namespace) -> Say:
 
 @contextlib.contextmanager
 def open_client(args: argparse.Namespace, *, sandbox: bool = False) -> Iterator[Client]:
-    """The API client the options ask for, or one to an embedded sandbox."""
+    """The API client the options ask for, or one to an embedded sandbox. Its retries
+    are said on stderr as they happen (not with -q), never among the data on stdout: a
+    server that does not answer is not a silent minute."""
+
+    def say(message: str) -> None:
+        if not getattr(args, "quiet", False):
+            sys.stderr.write(f"animus-prep: {message}\n")
+            sys.stderr.flush()
+
+    with _retries_said(say):
+        yield from _open_client(args, sandbox=sandbox)
+
+
+class _RetryNotices(logging.Handler):
+    """The client's retry records, as progress lines."""
+
+    def __init__(self, say: Say) -> None:
+        super().__init__(logging.INFO)
+        self._say = say
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("retrying "):
+            self._say(message)
+
+
+@contextlib.contextmanager
+def _retries_said(say: Say) -> Iterator[None]:
+    log = logging.getLogger("animus_prep.client")
+    handler = _RetryNotices(say)
+    level = log.level
+    log.addHandler(handler)
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
+def _open_client(args: argparse.Namespace, *, sandbox: bool) -> Iterator[Client]:
     policy = retry_policy(args)
     if not sandbox:
         try:
