@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=parse_api_key,
         metavar="KEY[:CREDITS]",
-        help=f"an API key (its own organization); repeatable; default {DEFAULT_API_KEY}:1000",
+        help=f"an API key (its own organization); repeatable; default {DEFAULT_API_KEY}:1000. "
+        "CREDITS is the starting balance of a new key: with --data of an earlier run, a key "
+        "it knows keeps the balance it has there",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for renders, defects, faults")
     parser.add_argument(
