@@ -21,11 +21,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .policy import Policy, PolicyError, read_settings, settings_in
+# The file names live in `policy`, where discovery (which may not import this) reads them.
+from .policy import FOLDER_FILE, PYPROJECT, Policy, PolicyError, read_settings, settings_in
 
-FOLDER_FILE = "animus-prep.toml"
-"""The policy file looked for in the character folder."""
-PYPROJECT = "pyproject.toml"
 TOOL_TABLE = "animus-prep"
 """The ``[tool.*]`` table of a pyproject.toml that holds the policy."""
 DEFAULT = "default"

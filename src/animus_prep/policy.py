@@ -11,6 +11,11 @@ from typing import Any
 
 from . import server_rules
 
+FOLDER_FILE = "animus-prep.toml"
+"""The policy file looked for in the character folder (see `config`)."""
+PYPROJECT = "pyproject.toml"
+"""The project file whose ``[tool.animus-prep]`` table may hold the policy."""
+
 FACE_CAP = server_rules.MAX_FACE_IMAGES
 BODY_CAP = server_rules.MAX_BODY_IMAGES
 

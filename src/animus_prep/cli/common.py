@@ -187,13 +187,14 @@ def report_path(value: str) -> Path:
 
 
 def _is_html(path: Path) -> bool:
-    """Whether an existing file is an HTML document (an earlier report may be replaced)."""
+    """Whether an existing file is an HTML document (an earlier report may be replaced),
+    or empty (nothing to lose)."""
     try:
         with path.open("rb") as f:
             head = f.read(256).lstrip().lower()
     except OSError:
         return False
-    return head.startswith((b"<!doctype html", b"<html"))
+    return not head or head.startswith((b"<!doctype html", b"<html"))
 
 
 def write_report(

@@ -176,7 +176,7 @@ def _run_upload(args: argparse.Namespace) -> int:
         existing_folder(args.reference)
     effective = resolve_policy(args)
     say = say_for(args)
-    bar = ProgressBar(quiet=args.quiet)
+    bar, check_bar = ProgressBar(quiet=args.quiet), ProgressBar(quiet=args.quiet)
     sent = [0, 0]  # uploads settled, of how many
 
     def progress(done: int, total: int, path: str) -> None:
@@ -193,7 +193,7 @@ def _run_upload(args: argparse.Namespace) -> int:
                 policy=effective.policy,
                 executor=executor,
                 concurrency=args.concurrency,
-                check_progress=ProgressBar(quiet=args.quiet),
+                check_progress=check_bar,
                 progress=progress,
                 log=say,
                 reference=args.reference,
@@ -205,6 +205,7 @@ def _run_upload(args: argparse.Namespace) -> int:
         sys.stderr.write(f"animus-prep: error: {exc}\n")
         return EXIT_REJECTED
     except (AnimusError, KeyboardInterrupt) as exc:
+        check_bar.clear()
         bar.clear()
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
         settled = [f"{sent[0]} of {sent[1]} accepted photos settled"] if sent[1] else []

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from ..config import FOLDER_FILE, PYPROJECT
+from ..policy import FOLDER_FILE, PYPROJECT
 
 Kind = Literal["face", "body"]
 KINDS: tuple[Kind, ...] = ("face", "body")
