@@ -96,16 +96,36 @@ def process_pool(workers: int) -> Iterator[Executor | None]:
         return
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_interrupts_to_the_parent)
     try:
+        # Forked workers all start at the first task. Start them now with Ctrl-C blocked,
+        # so that none takes one between its fork and its initializer (where it would
+        # print a traceback from the fork hooks); the parent gets it once unblocked.
+        with _interrupts_held():
+            pool.submit(int).result()
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):  # no signal masks here: nothing to hold
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _leave_interrupts_to_the_parent() -> None:
     """In a worker: Ctrl-C reaches every process of the terminal's group, and the parent
     alone stops the command (cancelling the work, saying what was done). A worker that
-    took it too would die with a traceback of its own."""
+    took it too would die with a traceback of its own. (Forked with it blocked: one that
+    came meanwhile is dropped when it is unblocked here, ignored.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 FORMATS = ("text", "json", "csv", "jsonl")
