@@ -61,6 +61,12 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+def as_printed(text: str) -> str:
+    """``text`` as the output streams print it: a file name's undecodable bytes (lone
+    surrogates) as ``\\udcXX`` escapes, so that columns are measured on what is shown."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _short_path(path: str, width: int) -> str:
     """A path cut in the middle, keeping the file name's end in view."""
     if len(path) <= width:
@@ -92,13 +98,14 @@ def render_table(
     """
     st = style or Style(False)
     fit = width is not None and not verbose
-    longest = max((len(i.path) for i in report.images), default=4)
+    shown = {i.path: as_printed(i.path) for i in report.images}
+    longest = max((len(p) for p in shown.values()), default=4)
     # On a terminal a path gets at most a third of the width (48 columns at most).
     path_w = min(48, longest, max(16, (width or 0) // 3)) if fit else longest
     lines = [f"{'':2} {'file':<{path_w}} {'size':>11}  verdict"]
     for img in report.images:
         size = f"{img.width}x{img.height}" if img.width and img.height else "?"
-        path = _short_path(img.path, path_w) if fit else img.path
+        path = _short_path(shown[img.path], path_w) if fit else shown[img.path]
         head = f"{path:<{path_w}} {size:>11}  "
         if img.accepted:
             lines.append(f"{st.good('ok')} {head}{st.good('accepted')}")
