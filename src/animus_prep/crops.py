@@ -238,20 +238,29 @@ def crop_sources(
 
 
 def destination_problem(sources: str | Path | Sequence[str | Path], out: str | Path) -> str | None:
-    """Why crops of `sources` must not be written to `out` (None when they may): a crop
-    is named after its photo, so in a source folder (or inside one), or in the folder of
-    a photo given as a file, it could overwrite a photo, and would be judged as one by
-    the next check."""
+    """Why crops of `sources` must not be written to `out` (None when they may).
+
+    A crop is named after its photo: ``out/<path in its folder>``, or, with several
+    sources, ``out/<folder name>/<path in its folder>``, and a photo given as a file goes
+    to ``out/<its name>``. So `out` may not be a source folder (or inside one, where the
+    crops would be judged as photos next time), nor, with several sources, the folder
+    that holds one of them, nor the folder of a photo given as a file (a linked photo is
+    written through the link: its target's folder counts too).
+    """
     where = Path(out).resolve()
-    for src in [sources] if isinstance(sources, str | Path) else sources:
-        path = Path(src).resolve()
-        folder = path.parent if path.is_file() else path
-        inside = where == folder or (not path.is_file() and where.is_relative_to(folder))
-        if inside:
+    listed = [sources] if isinstance(sources, str | Path) else list(sources)
+    for src in listed:
+        given = Path(src)
+        if given.is_file():
+            folders = {given.absolute().parent.resolve(), given.resolve().parent}
+            clash = where in folders
+        else:
+            folder = given.resolve()
+            clash = where.is_relative_to(folder) or (len(listed) > 1 and where == folder.parent)
+        if clash:
             return (
-                f"{out} is {'the folder of' if path.is_file() else 'inside'} the source {src}: "
-                "crops there could overwrite its photos and would be judged as photos next "
-                "time; write them to a folder outside it"
+                f"crops in {out} could overwrite the photos of {src}, or be judged as photos "
+                "next time; write them to a folder outside it"
             )
     return None
 

@@ -284,6 +284,37 @@ def test_ctrl_c_in_a_terminal_stops_the_check_without_worker_tracebacks(tmp_path
     assert err.strip().endswith("animus-prep: interrupted")
 
 
+def test_sigterm_to_the_whole_group_leaves_no_worker_traceback(tmp_path: Path) -> None:
+    # `timeout` and process supervisors signal the whole group: the workers end quietly,
+    # the command stops once, as on Ctrl-C.
+    folder = tmp_path / "many-term"
+    rng = np.random.default_rng(1)
+    for i in range(400):
+        write(folder / f"{i:03d}.jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
+    with subprocess.Popen(
+        [sys.executable, "-m", "animus_prep.cli", "check", str(folder), "--kind", "body",
+         "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as proc:  # fmt: skip
+        deadline = time.monotonic() + 60
+        while len(_processes_mentioning(str(folder))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, (out, err)
+    assert "Traceback" not in err and "Terminated" not in err, err
+
+
+def test_a_report_path_that_is_not_a_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.html"
+    os.mkfifo(pipe)  # reading it would block until a writer came
+    proc = run("check", str(EXAMPLES / "character"), "--report", str(pipe), "-q")
+    assert proc.returncode == 2 and "is not an HTML report" in proc.stderr
+
+
 def _processes_mentioning(text: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

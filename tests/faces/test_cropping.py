@@ -198,7 +198,20 @@ def test_crops_are_never_written_over_or_among_the_photos(tmp_path: Path) -> Non
     ]:
         with pytest.raises(LayoutError, match="write them to a folder outside it"):
             crop_sources(sources, out, size=512)
+    # A photo given through a link is written through it: the link's folder counts.
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "a.jpg").symlink_to(character / "face" / "ardern.jpg")
+    bob = tmp_path / "bob"
+    shutil.copytree(FACES.parent, bob)
+    for sources, out in [
+        ([links / "a.jpg"], links),
+        ([character / "face", bob / "face"], character),  # out/<folder name>/: the photos
+    ]:
+        with pytest.raises(LayoutError, match="write them to a folder outside it"):
+            crop_sources(sources, out, size=512)
     after = {p: p.read_bytes() for p in character.rglob("*") if p.is_file()}
     assert after == before
-    # Beside the character folder is fine.
+    # Beside the character folder is fine, and so is a folder above a single source.
     assert any(o.output for o in crop_sources([character], tmp_path / "crops", size=512))
+    assert any(o.output for o in crop_sources([character / "face"], tmp_path, size=512))

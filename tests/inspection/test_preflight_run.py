@@ -139,8 +139,14 @@ def test_a_link_to_a_folder_above_the_character_is_not_walked(tmp_path: Path) ->
     (root / "face" / "top").symlink_to(tmp_path, target_is_directory=True)
     (root / "face" / "shared").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     paths = sorted(c.relpath for c in discover(root))
-    # A linked folder that does not hold the character folder is still followed.
-    assert paths == ["face/a.jpg", "face/shared/c.jpg"]
+    # A linked folder that does not hold the character folder is still followed; the
+    # links that do are reported, not walked, with why.
+    assert paths == ["face/a.jpg", "face/shared/c.jpg", "face/top", "face/up"]
+    report = preflight(root, policy=NO_FACES)
+    for name in ("face/top", "face/up"):
+        (reason,) = report.image(name).reasons
+        assert reason.code is ReasonCode.UNREADABLE
+        assert "a link to a folder that holds the checked folder: not followed" in reason.message
 
 
 def test_the_folders_own_settings_files_are_not_judged(tmp_path: Path) -> None:

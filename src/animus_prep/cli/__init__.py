@@ -79,7 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list and args_list[0] in _PASSTHROUGH:
         return _PASSTHROUGH[args_list[0]](args_list[1:])
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    try:
+        args = parser.parse_args(args_list)  # it may read paths (--report): a signal can land
+    except KeyboardInterrupt as exc:
+        return _stopped_by(exc)
     args.argv = args_list  # to print the exact command that resumes a stopped one
     try:
         status: int = args.run(args)
@@ -91,11 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"animus-prep: error: {exc}\n")
         return EXIT_REJECTED
     except KeyboardInterrupt as exc:
-        if isinstance(exc, Terminated):
-            sys.stderr.write("animus-prep: stopped (SIGTERM)\n")
-            return 128 + signal.SIGTERM
-        sys.stderr.write("animus-prep: interrupted\n")
-        return 130
+        return _stopped_by(exc)
     except BrokenPipeError:
         # The reader stopped early (`... --format jsonl | head`): stop as quietly as a
         # command killed by SIGPIPE, without a traceback or a failed flush at exit.
@@ -104,6 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.close(devnull)
         return EXIT_BROKEN_PIPE
     return status
+
+
+def _stopped_by(exc: KeyboardInterrupt) -> int:
+    """The exit status (and last word) of a command stopped by Ctrl-C or SIGTERM."""
+    if isinstance(exc, Terminated):
+        sys.stderr.write("animus-prep: stopped (SIGTERM)\n")
+        return 128 + signal.SIGTERM
+    sys.stderr.write("animus-prep: interrupted\n")
+    return 130
 
 
 def _exit_cleanly_on_sigterm() -> None:

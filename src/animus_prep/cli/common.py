@@ -124,6 +124,8 @@ def _leave_interrupts_to_the_parent() -> None:
     took it too would die with a traceback of its own. (Forked with it blocked: one that
     came meanwhile is dropped when it is unblocked here, ignored.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The command's SIGTERM handler is inherited too: a worker ends quietly on SIGTERM.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
@@ -198,7 +200,7 @@ def report_path(value: str) -> Path:
         raise argparse.ArgumentTypeError(f"{value} is a folder; name the report file")
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"{value}: no folder {path.parent} to write it in")
-    if path.exists() and not _is_html(path):
+    if path.exists() and not (path.is_file() and _is_html(path)):
         raise argparse.ArgumentTypeError(
             f"{value} exists and is not an HTML report: it is never overwritten (a photo "
             "named by mistake would be lost); name a new file or an earlier report"

@@ -231,6 +231,12 @@ def _is_broken_link(path: Path) -> bool:
 
 def _not_a_file(path: Path, mode: int) -> str:
     if stat.S_ISDIR(mode):
+        if path.is_symlink() and path.parent.resolve().is_relative_to(path.resolve()):
+            return (
+                "a link to a folder that holds the checked folder: not followed (its walk "
+                "would take in the checked folder and everything beside it); move or link "
+                "the photos themselves"
+            )
         try:
             os.listdir(path)
         except OSError as exc:

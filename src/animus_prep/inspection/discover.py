@@ -111,7 +111,10 @@ def _walk(root: Path) -> list[tuple[Path, Path | None]]:
             found.append((folder, None))
             continue
         here = (st.st_dev, st.st_ino)
-        if here in ancestors or here in above:
+        if here in above:
+            found.append((folder, None))  # reported (see `decode`), never walked
+            continue
+        if here in ancestors:
             continue
         seen = paths.setdefault(here, [])
         if len(seen) >= _MAX_PATHS:
