@@ -259,36 +259,10 @@ def test_sigterm_stops_a_run_without_leaving_worker_processes(tmp_path: Path) ->
     assert _processes_mentioning(str(char)) == []
 
 
-def test_ctrl_c_in_a_terminal_stops_the_check_without_worker_tracebacks(tmp_path: Path) -> None:
-    # A terminal's Ctrl-C reaches every process of its group, the pool's workers too:
-    # only the command stops, once, with no traceback from any worker.
-    folder = tmp_path / "many"
+def _signal_a_check_group(folder: Path, sig: signal.Signals) -> tuple[int, str]:
+    """Send `sig` to the whole process group of a `check` (its own group, as under a
+    terminal) once its two workers run; its exit status and stderr."""
     rng = np.random.default_rng(0)
-    for i in range(400):
-        write(folder / f"{i:03d}.jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
-    with subprocess.Popen(
-        [sys.executable, "-m", "animus_prep.cli", "check", str(folder), "--kind", "body",
-         "--workers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own group, as under a terminal
-    ) as proc:  # fmt: skip
-        deadline = time.monotonic() + 60
-        while len(_processes_mentioning(str(folder))) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)  # the command and its two workers
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (out, err)
-    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
-    assert err.strip().endswith("animus-prep: interrupted")
-
-
-def test_sigterm_to_the_whole_group_leaves_no_worker_traceback(tmp_path: Path) -> None:
-    # `timeout` and process supervisors signal the whole group: the workers end quietly,
-    # the command stops once, as on Ctrl-C.
-    folder = tmp_path / "many-term"
-    rng = np.random.default_rng(1)
     for i in range(400):
         write(folder / f"{i:03d}.jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
     with subprocess.Popen(
@@ -301,10 +275,26 @@ def test_sigterm_to_the_whole_group_leaves_no_worker_traceback(tmp_path: Path) -
     ) as proc:  # fmt: skip
         deadline = time.monotonic() + 60
         while len(_processes_mentioning(str(folder))) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM, (out, err)
+            time.sleep(0.05)  # the command and its two workers
+        os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def test_ctrl_c_in_a_terminal_stops_the_check_without_worker_tracebacks(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C reaches every process of its group, the pool's workers too:
+    # only the command stops, once, with no traceback from any worker.
+    code, err = _signal_a_check_group(tmp_path / "many", signal.SIGINT)
+    assert code == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().endswith("animus-prep: interrupted")
+
+
+def test_sigterm_to_the_whole_group_leaves_no_worker_traceback(tmp_path: Path) -> None:
+    # `timeout` and process supervisors signal the whole group: the workers end quietly,
+    # the command stops once, as on Ctrl-C.
+    code, err = _signal_a_check_group(tmp_path / "many-term", signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM, err
     assert "Traceback" not in err and "Terminated" not in err, err
 
 
