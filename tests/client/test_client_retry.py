@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from client_support import Recorder, run
+from client_support import BASE, Recorder, run
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -306,3 +306,15 @@ def test_retries_are_logged(mode: str, caplog: pytest.LogCaptureFixture) -> None
     messages = [r.getMessage() for r in caplog.records]
     assert any("retrying GET /characters/c1" in m and "ServerError" in m for m in messages)
     assert any("-> 200" in m for m in messages)
+
+
+def test_download_retries_name_the_url_path_not_its_query(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="animus_prep.client")
+    url = f"{BASE}/files/render-7.png?signature=secret-token"
+    run(mode, lambda c: c.download(url), script(503))
+    notices = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(notices) == 1
+    assert notices[0].startswith("retrying GET /v2/files/render-7.png in ")
+    assert "secret-token" not in notices[0]

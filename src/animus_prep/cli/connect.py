@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 
 from ..client import Client, ClientConfigError, MissingAPIKeyError, RetryPolicy
 from .common import UsageError, number_between, output_format
+from .output import clear_progress
 
 SANDBOX_TIME_SCALE = 3000.0
 """How much faster than real time the embedded sandbox (`run --sandbox`) runs jobs."""
@@ -80,6 +81,7 @@ def tell_for(args: argparse.Namespace) -> Say:
 
     def tell(message: str) -> None:
         stream = sys.stdout if output_format(args) == "text" else sys.stderr
+        clear_progress()
         stream.write(message + "\n")
         stream.flush()
 
@@ -103,13 +105,20 @@ def open_client(args: argparse.Namespace, *, sandbox: bool = False) -> Iterator[
     are said on stderr as they happen (not with -q), never among the data on stdout: a
     server that does not answer is not a silent minute."""
 
+    with _retries_said(notice_for(args)):
+        yield from _open_client(args, sandbox=sandbox)
+
+
+def notice_for(args: argparse.Namespace) -> Say:
+    """Notices on stderr, whatever stdout carries (none with -q)."""
+
     def say(message: str) -> None:
         if not getattr(args, "quiet", False):
+            clear_progress()
             sys.stderr.write(f"animus-prep: {message}\n")
             sys.stderr.flush()
 
-    with _retries_said(say):
-        yield from _open_client(args, sandbox=sandbox)
+    return say
 
 
 class _RetryNotices(logging.Handler):

@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 import time
-from typing import TextIO
+from typing import ClassVar, TextIO
 
 from ..inspection.report import Report
 from ..reasons import Reason
@@ -145,7 +145,10 @@ def summary_line(report: Report, style: Style | None = None) -> str:
 
 class ProgressBar:
     """A one-line progress bar on a terminal; silent when the stream is not a TTY, or
-    ``quiet``."""
+    ``quiet``. A message written while a bar is on the line takes it off first
+    (`clear_progress`); the bar comes back at its next update."""
+
+    _on_line: ClassVar[ProgressBar | None] = None
 
     def __init__(
         self, stream: TextIO | None = None, min_interval: float = 0.1, quiet: bool = False
@@ -175,6 +178,7 @@ class ProgressBar:
         text = (line + _short(name, room).ljust(room))[:columns]
         self._shown = len(text)
         self.stream.write("\r" + text)
+        ProgressBar._on_line = self
         if done >= total:
             self.clear()
         self.stream.flush()
@@ -185,3 +189,12 @@ class ProgressBar:
             self.stream.write("\r" + " " * self._shown + "\r")
             self.stream.flush()
             self._shown = 0
+        if ProgressBar._on_line is self:
+            ProgressBar._on_line = None
+
+
+def clear_progress() -> None:
+    """Take whichever progress bar is on the line off it, before a message is written."""
+    bar = ProgressBar._on_line
+    if bar is not None:
+        bar.clear()

@@ -93,6 +93,17 @@ class Call(Generic[T]):
     """A 404 on a resend, after an attempt whose fate is unknown, means that attempt worked
     (a DELETE whose response was lost)."""
 
+    @property
+    def shown(self) -> str:
+        """What logs and notices name the call by: its API path, or the path of the URL it
+        fetches (never the URL's query, which may carry a signature)."""
+        if self.url is None:
+            return self.path
+        try:
+            return httpx.URL(self.url).path or self.url
+        except httpx.InvalidURL:
+            return "(a download URL)"
+
 
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
@@ -338,14 +349,14 @@ class ClientCore:
             if attempt > 1 and reconcile is not None:
                 found = yield from reconcile()
                 if found is not None:
-                    logger.info("%s %s: already done, not resending", call.method, call.path)
+                    logger.info("%s %s: already done, not resending", call.method, call.shown)
                     return found
             outcome = yield Send(self.build_request(call, key), self.body_limit(call))
             if isinstance(outcome, httpx.Response):
                 logger.debug(
                     "%s %s -> %s (attempt %d, request id %s)",
                     call.method,
-                    call.path,
+                    call.shown,
                     outcome.status_code,
                     attempt,
                     self.redact(outcome.headers.get("x-request-id", "")) or None,
@@ -353,7 +364,9 @@ class ClientCore:
                 if outcome.is_success:
                     return self.parse(call, outcome)
                 if call.gone_means_done and uncertain and outcome.status_code == 404:
-                    logger.info("%s %s: already done by an earlier attempt", call.method, call.path)
+                    logger.info(
+                        "%s %s: already done by an earlier attempt", call.method, call.shown
+                    )
                     return call.parse({"success": True, "message": "already deleted"})
             uncertain = uncertain or _may_have_run(outcome)
             error, retryable, retry_after = self.classify(call, outcome, safe)
@@ -372,7 +385,7 @@ class ClientCore:
             logger.info(
                 "retrying %s %s in %.2fs after %s (attempt %d of %d)",
                 call.method,
-                call.path,
+                call.shown,
                 wait,
                 type(error).__name__,
                 attempt,
