@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import pickle
+import sys
 import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -84,3 +85,23 @@ def test_preflight_keeps_previews_out_of_memory_and_shows_them(tmp_path: Path) -
         assert after.fingerprint is not None and before.fingerprint is not None
         assert type(after.fingerprint.preview) is bytes
         assert after.fingerprint.preview == bytes(before.fingerprint.preview)
+
+
+def test_a_spool_freed_in_a_reference_cycle_closes_its_file_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # When the spool is freed with a reference cycle (an exception's traceback holding
+    # it), the collector finalizes everything only the cycle reaches, its open file
+    # included: the file must be closed by then, not found open and warned about.
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    spool = BytesSpool()
+    gc.collect(0)  # the spool now older than its file: the collector meets the file first
+    spool.keep(b"x" * 100)
+    spool.cycle = [spool]  # type: ignore[attr-defined]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        del spool
+        gc.collect()
+    assert unraisable == []
+    assert [str(w.message) for w in seen if issubclass(w.category, ResourceWarning)] == []
