@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from animus_prep import preflight
 from animus_prep.inspection.analysis import ImageAnalysis, analyze_bytes
 from animus_prep.policy import Policy
 from animus_prep.reasons import ReasonCode
@@ -167,3 +168,23 @@ def test_an_underexposed_face_is_still_too_dark(path: Path) -> None:
 @pytest.mark.parametrize("path", ORIGINALS, ids=name)
 def test_a_face_in_shadow_against_a_bright_frame_is_too_dark(path: Path) -> None:
     assert ReasonCode.TOO_DARK in codes(judged(backlit(load(path), 0.15)))
+
+
+@pytest.mark.parametrize("path", TUNE[:2], ids=name)
+def test_a_photo_beside_a_copy_enlarged_from_it_is_the_copy_kept(
+    path: Path, tmp_path: Path
+) -> None:
+    # The enlarged copy has more pixels than the photo, but only the detail of a 250 px
+    # copy: keeping it (and rejecting it as upscaled) would lose the picture.
+    original = load(path)
+    copy = enlarged(original, 250, 5.0, "lanczos")
+    assert min(copy.shape[:2]) > 1.2 * min(original.shape[:2])
+    (tmp_path / "face").mkdir()
+    (tmp_path / "face" / "original.jpg").write_bytes(jpeg(original))
+    (tmp_path / "face" / "original_big.jpg").write_bytes(jpeg(copy))
+    report = preflight(tmp_path, policy=POLICY)
+    verdicts = {i.path: i for i in report.images}
+    assert verdicts["face/original.jpg"].accepted, verdicts["face/original.jpg"].reasons
+    big = verdicts["face/original_big.jpg"]
+    assert big.duplicate_of == "face/original.jpg"
+    assert ReasonCode.UPSCALED in {r.code for r in big.reasons}
