@@ -333,3 +333,28 @@ def test_no_identity_warning_when_identity_is_off(tmp_path: Path, ardern: np.nda
     assert report.warnings == ()
     # With identity on, the same folder says why it was not checked.
     assert any("identity not checked" in w for w in preflight(tmp_path / "c").warnings)
+
+
+def _side_by_side(*names: str, height: int = 700) -> np.ndarray:
+    people = Path(__file__).resolve().parents[1] / "data" / "people"
+    shots = []
+    for name in names:
+        img = Image.open(next(people.glob(f"*/{name}"))).convert("RGB")
+        shots.append(np.asarray(img.resize((round(img.width * height / img.height), height))))
+    return np.concatenate(shots, axis=1)
+
+
+def test_group_photos_do_not_outvote_the_character(tmp_path: Path, ardern: np.ndarray) -> None:
+    # Two photos of the character, one of someone else, and two group photos of other
+    # people: the group photos must not vote, or no one is a majority and the stranger
+    # passes unchecked.
+    root = _character(tmp_path, ardern)
+    face = root / "face"
+    write(face / "group_1.jpg", _side_by_side("biden_blue_room.jpg", "hopper_navy.jpg"))
+    write(face / "group_2.jpg", _side_by_side("studio_grey_bw.jpg", "henner_bokeh.jpg"))
+    report = preflight(root, policy=Policy(identity_min_faces=3))
+    for group in ("face/group_1.jpg", "face/group_2.jpg"):
+        assert ReasonCode.MULTIPLE_FACES in report.image(group).codes
+    assert ReasonCode.IDENTITY_MISMATCH in report.image("face/obama.jpg").codes
+    assert report.image("face/ardern.jpg").accepted
+    assert not any("identity not checked" in w for w in report.warnings)

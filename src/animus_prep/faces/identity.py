@@ -82,8 +82,13 @@ def judge_identity(
     if reference:
         return IdentityVerdict(centroid(reference), "reference")
     if len(embeddings) < min_faces:
+        n = len(embeddings)
         return IdentityVerdict(
-            None, "none", note=f"identity not checked: {len(embeddings)} faces, {min_faces} needed"
+            None,
+            "none",
+            note=f"identity not checked: {n} distinct face photo{'' if n == 1 else 's'} "
+            f"with a usable face, {min_faces} needed to tell who the character is (or give "
+            "reference photos)",
         )
     matrix = np.stack(list(embeddings.values()))
     same = (matrix @ matrix.T) >= threshold
@@ -92,6 +97,9 @@ def judge_identity(
     # The dominant identity must be a true majority, or nobody can be called an impostor.
     if len(group) * 2 <= len(embeddings):
         return IdentityVerdict(
-            None, "none", note="identity not checked: no person appears in most of the face photos"
+            None,
+            "none",
+            note="identity not checked: no person appears in most of the face photos "
+            "(give reference photos to check them against)",
         )
     return IdentityVerdict(centroid([matrix[i] for i in group]), "dominant")

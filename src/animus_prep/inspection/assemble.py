@@ -216,8 +216,15 @@ def _apply_identity(
         # it was not checked would only be noise.
         return {}, warnings, None
     embeddings = main_face_embeddings(analyses)
-    # Each picture votes once: copies of one photo must not outvote the rest.
-    voters = {i: e for i, e in embeddings.items() if i not in duplicate_of}
+    # Each picture votes once: copies of one photo must not outvote the rest. A photo of
+    # several people does not vote: its main face need not be the character's, and group
+    # photos of others could outvote the character (they are still scored below).
+    voters = {
+        i: e
+        for i, e in embeddings.items()
+        if i not in duplicate_of
+        and all(r.code is not ReasonCode.MULTIPLE_FACES for r in reasons[i])
+    }
     ref = [
         a.faces.embedding
         for a in references
