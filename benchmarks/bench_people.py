@@ -14,8 +14,9 @@ photos by tests/people.py (nothing derived is stored):
   below; `upscaled` allowed (a blur after the photo was taken removes the same detail);
 - the face alone blurred (sigma 3.5 px at the training crop): `blurry` required;
 - the person on a white studio background: `too_bright` wrong;
-- over-exposed x3 (`too_bright` required), under-exposed x0.2 and the face in shadow
-  against a lit frame (`too_dark` required).
+- over-exposed x3 (`too_bright` required), under-exposed x0.2 and x0.25 and the face in
+  shadow against a lit frame (`too_dark` required); dimmed x0.6, a dark but usable photo
+  (`too_dark` wrong).
 
 Run with the default policy (faces on), the path users run:
 
@@ -112,9 +113,14 @@ def variants(path: Path, policy: Policy) -> Iterator[Variant]:
     yield Variant(
         f"{stem}/over-exposed", jpeg(exposed(rgb, 3.0)), required={"too_bright"}, group="exposure"
     )
-    yield Variant(
-        f"{stem}/under-exposed", jpeg(exposed(rgb, 0.2)), required={"too_dark"}, group="exposure"
-    )
+    for gain in (0.2, 0.25):
+        yield Variant(
+            f"{stem}/under-exposed-x{gain:g}",
+            jpeg(exposed(rgb, gain)),
+            required={"too_dark"},
+            group="exposure",
+        )
+    yield Variant(f"{stem}/dim-x0.6", jpeg(exposed(rgb, 0.6)), group="dim")
     yield Variant(
         f"{stem}/face-in-shadow", jpeg(backlit(rgb, 0.15)), required={"too_dark"}, group="exposure"
     )
@@ -157,6 +163,8 @@ def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
     out["blur_recall_sigma_3_and_more"] = f"{sum('blurry' in g for _, g in sigma3)}/{len(sigma3)}"
     white = [(v, got) for v, got in rows if v.group == "white-background"]
     out["white_background_too_bright"] = f"{sum('too_bright' in g for _, g in white)}/{len(white)}"
+    dim = [(v, got) for v, got in rows if v.group == "dim"]
+    out["dim_too_dark"] = f"{sum('too_dark' in g for _, g in dim)}/{len(dim)}"
     out["misses"] = [
         {"variant": v.name, "missing": sorted(v.required - got)}
         for v, got in rows
@@ -211,6 +219,7 @@ def main() -> int:
         print(f"  originals flagged upscaled or blurry: {len(flagged)}/{r['originals']} {flagged}")
         print(f"  blur recall, sigma >= 3 at 1024 px: {r['blur_recall_sigma_3_and_more']}")
         print(f"  white studio background called too_bright: {r['white_background_too_bright']}")
+        print(f"  dimmed x0.6 (dark but usable) called too_dark: {r['dim_too_dark']}")
         if r["misses"]:
             print(f"  misses: {r['misses']}")
         if r["wrong"]:

@@ -63,7 +63,7 @@ class Policy:
     analysis_side: int = 512
 
     # Exposure, on luma (0-255), from robust percentiles.
-    dark_p90: float = 55.0
+    dark_p90: float = 64.0
     """Too dark when even the 90th percentile of luma is below this."""
     bright_p10: float = 205.0
     """Too bright when even the 10th percentile of luma is above this."""
