@@ -310,3 +310,62 @@ def test_an_augmentation_interrupted_while_it_runs_is_under_way(
         run(root, client, summary=summary)
     assert "face augmentation" in summary.started
     assert "face augmentation" not in summary.not_done and summary.not_done == ["dataset"]
+
+
+def test_a_removed_journal_does_not_pay_for_the_character_again(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path)
+    run(root, client)
+    cid = only_character(client)
+    shutil.rmtree(root / JOURNAL_NAME.split("/")[0])
+    with pytest.raises(PipelineError, match=rf"already has a character named Resume.*{cid}"):
+        run(root, client)
+    assert only_character(client) == cid
+    # Asked for, a second character is made.
+    run(root, client, new_character=True)
+    assert len(list(client.characters.iter())) == 2
+
+
+def test_another_spelling_of_the_server_does_not_make_a_second_character(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path)
+    run(root, client)
+    cid = only_character(client)
+    other = client.base_url.replace("127.0.0.1", "localhost")
+    assert other != client.base_url
+    with (
+        Client(api_key=KEY, base_url=other) as same_server,
+        pytest.raises(PipelineError, match="already has a character named Resume"),
+    ):
+        run(root, same_server)
+    assert only_character(client) == cid
+
+
+def test_a_character_deleted_on_the_server_is_said_and_can_be_replaced(
+    tmp_path: Path, client: Client
+) -> None:
+    root = example_character(tmp_path)
+    run(root, client)
+    cid = only_character(client)
+    client.characters.delete(cid)
+    with pytest.raises(PipelineError, match=rf"Resume \({cid}\).*no longer on the server"):
+        run(root, client)
+    lines: list[str] = []
+    run(root, client, new_character=True, log=lines.append)
+    new = only_character(client)
+    assert new != cid and f"created character Resume ({new})" in lines
+    run(root, client, log=lines.append)  # and it is resumed from then on
+    assert f"resuming character Resume ({new})" in lines
+
+
+def test_a_damaged_journal_is_said_and_kept(tmp_path: Path, client: Client) -> None:
+    root = example_character(tmp_path)
+    journal = root / JOURNAL_NAME
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_bytes(b"\x13\x37" * 1500)
+    with pytest.raises(PipelineError, match=r"cannot be read.*move it aside"):
+        run(root, client)
+    assert journal.read_bytes() == b"\x13\x37" * 1500
+    assert list(client.characters.iter()) == []

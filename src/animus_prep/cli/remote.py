@@ -73,9 +73,10 @@ def _add_new_character_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--new-character",
         action="store_true",
-        help="this folder is a copy of another character folder: prepare a character of "
-        "its own (a copy or a moved folder otherwise resumes the character its journal "
-        "names)",
+        help="prepare a new character: for a copy of another character folder (a copy or "
+        "a moved folder otherwise resumes the character its journal names), when the "
+        "character the journal names is gone, or when the server already has a character "
+        "of this name that animus-prep made and the journal does not name",
     )
 
 

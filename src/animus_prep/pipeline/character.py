@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from ..client import APIError, Client
+from ..client import APIError, Client, NotFoundError
 from .journal import JOURNAL_NAME, WorkJournal
 
 #: A listing longer than this is taken for a server that never says "no more".
@@ -28,7 +28,13 @@ CREATE_ATTEMPTS = 5
 
 
 class CharacterError(RuntimeError):
-    """The server created a character but did not say which."""
+    """The folder's character cannot be settled: the server created one but did not say
+    which, the one the journal names is gone, or one this folder's journal does not know
+    already has the name."""
+
+
+#: What the description of every character animus-prep makes begins with (`folder_ref`).
+DESCRIPTION_PREFIX = "Prepared with animus-prep ref"
 
 
 def folder_ref(folder: str, name: str) -> str:
@@ -45,27 +51,49 @@ def ensure_character(
     say: Callable[[str], None],
     *,
     path: str | None = None,
+    new_character: bool = False,
 ) -> str:
     """The id of the character for the journal's folder and ``name``, created only if
     none exists.
 
     ``path`` is the folder's absolute path: journals written before folders had an
     identity keyed their character by it, and such a character is found and kept.
+
+    Raises `CharacterError` when the character the journal names is gone from the server,
+    or when none is recorded but the server already holds a character animus-prep made
+    under ``name`` (the journal was removed, or the folder is used with another spelling
+    of the server's address): creating another would pay for the same work twice. With
+    ``new_character`` a new one is made in both cases.
     """
     folder = journal.folder_id()
     if path is not None:
         _adopt_path_keyed_character(journal, folder, path, name, client.base_url)
     cid = journal.character(folder, name, client.base_url)
-    if cid is not None:
+    if cid is not None and not _gone(client, cid):
         say(f"resuming character {name} ({cid})")
         return cid
+    if cid is not None and not new_character:
+        raise CharacterError(
+            f"the character {name} ({cid}) this folder's journal names is no longer on the "
+            "server; add --new-character to prepare a new one"
+        )
     ref = folder_ref(folder, name)
-    if journal.character_requested(folder, name, client.base_url):
+    if cid is None and journal.character_requested(folder, name, client.base_url):
         found = _find(client, ref)
         if found is not None:
             journal.record_character(folder, name, client.base_url, found)
             say(f"found character {name} ({found}) from an earlier run")
             return found
+    if cid is None and not new_character:
+        others = _made_under(client, name)
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise CharacterError(
+                f"the server already has a character named {name} that animus-prep made "
+                f"({shown}), which this folder's journal does not name (was the journal "
+                "removed, or the server given by another address?); to add to it, upload "
+                f"with --character {others[0]}; to make another, add --new-character"
+            )
     journal.record_character_request(folder, name, client.base_url)
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
@@ -129,6 +157,27 @@ def _adopt_path_keyed_character(
     legacy = journal.character(path, name, base_url)
     if legacy is not None:
         journal.record_character(folder, name, base_url, legacy)
+
+
+def _gone(client: Client, cid: str) -> bool:
+    """Whether the server says the character no longer exists."""
+    try:
+        client.characters.get(cid)
+    except NotFoundError:
+        return True
+    return False
+
+
+def _made_under(client: Client, name: str) -> list[str]:
+    """The ids of the characters animus-prep made under ``name`` on this server."""
+    out = []
+    for n, character in enumerate(client.characters.iter()):
+        if n >= MAX_LISTED:
+            break
+        described = (character.description or "").startswith(DESCRIPTION_PREFIX)
+        if character.character_id and character.name == name and described:
+            out.append(character.character_id)
+    return out
 
 
 def _find(client: Client, ref: str) -> str | None:

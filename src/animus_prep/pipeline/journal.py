@@ -75,8 +75,16 @@ CREATE TABLE IF NOT EXISTS jobs (
 """
 
 
-class JournalBusyError(RuntimeError):
+class JournalError(RuntimeError):
+    """The folder's journal cannot be used now (busy, or damaged)."""
+
+
+class JournalBusyError(JournalError):
     """Another command holds the folder's journal lock."""
+
+
+class JournalDamagedError(JournalError):
+    """The folder's journal is not a journal this version can read."""
 
 
 class JobRecord(NamedTuple):
@@ -97,10 +105,21 @@ class WorkJournal:
             if lock:
                 self._lock_file = _exclusive(self.path.with_name(self.path.name + ".lock"))
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+            with self._lock, self._db:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None
+            # Never replaced here: it may hold the only record of paid work.
+            raise JournalDamagedError(
+                f"the work journal {self.path} cannot be read ({exc}); move it aside and "
+                "run again (a character animus-prep already made under the same name is "
+                "not made again unless you ask for it)"
+            ) from None
 
     def close(self) -> None:
         with self._lock:

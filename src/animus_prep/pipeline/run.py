@@ -19,7 +19,7 @@ from ..inspection.run import preflight
 from ..policy import Policy
 from .character import CharacterError, ensure_character, settle_folder_identity
 from .dataset import review_character
-from .journal import JOURNAL_NAME, JournalBusyError, WorkJournal
+from .journal import JOURNAL_NAME, JournalError, WorkJournal
 from .review import ReviewSummary
 from .training import (
     TrainingError,
@@ -203,12 +203,14 @@ def _run(
     summary.done("pre-flight", f"{len(report.accepted)} of {len(report.images)} photos accepted")
     try:
         journal = WorkJournal(journal_path or root / JOURNAL_NAME, lock=True)
-    except JournalBusyError as exc:
+    except JournalError as exc:
         raise PipelineError(str(exc)) from exc
     with journal:  # held to the end: the lock keeps a second command off this folder
         try:
             settle_folder_identity(journal, root, new_character=new_character)
-            cid = ensure_character(client, journal, name, say, path=str(root.resolve()))
+            cid = ensure_character(
+                client, journal, name, say, path=str(root.resolve()), new_character=new_character
+            )
         except CharacterError as exc:
             raise PipelineError(str(exc)) from exc
         summary.character_id = cid

@@ -20,7 +20,7 @@ from ..inspection.run import ProgressCallback, preflight
 from ..policy import Policy
 from .character import CharacterError, ensure_character, settle_folder_identity
 from .fitting import fitted_copy, needs_fitting
-from .journal import JOURNAL_NAME, JournalBusyError, WorkJournal
+from .journal import JOURNAL_NAME, JournalError, WorkJournal
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +113,18 @@ def upload_folder(
             if cid is None:
                 assert name is not None
                 settle_folder_identity(journal, root, new_character=new_character)
-                cid = ensure_character(client, journal, name, say, path=str(root.resolve()))
+                cid = ensure_character(
+                    client,
+                    journal,
+                    name,
+                    say,
+                    path=str(root.resolve()),
+                    new_character=new_character,
+                )
             outcomes = upload_accepted(
                 report, client, cid, journal, concurrency=concurrency, progress=progress
             )
-    except (JournalBusyError, CharacterError) as exc:
+    except (JournalError, CharacterError) as exc:
         raise UploadError(str(exc)) from exc
     return UploadSummary(cid, report, outcomes)
 
