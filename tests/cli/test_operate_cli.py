@@ -270,6 +270,8 @@ def test_train_before_the_dataset_is_approved_is_refused_without_charge(
     assert result.code == 1 and "stopped: HTTP 409" in result.out
     assert "not done: starting the face LoRA; starting the body LoRA" in result.out
     assert f"resume with: animus-prep train {cid}" in result.out
+    # Waiting does not cure a refusal: the command to go on is the same, not --wait.
+    assert "--wait" not in result.out and "the server refused" in result.out
     assert "face_lora" not in charges(server.database, cid)
 
 

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from animus_prep import Client
 from animus_prep.cli.watch import Console, training_watcher
-from animus_prep.client import Status, TrainingJob, TrainingProgress
+from animus_prep.client import ConflictError, Status, TrainingJob, TrainingProgress
 from animus_prep.pipeline.training import (
     TrainingError,
+    TrainingOutcome,
     follow_logs,
     latest_job,
     new_lines,
@@ -198,3 +199,18 @@ def test_following_stops_at_its_timeout(ready: tuple[Client, str, Path]) -> None
     final = follow_logs(client, cid, job_id, lambda _l: stop.set(), interval=0.05, timeout=0.2)
     assert final is not None and not final.state.is_terminal
     assert stop.is_set()
+
+
+def test_a_face_lora_refused_does_not_keep_the_body_lora_from_starting(tmp_path: Path) -> None:
+    # Two face images, no synthesized ones: the server refuses the face LoRA (it needs
+    # five), but the body LoRA does not depend on it.
+    app = create_app(data_dir=tmp_path / "sandbox", api_keys={KEY: 200}, time_scale=800, seed=3)
+    with serve_in_thread(app) as url, Client(api_key=KEY, base_url=url) as client:
+        cid = prepared_character(client, example_copy(tmp_path), "Trainee", augment=False)
+        said: list[str] = []
+        outcomes: dict[str, TrainingOutcome] = {}
+        with pytest.raises(ConflictError, match="face"):
+            start_trainings(client, cid, say=said.append, into=outcomes)
+        assert list(outcomes) == ["body"] and outcomes["body"].started
+        assert any(line.startswith("face LoRA: refused") for line in said)
+    assert charges(tmp_path / "sandbox" / "sandbox.sqlite3", cid) == {"body_lora": 1}

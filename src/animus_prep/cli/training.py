@@ -7,7 +7,14 @@ import json
 import sys
 
 from .._argtypes import api_id
-from ..client import AnimusError, ConflictError, Status, TrainingCancel
+from ..client import (
+    AnimusError,
+    APIStatusError,
+    ConflictError,
+    RateLimitError,
+    Status,
+    TrainingCancel,
+)
 from ..pipeline.training import (
     TrainingError,
     TrainingOutcome,
@@ -123,12 +130,17 @@ def _stopped(
     not_done = [f"starting the {k} LoRA" for k in kinds if k not in outcomes]
     not_done += [f"watching the {o.kind} LoRA to the end" for o in ended]
     failed = isinstance(exc, TrainingError)
-    note = (
-        "starting a failed training again is charged again"
-        if failed
-        else "a rerun watches the running trainings; it starts (and pays for) none twice"
-    )
-    add = [] if failed else ["--wait"]
+    # A refusal (a 4xx other than a rate limit) is not cured by waiting: what the server
+    # said must be fixed first.
+    refused = isinstance(exc, APIStatusError) and 400 <= exc.status_code < 500
+    refused = refused and not isinstance(exc, RateLimitError)
+    if failed:
+        note = "starting a failed training again is charged again"
+    elif refused:
+        note = "the server refused: fix what it said, then run again (none starts twice)"
+    else:
+        note = "a rerun watches the running trainings; it starts (and pays for) none twice"
+    add = [] if failed or refused or args.wait else ["--wait"]
     report_stop(console.say, reason, done, not_done, command_line(args.argv, add=add), note)
 
 

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 from ..client import (
     AnimusError,
+    APIStatusError,
+    BadRequestError,
     Client,
+    ConflictError,
     NotFoundError,
     Status,
     TrainingJob,
@@ -78,7 +81,10 @@ def start_trainings(
 
     Each outcome goes into ``into`` (a new dict by default, returned) as soon as it is
     known, so that when a later start fails (the body LoRA refused for want of credits),
-    the caller still knows the face LoRA was started and paid for.
+    the caller still knows the face LoRA was started and paid for. A start the server
+    refuses for that LoRA alone (400 or 409: too few face images, a dataset not approved)
+    does not keep the other from starting; the first such refusal is raised once both
+    were tried.
     """
     tell = say or (lambda _msg: None)
     unknown = set(kinds) - set(KINDS)
@@ -86,6 +92,7 @@ def start_trainings(
         raise ValueError(f"unknown LoRA kinds {sorted(unknown)}: use face and body")
     out: dict[str, TrainingOutcome] = {} if into is None else into
     latest = _latest(client, cid)
+    refused: list[APIStatusError] = []
     for kind in (k for k in KINDS if k in kinds):
         job = latest[kind]
         state = normalize_status(job.status) if job is not None else Status.UNKNOWN
@@ -95,16 +102,23 @@ def start_trainings(
             verb = "already trained" if state is Status.SUCCEEDED else "already training"
             tell(f"{kind} LoRA: {verb} (job {job.job_id})")
             continue
-        start = (
-            client.training.start_face_lora(cid)
-            if kind == "face"
-            else client.training.start_body_lora(cid)
-        )
+        try:
+            start = (
+                client.training.start_face_lora(cid)
+                if kind == "face"
+                else client.training.start_body_lora(cid)
+            )
+        except (BadRequestError, ConflictError) as exc:
+            tell(f"{kind} LoRA: refused ({exc})")
+            refused.append(exc)
+            continue
         out[kind] = TrainingOutcome(
             kind, start.job_id, "queued", started=True, credits=start.credits_deducted
         )
         paid = f", {start.credits_deducted:g} credits" if start.credits_deducted else ""
         tell(f"{kind} LoRA: started (job {start.job_id}{paid})")
+    if refused:
+        raise refused[0]
     return out
 
 
