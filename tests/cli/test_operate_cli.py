@@ -155,6 +155,9 @@ def test_review_approves_the_dataset_with_only_clean_renders(
     assert result.code == 0, result.out + result.err
     doc = json.loads(result.out)
     assert doc["dataset_approved"] is True
+    # Two face photos and no synthesized ones: the face LoRA will be refused; said first.
+    assert "the character has 2 face images; its face LoRA needs 5" in doc["note"]
+    assert "warning: the character has 2 face images" in result.err
     with setup_client(server.url, KEY) as client:
         status = client.dataset.status(cid)
         approved = client.dataset.images(cid, approved_only=True).images

@@ -21,6 +21,7 @@ from ..inspection.report import ImageReport, Report
 from ..inspection.run import preflight
 from ..policy import Policy
 from .review import ReviewSummary, review_dataset
+from .training import MIN_FACE_IMAGES
 
 Log = Callable[[str], None]
 
@@ -110,6 +111,14 @@ def review_character(
         if dry_run:
             summary.note = "the dataset has not been rendered yet: nothing to judge"
             return summary
+        faces = client.characters.get(cid).face_images_count or 0
+        if faces < MIN_FACE_IMAGES:
+            summary.note = (
+                f"the character has {faces} face image{'' if faces == 1 else 's'}; its face "
+                f"LoRA needs {MIN_FACE_IMAGES} (the server refuses it with fewer): upload "
+                "more, or let `animus-prep run` add synthesized faces"
+            )
+            say(f"warning: {summary.note}")
         started = client.dataset.generate(cid, use_default_prompts=True)
         say(f"dataset: rendering {started.total_images or '?'} images")
     return review_dataset(

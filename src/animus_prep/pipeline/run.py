@@ -22,6 +22,7 @@ from .dataset import review_character
 from .journal import JOURNAL_NAME, JournalError, WorkJournal
 from .review import ReviewSummary
 from .training import (
+    MIN_FACE_IMAGES,
     TrainingError,
     TrainingOutcome,
     TrainingWatcher,
@@ -125,7 +126,7 @@ def run_pipeline(
     executor: Executor | None = None,
     journal_path: str | Path | None = None,
     train: bool = True,
-    min_face_images: int = 5,
+    min_face_images: int = MIN_FACE_IMAGES,
     training_timeout: float = 4 * 3600.0,
     poll_interval: float = 15.0,
     log: Log | None = None,

@@ -29,6 +29,8 @@ from ..client import (
 
 KINDS = ("face", "body")
 """The two LoRAs a character needs, in the order they are started and watched."""
+MIN_FACE_IMAGES = 5
+"""Face images (uploaded and synthesized) the server needs before it trains a face LoRA."""
 
 TrainingWatcher = Callable[[str, TrainingProgress], None]
 """Called as (kind, progress) on every poll of a watched training."""
