@@ -310,3 +310,20 @@ def test_a_fan_out_of_links_is_walked_once_per_real_folder_and_file(
     # Paths past the limit are one entry each, pointing at the folder's first path.
     assert capped and all(i.codes == (ReasonCode.DUPLICATE,) for i in capped)
     assert all(i.duplicate_of == "face/x/x/x/x/x/x" for i in capped if i.path.count("/") == 6)
+
+
+def test_one_picture_may_be_a_face_and_a_body_reference(tmp_path: Path) -> None:
+    # The same file in face/ and in body/front/ is sent as two image types: neither copy
+    # is a duplicate of the other. Two copies within face/ still are.
+    root = tmp_path / "c"
+    arr = photo("astronaut", 1200)
+    write(root / "face" / "half_body.jpg", arr)
+    write(root / "body" / "front" / "half_body.jpg", arr)
+    write(root / "face" / "half_body_again.jpg", arr)
+    report = preflight(root, policy=NO_FACES)
+    assert report.image("body/front/half_body.jpg").accepted
+    faces = [report.image("face/half_body.jpg"), report.image("face/half_body_again.jpg")]
+    assert sum(i.accepted for i in faces) == 1
+    (copy,) = (i for i in faces if not i.accepted)
+    assert copy.codes == (ReasonCode.DUPLICATE,) and copy.duplicate_of is not None
+    assert copy.duplicate_of.startswith("face/")

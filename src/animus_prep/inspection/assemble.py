@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import replace
 
 from ..faces.identity import Embedding, judge_identity, similarities
 from ..faces.types import Face
@@ -75,7 +76,7 @@ def assemble(
                     "unknown; move it there or check its folder with --kind",
                 ),
             )
-    copies = find_copies(analyses, policy, executor)
+    copies = _copies_within_kinds(analyses, policy, executor)
     duplicate_of = {i: (c.keep, c.similarity) for i, c in copies.items()}
     for i, copy in copies.items():
         reasons[i].append(_duplicate_reason(analyses[copy.keep].candidate.relpath, copy, policy))
@@ -192,6 +193,26 @@ def _faces(a: ImageAnalysis) -> tuple[Face, ...] | None:
     if a.faces is None or a.faces.unavailable is not None:
         return None
     return a.faces.faces
+
+
+def _copies_within_kinds(
+    analyses: Sequence[ImageAnalysis], policy: Policy, executor: Executor | None
+) -> dict[int, Copy]:
+    """Duplicates among the face photos, and among the body photos, apart: one picture may
+    serve as a face and as a body reference (they are sent as different image types), so
+    a copy in face/ does not make the one in body/ a duplicate, nor the other way round.
+    Files outside both (misplaced) are searched with each, so a stray backup is still
+    named a copy of the photo in place."""
+    kinds = {a.candidate.kind for a in analyses} - {None}
+    if len(kinds) <= 1:
+        return find_copies(analyses, policy, executor)
+    copies: dict[int, Copy] = {}
+    for kind in sorted(k for k in kinds if k is not None):
+        members = [i for i, a in enumerate(analyses) if a.candidate.kind in (kind, None)]
+        found = find_copies([analyses[i] for i in members], policy, executor)
+        for j, c in found.items():
+            copies.setdefault(members[j], replace(c, keep=members[c.keep]))
+    return copies
 
 
 def _apply_identity(
