@@ -423,3 +423,20 @@ def test_without_the_sandbox_extra_the_command_says_what_to_install(
     assert proc.returncode == 2, proc.stderr
     assert "pip install 'animus-prep[sandbox]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_refused_key_or_too_few_credits_says_what_to_fix_before_resuming(
+    cli: Cli, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = character(server, tmp_path, "Keyed")
+    monkeypatch.setenv("ANIMUS_API_KEY", "sk-not-a-key-of-this-server-123")
+    refused = cli("train", cid, "--max-retries", "0")
+    assert refused.code == 1 and "stopped: HTTP 401" in refused.out
+    assert "the server refused the API key: check ANIMUS_API_KEY" in refused.out
+    assert "sk-not-a-key-of-this-server-123" not in refused.out + refused.err
+    monkeypatch.setenv("ANIMUS_API_KEY", POOR_KEY)
+    with setup_client(server.url, POOR_KEY) as client:
+        poor = prepared_character(client, example_copy(tmp_path / "p"), "Poor", augment=False)
+    broke = cli("train", poor, "--body")
+    assert broke.code == 1 and "stopped: HTTP 402" in broke.out
+    assert "not enough credits: top up the account before resuming" in broke.out

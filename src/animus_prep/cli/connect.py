@@ -14,7 +14,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
-from ..client import Client, ClientConfigError, MissingAPIKeyError, RetryPolicy
+from ..client import (
+    AuthenticationError,
+    Client,
+    ClientConfigError,
+    MissingAPIKeyError,
+    PaymentRequiredError,
+    RetryPolicy,
+)
 from .common import UsageError, number_between, output_format
 from .output import clear_progress
 
@@ -206,9 +213,15 @@ def report_stop(
     resume: str | None,
     note: str | None = None,
     under_way: Sequence[str] = (),
+    *,
+    error: BaseException | None = None,
 ) -> None:
     """What a stopped command did, what is under way (asked for, paid, not finished: a
-    rerun waits for it), what it did not do, and the exact command to go on."""
+    rerun waits for it), what it did not do, and the exact command to go on. With the
+    ``error`` that stopped it, what must change before that command can succeed."""
+    fix = _what_to_fix(error)
+    if fix is not None:
+        note = fix if note is None else f"{fix}; {note}"
     say(f"stopped: {reason}")
     if done:
         say("done: " + "; ".join(done))
@@ -220,3 +233,15 @@ def report_stop(
         say(note)
     if resume:
         say(f"resume with: {resume}")
+
+
+def _what_to_fix(error: BaseException | None) -> str | None:
+    """What a rerun alone cannot cure, for the errors that say so."""
+    if isinstance(error, AuthenticationError):
+        return (
+            "the server refused the API key: check ANIMUS_API_KEY (and that it is a key "
+            "for this server) before resuming"
+        )
+    if isinstance(error, PaymentRequiredError):
+        return "not enough credits: top up the account before resuming"
+    return None

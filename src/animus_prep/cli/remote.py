@@ -216,6 +216,7 @@ def _run_upload(args: argparse.Namespace) -> int:
             settled,
             ["the uploads left (those made are in the folder's journal: none goes twice)"],
             command_line(args.argv),
+            error=exc,
         )
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -328,7 +329,7 @@ def _stopped(
         note = "check the character's face images and credits first: asking again is charged"
     done = [f"{step}: {detail}" for step, detail in summary.steps.items()]
     under_way = [f"{step}: {detail}" for step, detail in summary.started.items()]
-    report_stop(console.tell, reason, done, summary.not_done, resume, note, under_way)
+    report_stop(console.tell, reason, done, summary.not_done, resume, note, under_way, error=exc)
     if output_format(args) == "json":
         doc = {**summary.to_json(), "error": reason, "resume": resume}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")

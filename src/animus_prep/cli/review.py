@@ -206,4 +206,4 @@ def _stopped(args: argparse.Namespace, summary: ReviewSummary, exc: BaseExceptio
         )
     not_done = ["the renders left" + ("" if args.dry_run else ", and the dataset approval")]
     note = "approved renders stay approved; a rerun judges the others again"
-    report_stop(tell_for(args), reason, done, not_done, command_line(args.argv), note)
+    report_stop(tell_for(args), reason, done, not_done, command_line(args.argv), note, error=exc)

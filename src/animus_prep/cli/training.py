@@ -141,7 +141,8 @@ def _stopped(
     else:
         note = "a rerun watches the running trainings; it starts (and pays for) none twice"
     add = [] if failed or refused or args.wait else ["--wait"]
-    report_stop(console.say, reason, done, not_done, command_line(args.argv, add=add), note)
+    resume = command_line(args.argv, add=add)
+    report_stop(console.say, reason, done, not_done, resume, note, error=exc)
 
 
 def add_logs(sub: Subcommands) -> None:
