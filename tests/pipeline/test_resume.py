@@ -312,22 +312,21 @@ def test_an_augmentation_interrupted_while_it_runs_is_under_way(
     assert "face augmentation" not in summary.not_done and summary.not_done == ["dataset"]
 
 
-def test_a_removed_journal_does_not_pay_for_the_character_again(
+def test_a_removed_journal_finds_its_character_by_its_photos(
     tmp_path: Path, client: Client
 ) -> None:
     root = example_character(tmp_path)
     run(root, client)
     cid = only_character(client)
+    before = faces(client, cid)
     shutil.rmtree(root / JOURNAL_NAME.split("/")[0])
-    with pytest.raises(PipelineError, match=rf"already has a character named Resume.*{cid}"):
-        run(root, client)
-    assert only_character(client) == cid
-    # Asked for, a second character is made.
-    run(root, client, new_character=True)
-    assert len(list(client.characters.iter())) == 2
+    lines: list[str] = []
+    run(root, client, log=lines.append)
+    assert f"found character Resume ({cid}): it holds this folder's photos" in lines
+    assert only_character(client) == cid and faces(client, cid) == before
 
 
-def test_another_spelling_of_the_server_does_not_make_a_second_character(
+def test_another_spelling_of_the_server_finds_the_same_character(
     tmp_path: Path, client: Client
 ) -> None:
     root = example_character(tmp_path)
@@ -335,12 +334,28 @@ def test_another_spelling_of_the_server_does_not_make_a_second_character(
     cid = only_character(client)
     other = client.base_url.replace("127.0.0.1", "localhost")
     assert other != client.base_url
-    with (
-        Client(api_key=KEY, base_url=other) as same_server,
-        pytest.raises(PipelineError, match="already has a character named Resume"),
-    ):
+    with Client(api_key=KEY, base_url=other) as same_server:
         run(root, same_server)
     assert only_character(client) == cid
+
+
+def test_a_character_of_the_same_name_without_the_folders_photos_is_not_taken(
+    tmp_path: Path, client: Client
+) -> None:
+    from animus_prep.pipeline.character import CharacterError, ensure_character
+
+    root = example_character(tmp_path / "a")
+    run(root, client)
+    cid = only_character(client)
+    # Another folder, other photos, the same name: it is not the same character, and
+    # making one more is left to the user.
+    with WorkJournal(tmp_path / "b" / JOURNAL_NAME) as journal:
+        with pytest.raises(CharacterError, match=rf"named Resume.*\({cid}\).*none holds"):
+            ensure_character(client, journal, "Resume", lambda _m: None, photos={"ab" * 32})
+        made = ensure_character(
+            client, journal, "Resume", lambda _m: None, photos={"ab" * 32}, new_character=True
+        )
+    assert made != cid and len(list(client.characters.iter())) == 2
 
 
 def test_a_character_deleted_on_the_server_is_said_and_can_be_replaced(
@@ -350,12 +365,20 @@ def test_a_character_deleted_on_the_server_is_said_and_can_be_replaced(
     run(root, client)
     cid = only_character(client)
     client.characters.delete(cid)
-    with pytest.raises(PipelineError, match=rf"Resume \({cid}\).*no longer on the server"):
+    with pytest.raises(PipelineError, match=rf"Resume \({cid}\).*is not on the server"):
         run(root, client)
+    # The new character's create reaches the server, then the run is stopped: the same
+    # command again finds it rather than making a second one.
+    real_create = client.characters.create
+    client.characters.create = interrupted_after(real_create)  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        run(root, client, new_character=True)
+    client.characters.create = real_create  # type: ignore[method-assign]
+    new = only_character(client)
     lines: list[str] = []
     run(root, client, new_character=True, log=lines.append)
-    new = only_character(client)
-    assert new != cid and f"created character Resume ({new})" in lines
+    assert only_character(client) == new != cid
+    assert f"found character Resume ({new}) from an earlier run" in lines
     run(root, client, log=lines.append)  # and it is resumed from then on
     assert f"resuming character Resume ({new})" in lines
 

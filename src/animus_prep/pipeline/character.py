@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from ..client import APIError, Client, NotFoundError
@@ -52,6 +52,7 @@ def ensure_character(
     *,
     path: str | None = None,
     new_character: bool = False,
+    photos: Collection[str] = (),
 ) -> str:
     """The id of the character for the journal's folder and ``name``, created only if
     none exists.
@@ -59,11 +60,15 @@ def ensure_character(
     ``path`` is the folder's absolute path: journals written before folders had an
     identity keyed their character by it, and such a character is found and kept.
 
+    ``photos`` are the sha256 digests of the folder's photos: without a character in the
+    journal, a character animus-prep made under ``name`` that holds any of them (uploads
+    carry a digest of their content in their file names) is this folder's, and is kept.
+
     Raises `CharacterError` when the character the journal names is gone from the server,
-    or when none is recorded but the server already holds a character animus-prep made
-    under ``name`` (the journal was removed, or the folder is used with another spelling
-    of the server's address): creating another would pay for the same work twice. With
-    ``new_character`` a new one is made in both cases.
+    or when none is recorded and the server already holds a character animus-prep made
+    under ``name`` with none of the folder's photos: it may be another folder's, and
+    creating one more could pay for the same work twice. With ``new_character`` a new one
+    is made in both cases.
     """
     folder = journal.folder_id()
     if path is not None:
@@ -72,27 +77,38 @@ def ensure_character(
     if cid is not None and not _gone(client, cid):
         say(f"resuming character {name} ({cid})")
         return cid
-    if cid is not None and not new_character:
-        raise CharacterError(
-            f"the character {name} ({cid}) this folder's journal names is no longer on the "
-            "server; add --new-character to prepare a new one"
-        )
+    if cid is not None:
+        if not new_character:
+            raise CharacterError(
+                f"the character {name} ({cid}) this folder's journal names is not on the "
+                "server (deleted, or the API key is another account's); add "
+                "--new-character to prepare a new one"
+            )
+        # Forgotten before anything is created: a rerun after a lost answer then finds
+        # the new character by its reference instead of making another.
+        journal.forget_character(folder, name, client.base_url)
     ref = folder_ref(folder, name)
-    if cid is None and journal.character_requested(folder, name, client.base_url):
+    if journal.character_requested(folder, name, client.base_url):
         found = _find(client, ref)
         if found is not None:
             journal.record_character(folder, name, client.base_url, found)
             say(f"found character {name} ({found}) from an earlier run")
             return found
-    if cid is None and not new_character:
+    if not new_character:
         others = _made_under(client, name)
+        holding = [c for c in others if _holds_any(client, c, photos)]
+        if len(holding) == 1:
+            journal.record_character(folder, name, client.base_url, holding[0])
+            say(f"found character {name} ({holding[0]}): it holds this folder's photos")
+            return holding[0]
         if others:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
             raise CharacterError(
-                f"the server already has a character named {name} that animus-prep made "
-                f"({shown}), which this folder's journal does not name (was the journal "
-                "removed, or the server given by another address?); to add to it, upload "
-                f"with --character {others[0]}; to make another, add --new-character"
+                f"the server already has {len(others)} character(s) named {name} that "
+                f"animus-prep made ({shown}), and this folder's journal names none of them "
+                f"({'several hold' if holding else 'none holds'} this folder's photos); to "
+                f"make another, add --new-character (or upload to one: upload PATH "
+                f"--character ID)"
             )
     journal.record_character_request(folder, name, client.base_url)
     for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -165,6 +181,18 @@ def _gone(client: Client, cid: str) -> bool:
         client.characters.get(cid)
     except NotFoundError:
         return True
+    return False
+
+
+def _holds_any(client: Client, cid: str, photos: Collection[str]) -> bool:
+    """Whether the character holds an upload of any of ``photos`` (sha256 digests)."""
+    if not photos:
+        return False
+    tags = {digest[:16] for digest in photos}
+    for asset in client.assets.list(cid).assets:
+        parts = (asset.filename or "").split(".")
+        if any(part in tags for part in parts):
+            return True
     return False
 
 

@@ -215,6 +215,14 @@ class WorkJournal:
                 (folder, name, base_url),
             )
 
+    def forget_character(self, folder: str, name: str, base_url: str) -> None:
+        """Drop the character recorded for this folder, name and server (it is gone)."""
+        with self._lock, self._db:
+            self._db.execute(
+                "DELETE FROM characters WHERE folder=? AND name=? AND base_url=?",
+                (folder, name, base_url),
+            )
+
     def character_requested(self, folder: str, name: str, base_url: str) -> bool:
         """Whether a create was sent for this folder, name and server with no id recorded."""
         with self._lock:

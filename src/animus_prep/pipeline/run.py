@@ -210,7 +210,13 @@ def _run(
         try:
             settle_folder_identity(journal, root, new_character=new_character)
             cid = ensure_character(
-                client, journal, name, say, path=str(root.resolve()), new_character=new_character
+                client,
+                journal,
+                name,
+                say,
+                path=str(root.resolve()),
+                new_character=new_character,
+                photos={i.sha256 for i in report.accepted if i.sha256},
             )
         except CharacterError as exc:
             raise PipelineError(str(exc)) from exc

@@ -120,6 +120,7 @@ def upload_folder(
                     say,
                     path=str(root.resolve()),
                     new_character=new_character,
+                    photos={i.sha256 for i in report.accepted if i.sha256},
                 )
             outcomes = upload_accepted(
                 report, client, cid, journal, concurrency=concurrency, progress=progress
