@@ -188,3 +188,22 @@ def test_a_photo_beside_a_copy_enlarged_from_it_is_the_copy_kept(
     big = verdicts["face/original_big.jpg"]
     assert big.duplicate_of == "face/original.jpg"
     assert ReasonCode.UPSCALED in {r.code for r in big.reasons}
+
+
+def test_of_two_native_copies_the_one_passing_the_face_size_check_is_kept(
+    tmp_path: Path,
+) -> None:
+    # Neither copy is enlarged; the smaller one (at a higher JPEG quality) has a face just
+    # too small for a training crop. Keeping it would reject the picture.
+    rgb = load(TUNE[0])
+    side = max(main_face(rgb).box[2:])
+    need = POLICY.face_crop_side / (1 + 2 * POLICY.face_crop_margin)
+    big = resized(rgb, round(min(rgb.shape[:2]) * (need + 7) / side))
+    small = resized(rgb, round(min(rgb.shape[:2]) * (need - 2) / side))
+    (tmp_path / "face").mkdir()
+    (tmp_path / "face" / "a.jpg").write_bytes(jpeg(big, 85))
+    (tmp_path / "face" / "b.jpg").write_bytes(jpeg(small, 97))
+    report = preflight(tmp_path, policy=POLICY)
+    assert ReasonCode.FACE_TOO_SMALL in report.image("face/b.jpg").codes
+    assert report.image("face/a.jpg").accepted, report.image("face/a.jpg").reasons
+    assert report.image("face/b.jpg").duplicate_of == "face/a.jpg"

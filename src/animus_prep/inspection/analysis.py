@@ -83,13 +83,14 @@ class ImageAnalysis:
 
         A copy in its proper place (face/ or body/<view>/, so its kind is known) first: a
         stray backup outside them would be rejected as misplaced, losing the picture.
-        Then passing the image checks (all but `upscaled`, see `_passes_as_a_copy`); then
-        the detail each holds (an enlarged copy holds only what its source held, however
-        many pixels it has), the copy that is not enlarged when they hold the same, then
-        resolution, sharpness and encoding quality in that order, each only when the
-        difference is beyond measurement noise (copies of one picture differ by a few
-        hundredths of a pixel in measured sharpness). So a photo kept beside a copy
-        enlarged from it (or from a smaller copy of it) is the one kept.
+        Then, when one copy looks enlarged, the detail each holds (an enlarged copy holds
+        only what its source held, so it cannot win by its pixels, nor pass the size
+        checks by them); then passing the image checks (all but `upscaled`, see
+        `_passes_as_a_copy`); then the copy that is not enlarged, resolution, sharpness
+        and encoding quality in that order, each only when the difference is beyond
+        measurement noise (copies of one picture differ by a few hundredths of a pixel in
+        measured sharpness). So a photo kept beside a copy enlarged from it (or from a
+        smaller copy of it) is the one kept.
         """
         a, b = self.measurements, other.measurements
         if a is None or b is None:
@@ -97,12 +98,13 @@ class ImageAnalysis:
         placed_a, placed_b = self.candidate.kind is not None, other.candidate.kind is not None
         if placed_a != placed_b:
             return placed_a
+        if a.detail.enlarged or b.detail.enlarged:
+            da, db = _detail_pixels(a), _detail_pixels(b)
+            if max(da, db) > _RESOLUTION_TIE * min(da, db):
+                return da > db
         passed_a, passed_b = self._passes_as_a_copy(), other._passes_as_a_copy()
         if passed_a != passed_b:
             return passed_a
-        da, db = _detail_pixels(a), _detail_pixels(b)
-        if max(da, db) > _RESOLUTION_TIE * min(da, db):
-            return da > db
         if a.detail.enlarged != b.detail.enlarged:
             return b.detail.enlarged
         pa, pb = a.width * a.height, b.width * b.height
@@ -118,11 +120,10 @@ class ImageAnalysis:
         return density_a > density_b
 
     def _passes_as_a_copy(self) -> bool:
-        """Whether every image check passed, but for those of size (`too_small`,
-        `face_too_small`, `upscaled`): which copy holds more is for the detail comparison,
-        so an enlargement cannot win by its pixels, nor a shrunk copy by no longer looking
-        enlarged."""
-        return all(c.passed for c in self.checks if c.code not in _SIZE_CODES)
+        """Whether every image check passed, but for `upscaled`: copies of one picture hold
+        the same detail, so a shrunk copy that no longer looks enlarged is no better (the
+        detail comparison before it settles an enlargement against its source)."""
+        return all(c.passed for c in self.checks if c.code is not ReasonCode.UPSCALED)
 
 
 def _detail_pixels(m: Measurements) -> float:
@@ -136,8 +137,6 @@ def _detail_pixels(m: Measurements) -> float:
     return pixels * (source / short) ** 2
 
 
-# Checks whose verdicts follow a copy's size rather than its picture.
-_SIZE_CODES = frozenset({ReasonCode.TOO_SMALL, ReasonCode.FACE_TOO_SMALL, ReasonCode.UPSCALED})
 # Differences within these are treated as ties between copies of one picture.
 _RESOLUTION_TIE = 1.1
 _SHARPNESS_TIE = 0.2
