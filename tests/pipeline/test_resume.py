@@ -392,3 +392,16 @@ def test_a_damaged_journal_is_said_and_kept(tmp_path: Path, client: Client) -> N
         run(root, client)
     assert journal.read_bytes() == b"\x13\x37" * 1500
     assert list(client.characters.iter()) == []
+
+
+def test_a_journal_damaged_past_its_header_is_said_and_kept(tmp_path: Path, client: Client) -> None:
+    root = example_character(tmp_path)
+    run(root, client)
+    journal = root / JOURNAL_NAME
+    data = bytearray(journal.read_bytes())
+    assert len(data) >= 3 * 4096  # the header page, and tables after it
+    data[4096 : 3 * 4096] = b"\xa5" * (2 * 4096)
+    journal.write_bytes(bytes(data))
+    with pytest.raises(PipelineError, match=r"cannot be read.*move it aside"):
+        run(root, client)
+    assert journal.read_bytes() == bytes(data)

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
@@ -95,6 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REJECTED
     except KeyboardInterrupt as exc:
         return _stopped_by(exc)
+    except sqlite3.Error as exc:
+        # A journal whose damage showed only past its opening check.
+        sys.stderr.write(
+            f"animus-prep: error: a work journal could not be used ({exc}); move the "
+            "folder's .animus-prep/ aside and run again\n"
+        )
+        return EXIT_REJECTED
     except BrokenPipeError:
         # The reader stopped early (`... --format jsonl | head`): stop as quietly as a
         # command killed by SIGPIPE, without a traceback or a failed flush at exit.

@@ -105,21 +105,34 @@ class WorkJournal:
             if lock:
                 self._lock_file = _exclusive(self.path.with_name(self.path.name + ".lock"))
         self._lock = threading.Lock()
+        db: sqlite3.Connection | None = None
         try:
-            self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
-            with self._lock, self._db:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.executescript(_SCHEMA)
+            db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+            with self._lock, db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+                # A damaged page past the header shows only when read: read it all now.
+                (verdict,) = db.execute("PRAGMA quick_check(1)").fetchone()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError("quick check: " + " ".join(str(verdict).split()))
         except sqlite3.Error as exc:
+            if db is not None:
+                db.close()
             if self._lock_file is not None:
                 self._lock_file.close()
                 self._lock_file = None
-            # Never replaced here: it may hold the only record of paid work.
+            # Never replaced or moved here: it may hold the only record of paid work.
+            if isinstance(exc, sqlite3.OperationalError):
+                raise JournalError(
+                    f"the work journal {self.path} cannot be opened ({exc}); check that "
+                    "its folder is writable and no other program holds it"
+                ) from None
             raise JournalDamagedError(
                 f"the work journal {self.path} cannot be read ({exc}); move it aside and "
-                "run again (a character animus-prep already made under the same name is "
-                "not made again unless you ask for it)"
+                "run again (the character animus-prep made for this folder is found again "
+                "by its photos)"
             ) from None
+        self._db = db
 
     def close(self) -> None:
         with self._lock:
