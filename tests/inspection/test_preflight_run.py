@@ -327,3 +327,16 @@ def test_one_picture_may_be_a_face_and_a_body_reference(tmp_path: Path) -> None:
     (copy,) = (i for i in faces if not i.accepted)
     assert copy.codes == (ReasonCode.DUPLICATE,) and copy.duplicate_of is not None
     assert copy.duplicate_of.startswith("face/")
+
+
+def test_stray_backups_are_named_copies_of_the_photo_in_place(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    arr = photo("astronaut", 1200)
+    write(root / "face" / "portrait.jpg", arr)
+    write(root / "body" / "front" / "other.jpg", scene(7))
+    write(root / "backup_1.png", arr, "PNG")
+    write(root / "backup_2.jpg", arr)
+    report = preflight(root, policy=NO_FACES)
+    assert report.image("face/portrait.jpg").accepted
+    for stray in ("backup_1.png", "backup_2.jpg"):
+        assert report.image(stray).duplicate_of == "face/portrait.jpg"

@@ -211,7 +211,15 @@ def _copies_within_kinds(
         members = [i for i, a in enumerate(analyses) if a.candidate.kind in (kind, None)]
         found = find_copies([analyses[i] for i in members], policy, executor)
         for j, c in found.items():
-            copies.setdefault(members[j], replace(c, keep=members[c.keep]))
+            i, keep = members[j], members[c.keep]
+            earlier = copies.get(i)
+            # A misplaced file searched with both kinds: a copy kept in place names it
+            # better than another misplaced file does.
+            if earlier is None or (
+                analyses[earlier.keep].candidate.kind is None
+                and analyses[keep].candidate.kind is not None
+            ):
+                copies[i] = replace(c, keep=keep)
     return copies
 
 
