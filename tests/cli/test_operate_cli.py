@@ -156,7 +156,10 @@ def test_review_approves_the_dataset_with_only_clean_renders(
     doc = json.loads(result.out)
     assert doc["dataset_approved"] is True
     # Two face photos and no synthesized ones: the face LoRA will be refused; said first.
-    assert "the character has 2 face images; its face LoRA needs 5" in doc["note"]
+    assert doc["warnings"] == [
+        "the character has 2 face images; its face LoRA needs 5 (the server refuses it "
+        "with fewer): upload more, or let `animus-prep run` add synthesized faces"
+    ]
     assert "warning: the character has 2 face images" in result.err
     with setup_client(server.url, KEY) as client:
         status = client.dataset.status(cid)
@@ -432,11 +435,11 @@ def test_a_refused_key_or_too_few_credits_says_what_to_fix_before_resuming(
     monkeypatch.setenv("ANIMUS_API_KEY", "sk-not-a-key-of-this-server-123")
     refused = cli("train", cid, "--max-retries", "0")
     assert refused.code == 1 and "stopped: HTTP 401" in refused.out
-    assert "the server refused the API key: check ANIMUS_API_KEY" in refused.out
+    assert "the server refused the API key (or what was asked with it)" in refused.out
     assert "sk-not-a-key-of-this-server-123" not in refused.out + refused.err
     monkeypatch.setenv("ANIMUS_API_KEY", POOR_KEY)
     with setup_client(server.url, POOR_KEY) as client:
         poor = prepared_character(client, example_copy(tmp_path / "p"), "Poor", augment=False)
     broke = cli("train", poor, "--body")
     assert broke.code == 1 and "stopped: HTTP 402" in broke.out
-    assert "not enough credits: top up the account before resuming" in broke.out
+    assert "not enough credits (or no subscription for this)" in broke.out

@@ -239,9 +239,11 @@ def _what_to_fix(error: BaseException | None) -> str | None:
     """What a rerun alone cannot cure, for the errors that say so."""
     if isinstance(error, AuthenticationError):
         return (
-            "the server refused the API key: check ANIMUS_API_KEY (and that it is a key "
-            "for this server) before resuming"
+            "the server refused the API key (or what was asked with it): check "
+            "ANIMUS_API_KEY, and that it is a key for this server, before resuming"
         )
     if isinstance(error, PaymentRequiredError):
-        return "not enough credits: top up the account before resuming"
+        return (
+            "not enough credits (or no subscription for this): see to the account before resuming"
+        )
     return None

@@ -87,8 +87,8 @@ def judge_identity(
             None,
             "none",
             note=f"identity not checked: {n} distinct face photo{'' if n == 1 else 's'} "
-            f"with a usable face, {min_faces} needed to tell who the character is (or give "
-            "reference photos)",
+            f"of one person with a usable face, {min_faces} needed to tell who the "
+            "character is (or give reference photos)",
         )
     matrix = np.stack(list(embeddings.values()))
     same = (matrix @ matrix.T) >= threshold

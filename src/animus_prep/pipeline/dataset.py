@@ -113,12 +113,13 @@ def review_character(
             return summary
         faces = client.characters.get(cid).face_images_count or 0
         if faces < MIN_FACE_IMAGES:
-            summary.note = (
+            warning = (
                 f"the character has {faces} face image{'' if faces == 1 else 's'}; its face "
                 f"LoRA needs {MIN_FACE_IMAGES} (the server refuses it with fewer): upload "
                 "more, or let `animus-prep run` add synthesized faces"
             )
-            say(f"warning: {summary.note}")
+            summary.warnings.append(warning)
+            say(f"warning: {warning}")
         started = client.dataset.generate(cid, use_default_prompts=True)
         say(f"dataset: rendering {started.total_images or '?'} images")
     return review_dataset(

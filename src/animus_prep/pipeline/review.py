@@ -166,6 +166,8 @@ class ReviewSummary:
     actions: list[str] = field(default_factory=list)
     """The decision on each of `verdicts`, in step: approve, regenerate, delete, or skip
     (the render was gone when acted on)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the review noticed that will cost later (e.g. too few face images to train)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -175,6 +177,7 @@ class ReviewSummary:
             "dataset_approved": self.dataset_approved,
             "note": self.note,
             "dry_run": self.dry_run,
+            "warnings": list(self.warnings),
             "verdicts": [
                 {**v.to_json(), "action": action}
                 for v, action in zip(self.verdicts, self.actions, strict=False)
