@@ -8,6 +8,9 @@ When a create was sent but its answer never came back, the server may have made 
 character all the same: characters made by animus-prep carry a reference to their folder
 identity and name in their description, so the whole character list is searched for it
 before anything is created again, both on a rerun and at once when an answer is lost.
+Without a journal that names one (removed, or the server given by another address), the
+character animus-prep made under the name that holds the folder's photos is the
+folder's; one of the name holding none of them stops the command rather than be doubled.
 """
 
 from __future__ import annotations
