@@ -136,6 +136,31 @@ def ensure_character(
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+def folder_character(
+    client: Client,
+    journal: WorkJournal,
+    root: Path,
+    name: str,
+    say: Callable[[str], None],
+    *,
+    new_character: bool,
+    photos: Collection[str],
+) -> str:
+    """The character of the folder at ``root``: its identity settled (a copy of another
+    folder gets its own with ``new_character``), then found or created once
+    (`ensure_character`)."""
+    settle_folder_identity(journal, root, new_character=new_character)
+    return ensure_character(
+        client,
+        journal,
+        name,
+        say,
+        path=str(root.resolve()),
+        new_character=new_character,
+        photos=photos,
+    )
+
+
 def settle_folder_identity(journal: WorkJournal, root: Path, *, new_character: bool) -> None:
     """Record where the folder is used from; with ``new_character``, give a copy of
     another folder an identity of its own.

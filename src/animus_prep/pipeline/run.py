@@ -17,7 +17,7 @@ from ..client import AnimusError, APIError, Client, Status, is_transient
 from ..inspection.report import ImageReport, Report
 from ..inspection.run import preflight
 from ..policy import Policy
-from .character import CharacterError, ensure_character, settle_folder_identity
+from .character import CharacterError, folder_character
 from .dataset import review_character
 from .journal import JOURNAL_NAME, JournalError, WorkJournal
 from .review import ReviewSummary
@@ -208,15 +208,9 @@ def _run(
         raise PipelineError(str(exc)) from exc
     with journal:  # held to the end: the lock keeps a second command off this folder
         try:
-            settle_folder_identity(journal, root, new_character=new_character)
-            cid = ensure_character(
-                client,
-                journal,
-                name,
-                say,
-                path=str(root.resolve()),
-                new_character=new_character,
-                photos={i.sha256 for i in report.accepted if i.sha256},
+            photos = {i.sha256 for i in report.accepted if i.sha256}
+            cid = folder_character(
+                client, journal, root, name, say, new_character=new_character, photos=photos
             )
         except CharacterError as exc:
             raise PipelineError(str(exc)) from exc

@@ -18,7 +18,7 @@ from ..client import AnimusError, Client, content_filename, find_asset
 from ..inspection.report import ImageReport, Report
 from ..inspection.run import ProgressCallback, preflight
 from ..policy import Policy
-from .character import CharacterError, ensure_character, settle_folder_identity
+from .character import CharacterError, folder_character
 from .fitting import fitted_copy, needs_fitting
 from .journal import JOURNAL_NAME, JournalError, WorkJournal
 
@@ -112,15 +112,9 @@ def upload_folder(
             cid = character_id
             if cid is None:
                 assert name is not None
-                settle_folder_identity(journal, root, new_character=new_character)
-                cid = ensure_character(
-                    client,
-                    journal,
-                    name,
-                    say,
-                    path=str(root.resolve()),
-                    new_character=new_character,
-                    photos={i.sha256 for i in report.accepted if i.sha256},
+                photos = {i.sha256 for i in report.accepted if i.sha256}
+                cid = folder_character(
+                    client, journal, root, name, say, new_character=new_character, photos=photos
                 )
             outcomes = upload_accepted(
                 report, client, cid, journal, concurrency=concurrency, progress=progress
