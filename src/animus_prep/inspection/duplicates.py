@@ -119,7 +119,7 @@ def find_copies(
     for block in range(0, len(exact), _BLOCK):
         queries = range(block, min(block + _BLOCK, len(exact)))
         searches = [
-            _Search(i, *groups.most_alike_first(i, js, ds))
+            groups.search(i, js, ds)
             for i, js, ds in index.earlier_neighbours(queries, radius, _NEIGHBOURS)
             if len(js)
         ]
@@ -209,6 +209,8 @@ class _Search:
     """Checks spent within NEAR bits, and beyond."""
     found: bool = False
     """Whether it joined a group."""
+    colours: dict[int, bool] = field(default_factory=dict)
+    """Whether its colours agree with each lead's it was compared with (FAR_COLOURS)."""
 
 
 def _print(a: ImageAnalysis) -> Fingerprint:
@@ -226,6 +228,11 @@ class _NearGroups:
         # Each exact group's best copy; for each near group (by its root) the exact group
         # holding its best copy so far, which stands for it in verifications.
         self._champion = [_best(analyses, members) for members in exact]
+        # The champions' tiny copies and colour histograms as arrays (~0.4 KB a group), so
+        # a search weighs its candidates without a Python step per candidate.
+        champions = [self.print_of(g) for g in range(len(exact))]
+        self._tiny = tiny_vectors(champions)
+        self._palettes = np.stack([p.palette for p in champions]) if champions else None
         self._lead = list(range(len(exact)))
         # How exact groups were found to be copies: per verified pair, and per group the
         # verification that brought it in (for members joined through other groups).
@@ -292,36 +299,44 @@ class _NearGroups:
             self._features[g] = kept
             self._kept += len(packed)
 
-    def most_alike_first(
-        self, g: int, neighbours: np.ndarray, distances: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The neighbours (and their hash distances) reordered by how alike their tiny
-        copies are to g's: in a burst, every frame is within a few bits of every other,
-        and the hashes alone do not tell which are copies."""
-        tiny = tiny_vectors([self.print_of(int(j)) for j in neighbours] + [self.print_of(g)])
-        apart = ((tiny[:-1] - tiny[-1]) ** 2).sum(axis=1)
+    def search(self, g: int, neighbours: np.ndarray, distances: np.ndarray) -> _Search:
+        """A search for g's near group among its candidates, reordered by how alike their
+        tiny copies are to g's (in a burst, every frame is within a few bits of every
+        other, and the hashes alone do not tell which are copies). Whether g's colours
+        agree with those of each candidate beyond NEAR (by its group's lead) is worked
+        out here for all at once, not one by one as `_targets` meets them."""
+        apart = ((self._tiny[neighbours] - self._tiny[g]) ** 2).sum(axis=1)
         order = np.argsort(apart, kind="stable")
-        return neighbours[order], distances[order]
+        search = _Search(g, neighbours[order], distances[order])
+        far = search.neighbours[search.distances > NEAR].tolist()
+        if far and self._palettes is not None:
+            leads = [self._lead[self.find(j)] for j in far]
+            agree = self._palettes[leads] @ self._palettes[g] >= FAR_COLOURS
+            search.colours.update(zip(leads, agree.tolist(), strict=True))
+        return search
 
     def plan(self, search: _Search, before: int) -> list[int]:
         """The exact groups to check `search.image` against, in order, up to its first
         candidate numbered `before` or later (whose group is not settled yet); marked as
-        checked."""
+        checked. (One pass over the candidates: no group joins meanwhile.)"""
         out: list[int] = []
-        while (target := self.next_target(search, before)) is not None:
+        for target in self._targets(search, before):
             out.append(target)
             search.checked.append(target)
         return out
 
-    def next_target(self, search: _Search, before: int | None = None) -> int | None:
-        """The exact group to check `search.image` against next, or None: the group of
-        its next candidate (most alike first), by that group's lead, if it is another
-        group, not met before, and the budget allows (MAX_CHECKS within NEAR bits;
-        FAR_CHECKS beyond, when the colours agree). With `before`, None as soon as that
-        candidate is numbered `before` or later."""
+    def next_target(self, search: _Search) -> int | None:
+        """The exact group to check `search.image` against next, or None (see `_targets`)."""
+        return next(self._targets(search), None)
+
+    def _targets(self, search: _Search, before: int | None = None) -> Iterator[int]:
+        """The exact groups to check `search.image` against from here on, in order: the
+        group of each candidate (most alike first), by that group's lead, if it is
+        another group, not met before, and the budget allows (MAX_CHECKS within NEAR
+        bits; FAR_CHECKS beyond, when the colours agree). With `before`, they end at the
+        first candidate numbered `before` or later."""
         own = self.find(search.image)
         met = {self.find(g) for g in search.checked}
-        palette = self.print_of(search.image).palette
         for j, d in zip(search.neighbours.tolist(), search.distances.tolist(), strict=True):
             root = self.find(j)
             if root == own or root in met:
@@ -330,16 +345,24 @@ class _NearGroups:
             if spent:
                 continue
             if before is not None and j >= before:
-                return None
+                return
             lead = self._lead[root]
+            met.add(root)
             if d <= NEAR:
                 search.near += 1
-                return lead
-            if float(np.dot(palette, self.print_of(lead).palette)) >= FAR_COLOURS:
+                yield lead
+                continue
+            agree = search.colours.get(lead)
+            if agree is None:
+                agree = self._colours_agree(search.image, lead)
+                search.colours[lead] = agree
+            if agree:
                 search.far += 1
-                return lead
-            met.add(root)
-        return None
+                yield lead
+
+    def _colours_agree(self, g: int, other: int) -> bool:
+        assert self._palettes is not None  # there are groups
+        return float(self._palettes[g] @ self._palettes[other]) >= FAR_COLOURS
 
     def join(self, g: int, target: int, similarity: float, how: str) -> None:
         a, b = self.find(g), self.find(target)
