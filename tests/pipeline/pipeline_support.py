@@ -12,9 +12,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "character"
 
 
 def example_character(tmp_path: Path) -> Path:
-    """A private copy of the bundled example character (so journals stay in tmp)."""
+    """A private copy of the bundled example character (so journals stay in tmp), without
+    any journal a run in the examples folder left there."""
     root = tmp_path / "character"
-    shutil.copytree(EXAMPLES, root)
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".animus-prep"))
     return root
 
 

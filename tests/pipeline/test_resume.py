@@ -13,6 +13,8 @@ from pipeline_support import example_character
 from animus_prep import APIConnectionError, Client, PaymentRequiredError
 from animus_prep.pipeline.journal import JournalBusyError, WorkJournal
 from animus_prep.pipeline.run import JOURNAL_NAME, PipelineError, RunSummary, run_pipeline
+from animus_prep.pipeline.upload import upload_folder
+from animus_prep.policy import Policy
 from animus_prep.sandbox import serve_in_thread
 
 KEY = "sk-resume-test"
@@ -324,6 +326,39 @@ def test_a_removed_journal_finds_its_character_by_its_photos(
     run(root, client, log=lines.append)
     assert f"found character Resume ({cid}): it holds this folder's photos" in lines
     assert only_character(client) == cid and faces(client, cid) == before
+
+
+def test_a_removed_journal_finds_its_character_by_copies_made_to_fit(
+    tmp_path: Path, client: Client
+) -> None:
+    # Every photo is over this policy's pixel limit, so only copies made to fit are sent:
+    # their names carry their originals' digests.
+    policy = Policy(identity=False, fix=True, server_max_pixels=500_000)
+    root = example_character(tmp_path)
+    first = upload_folder(root, client, name="Resume", policy=policy)
+    assert first.uploads and all(u.fixed for u in first.uploads), first.to_json()
+    shutil.rmtree(root / JOURNAL_NAME.split("/")[0])
+    lines: list[str] = []
+    again = upload_folder(root, client, name="Resume", policy=policy, log=lines.append)
+    assert again.character_id == first.character_id == only_character(client)
+    assert f"found character Resume ({first.character_id}): it holds this folder's photos" in lines
+    assert {u.status for u in again.uploads} == {"already"}
+
+
+def test_the_character_list_is_searched_within_a_bound(
+    tmp_path: Path, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from animus_prep.pipeline import character
+
+    for n in range(3):
+        client.characters.create(f"Someone {n}")
+    monkeypatch.setattr(character, "MAX_LISTED", 2)
+    with (
+        WorkJournal(tmp_path / JOURNAL_NAME) as journal,
+        pytest.raises(character.CharacterError, match="searched 2 characters"),
+    ):
+        character.ensure_character(client, journal, "Resume", lambda _m: None)
+    assert len(list(client.characters.iter())) == 3
 
 
 def test_another_spelling_of_the_server_finds_the_same_character(

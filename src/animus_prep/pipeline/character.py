@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import sqlite3
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -213,23 +214,31 @@ def _gone(client: Client, cid: str) -> bool:
 
 
 def _holds_any(client: Client, cid: str, photos: Collection[str]) -> bool:
-    """Whether the character holds an upload of any of ``photos`` (sha256 digests)."""
+    """Whether the character holds an upload of any of ``photos`` (sha256 digests): an
+    upload name carries its content's digest, and a copy made to fit the server's limits
+    its original's as well (``photo-<original>.<copy>.jpg``)."""
     if not photos:
         return False
     tags = {digest[:16] for digest in photos}
     for asset in client.assets.list(cid).assets:
-        parts = (asset.filename or "").split(".")
-        if any(part in tags for part in parts):
+        if not tags.isdisjoint(_NAME_PARTS.split(asset.filename or "")):
             return True
     return False
 
 
+_NAME_PARTS = re.compile(r"[._-]")
+
+
 def _made_under(client: Client, name: str) -> list[str]:
-    """The ids of the characters animus-prep made under ``name`` on this server."""
+    """The ids of the characters animus-prep made under ``name`` on this server (every
+    page, up to the bound of `_find`: past it, nothing is created)."""
     out = []
     for n, character in enumerate(client.characters.iter()):
         if n >= MAX_LISTED:
-            break
+            raise CharacterError(
+                f"searched {MAX_LISTED} characters for those named {name} without "
+                "reaching the end; not creating another (to make one, add --new-character)"
+            )
         described = (character.description or "").startswith(DESCRIPTION_PREFIX)
         if character.character_id and character.name == name and described:
             out.append(character.character_id)

@@ -25,6 +25,9 @@ _QUALITIES = (95, 92, 88)
 # Shrink steps when even the lowest quality is over the byte limit, and how many.
 _SHRINK = 0.85
 _MAX_SHRINKS = 8
+# Of the original's name, kept in the copy's: short enough that the digest after it
+# survives an upload name's length limit.
+_STEM = 40
 # One full-size copy in memory at a time, whatever the upload concurrency.
 _ONE_AT_A_TIME = threading.Lock()
 
@@ -41,8 +44,12 @@ def needs_fitting(width: int, height: int, file_bytes: int, policy: Policy) -> b
     return over_server_limits(width, height, file_bytes, policy) is not None
 
 
-def fitted_copy(path: Path, policy: Policy) -> FittedCopy:
-    """A JPEG copy of the photo at ``path`` within the server's pixel and byte limits."""
+def fitted_copy(path: Path, policy: Policy, original_sha256: str) -> FittedCopy:
+    """A JPEG copy of the photo at ``path`` within the server's pixel and byte limits.
+
+    Its name carries the original's content digest (``photo-<sha256[:16]>.jpg``), so the
+    character holding it is known as this folder's even without the folder's journal
+    (the upload name adds the copy's own digest)."""
     with _ONE_AT_A_TIME:
         image = load_upright(path)
         width, height = image.size
@@ -59,6 +66,7 @@ def fitted_copy(path: Path, policy: Policy) -> FittedCopy:
                         f"sent a copy: {size[0]}x{size[1]} JPEG at quality {quality}, "
                         f"{len(data) / 2**20:.1f} MB (the original is {width}x{height})"
                     )
-                    return FittedCopy(data, f"{path.stem}.jpg", note)
+                    name = f"{path.stem[:_STEM]}-{original_sha256[:16]}.jpg"
+                    return FittedCopy(data, name, note)
             scale *= _SHRINK
     raise ValueError(f"{path.name}: no copy fits the server's limits")

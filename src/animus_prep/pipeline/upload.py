@@ -158,7 +158,7 @@ def upload_accepted(
             img.width or 0, img.height or 0, len(data), report.policy
         ):
             try:
-                copy = fitted_copy(path, report.policy)
+                copy = fitted_copy(path, report.policy, img.sha256)
             except (OSError, ValueError) as exc:
                 return UploadOutcome(img.path, image_type, "failed", error=f"cannot fit: {exc}")
             data, filename, fixed = copy.data, copy.filename, copy.note
