@@ -358,3 +358,87 @@ def test_group_photos_do_not_outvote_the_character(tmp_path: Path, ardern: np.nd
     assert ReasonCode.IDENTITY_MISMATCH in report.image("face/obama.jpg").codes
     assert report.image("face/ardern.jpg").accepted
     assert not any("identity not checked" in w for w in report.warnings)
+
+
+PEOPLE = Path(__file__).resolve().parents[1] / "data" / "people"
+STUDIO = Path(__file__).resolve().parents[2] / "examples" / "character" / "body" / "front"
+
+
+def _on_canvas(rgb: np.ndarray, face_height: float, box_height: float) -> np.ndarray:
+    """The photo shrunk so its face is ``face_height`` px tall, on a grey 640x960 frame
+    (a full-length photo's proportions)."""
+    f = face_height / box_height
+    img = Image.fromarray(rgb)
+    small = np.asarray(img.resize((round(img.width * f), round(img.height * f)), Image.LANCZOS))
+    canvas = np.full((960, 640, 3), 120, np.uint8)
+    h, w = small.shape[:2]
+    canvas[100 : 100 + h, (640 - w) // 2 : (640 - w) // 2 + w] = small
+    return canvas
+
+
+def test_a_body_photo_of_someone_else_is_an_identity_mismatch(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    root = _character(tmp_path, ardern)
+    body = root / "body" / "front"
+    body.mkdir(parents=True)
+    shutil.copy(STUDIO / "ardern_studio.jpg", body / "ardern.jpg")
+    shutil.copy(PEOPLE / "check" / "hopper_navy.jpg", body / "stranger.jpg")
+    report = preflight(root, policy=Policy(identity_min_faces=3))
+    stranger = report.image("body/front/stranger.jpg")
+    assert stranger.codes == (ReasonCode.IDENTITY_MISMATCH,)
+    assert stranger.identity_score is not None
+    assert stranger.identity_score < POLICY.identity_threshold
+    own = report.image("body/front/ardern.jpg")
+    assert own.accepted
+    assert own.identity_score is not None and own.identity_score > 0.6
+    # Body photos are judged, but do not vote: the identity is still the face photos'.
+    assert ReasonCode.IDENTITY_MISMATCH in report.image("face/obama.jpg").codes
+
+
+def test_a_face_too_small_to_recognise_in_a_body_photo_is_not_judged(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    stranger = np.asarray(Image.open(PEOPLE / "check" / "hopper_navy.jpg").convert("RGB"))
+    box = YuNetDetector().detect(stranger)[0].box
+    root = _character(tmp_path, ardern)
+    body = root / "body" / "front"
+    write(body / "far.jpg", _on_canvas(stranger, 40, box[3]))
+    write(body / "near.jpg", _on_canvas(stranger, 90, box[3]))
+    report = preflight(root, policy=Policy(identity_min_faces=3))
+    far = report.image("body/front/far.jpg")
+    assert far.faces and far.identity_score is None
+    assert ReasonCode.IDENTITY_MISMATCH not in far.codes
+    # The same person, with a face large enough to recognise, is judged.
+    assert ReasonCode.IDENTITY_MISMATCH in report.image("body/front/near.jpg").codes
+
+
+def test_body_photos_alone_are_judged_against_reference_photos(tmp_path: Path) -> None:
+    body = tmp_path / "c" / "body" / "front"
+    body.mkdir(parents=True)
+    shutil.copy(STUDIO / "ardern_studio.jpg", body / "ardern.jpg")
+    shutil.copy(PEOPLE / "check" / "hopper_navy.jpg", body / "stranger.jpg")
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    shutil.copy(EXAMPLES / "ardern.jpg", ref / "known.jpg")
+    report = preflight(tmp_path / "c", reference=ref)
+    assert report.image("body/front/ardern.jpg").accepted
+    assert ReasonCode.IDENTITY_MISMATCH in report.image("body/front/stranger.jpg").codes
+    # Without references there is nothing to judge body photos alone against.
+    alone = preflight(tmp_path / "c")
+    assert all(i.identity_score is None for i in alone.images) and alone.warnings == ()
+
+
+def test_a_face_not_surely_found_in_a_body_photo_is_not_judged(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    # The character's photo turned sideways (as a wrong EXIF orientation leaves it): the
+    # detector finds its face at a low score, and an embedding of it would say "someone
+    # else" about the character.
+    root = _character(tmp_path, ardern)
+    write(root / "body" / "front" / "sideways.jpg", np.ascontiguousarray(np.rot90(ardern)))
+    report = preflight(root, policy=Policy(identity_min_faces=3))
+    sideways = report.image("body/front/sideways.jpg")
+    assert sideways.faces and sideways.faces[0].score < 0.85
+    assert sideways.identity_score is None
+    assert ReasonCode.IDENTITY_MISMATCH not in sideways.codes

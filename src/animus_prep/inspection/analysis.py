@@ -21,6 +21,8 @@ from .checks import CheckResult, Evidence, over_server_limits, run_checks
 from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
 from .faces import (
+    BODY_IDENTITY_MIN_FACE,
+    BODY_IDENTITY_MIN_SCORE,
     FACE_MIN_MEASURED_SIDE,
     FaceFindings,
     face_sharpness,
@@ -170,10 +172,12 @@ def analyze_decoded(
         findings = find_faces(
             result.rgb,
             result.scale,
-            embed=candidate.kind == "face" and policy.identity,
+            embed=policy.identity,
             policy=policy,
             detector=detector,
             embedder=embedder,
+            embed_min_height=0.0 if candidate.kind == "face" else BODY_IDENTITY_MIN_FACE,
+            embed_min_score=0.0 if candidate.kind == "face" else BODY_IDENTITY_MIN_SCORE,
         )
         findings = _face_sharpness_at_full_detail(result, findings)
     usable = findings if findings is not None and findings.unavailable is None else None

@@ -230,7 +230,9 @@ def _apply_identity(
     references: Sequence[ImageAnalysis],
     policy: Policy,
 ) -> tuple[dict[int, float], list[str], Embedding | None]:
-    """Score face photos against the character's identity; flag the other people. Also
+    """Score face photos, and body photos whose face was embedded, against the
+    character's identity; flag the other people. The identity comes from the reference
+    photos, or from the person most face photos show (body photos do not vote). Also
     returns the identity (an embedding) when one was found."""
     warnings: list[str] = []
     unavailable = next(
@@ -240,9 +242,9 @@ def _apply_identity(
         return {}, [f"{unavailable}; face checks were skipped"], None
     if not policy.faces or not policy.identity:
         return {}, warnings, None
-    if not any(a.candidate.kind == "face" for a in analyses):
-        # Body photos only, or no photo at all: there is no identity to check, so saying
-        # it was not checked would only be noise.
+    if not references and not any(a.candidate.kind == "face" for a in analyses):
+        # Body photos only, or no photo at all, and no reference: there is no identity to
+        # check against, so saying it was not checked would only be noise.
         return {}, warnings, None
     embeddings = main_face_embeddings(analyses)
     # Each picture votes once: copies of one photo must not outvote the rest. A photo of
@@ -252,6 +254,7 @@ def _apply_identity(
         i: e
         for i, e in embeddings.items()
         if i not in duplicate_of
+        and analyses[i].candidate.kind == "face"
         and all(r.code is not ReasonCode.MULTIPLE_FACES for r in reasons[i])
     }
     ref = [
@@ -269,7 +272,7 @@ def _apply_identity(
         warnings.append(verdict.note)
     if verdict.target is None:
         return {}, warnings, None
-    # Every face photo is scored, copies included, against the one identity.
+    # Every embedded face is scored, copies included, against the one identity.
     against = "the reference photos" if ref else "the person in most of the face photos"
     scores, mismatches = identity_mismatches(embeddings, verdict.target, policy, against)
     for i, reason in mismatches.items():

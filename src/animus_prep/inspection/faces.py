@@ -1,8 +1,9 @@
 """How the pre-flight uses the face models: what they say about one image.
 
 Computed in the pre-flight worker. Detection runs on the reduced, upright copy the decode
-already made; boxes are reported in full-resolution pixels. Only face photos are embedded
-(identity is judged on them), and only their main face. The rule for when a second face
+already made; boxes are reported in full-resolution pixels. Only the main face is
+embedded (for the identity check): always in a face photo, and in a body photo when it is
+large enough to be recognised there (`BODY_IDENTITY_MIN_FACE`). The rule for when a second face
 counts as another person lives here, once, for the checks and for the detector's second look.
 """
 
@@ -28,6 +29,16 @@ from .sharpness import Sharpness, measure_sharpness
 # training crop's scale by the check.
 FACE_MEASURE_SIDE = 320
 FACE_MIN_MEASURED_SIDE = 160
+# A body photo's face is embedded (and so its identity judged) only when it is at least
+# this tall (px) in the copy it is found in, and found with at least this detector score.
+# On real faces from PyPI packages, shrunk so their face was 32-128 px tall, the same
+# person's score (leave-one-out, against their own identity) stayed at 0.44 or more from
+# 64 px up and other people's at 0.31 or less (threshold 0.363); at 32 px, 5 of 38 fell
+# under the threshold. Their detector scores were 0.76-0.98 (a tenth under 0.85), while a
+# photo turned sideways by a wrong EXIF orientation gave a face of 0.72 that is no face
+# (a rotated face scores 0.53-0.84): a face not surely found is not judged.
+BODY_IDENTITY_MIN_FACE = 64
+BODY_IDENTITY_MIN_SCORE = 0.85
 # The region spans the five landmarks, grown by these shares of the distance between the
 # eyes: sideways to the cheeks, up to the brows, down past the lower lip. Hair and the
 # background around the head stay out, so a sharp background cannot vouch for a soft face.
@@ -217,8 +228,12 @@ def find_faces(
     policy: Policy,
     detector: FaceDetector | None = None,
     embedder: FaceEmbedder | None = None,
+    embed_min_height: float = 0.0,
+    embed_min_score: float = 0.0,
 ) -> FaceFindings:
-    """Detect faces in an upright reduced copy (`scale` = full pixels per copy pixel)."""
+    """Detect faces in an upright reduced copy (`scale` = full pixels per copy pixel).
+    With ``embed``, the main face is embedded when it is at least ``embed_min_height``
+    px tall in ``rgb`` and its detector score at least ``embed_min_score``."""
     try:
         if detector is None or (embed and embedder is None):
             default_detector, default_embedder = _default_models()
@@ -232,10 +247,12 @@ def find_faces(
         sharpness = None
         exposure = None
         if found:
-            sharpness = face_sharpness(rgb, found[0], 1.0 / scale)
-            exposure = face_exposure(rgb, found[0])
-            if embed and embedder is not None:
-                embedding = embedder.embed(rgb, found[0])
+            main = found[0]
+            sharpness = face_sharpness(rgb, main, 1.0 / scale)
+            exposure = face_exposure(rgb, main)
+            clear = main.box[3] >= embed_min_height and main.score >= embed_min_score
+            if embed and embedder is not None and clear:
+                embedding = embedder.embed(rgb, main)
     except FacesUnavailableError as exc:
         return FaceFindings((), unavailable=str(exc))
     return FaceFindings(
