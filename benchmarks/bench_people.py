@@ -18,6 +18,8 @@ photos by tests/people.py (nothing derived is stored):
   shadow against a lit frame (`too_dark` required); dimmed x0.6, a dark but usable photo
   (`too_dark` wrong).
 
+Every variant is upright, so `rotated` is wrong on all of them (its false rejections).
+
 Run with the default policy (faces on), the path users run:
 
     .venv/bin/python benchmarks/bench_people.py [--out benchmarks/results]
@@ -57,7 +59,8 @@ from people import (  # noqa: E402
     soft_face,
 )
 
-CODES = ("upscaled", "blurry", "too_bright", "too_dark")
+CODES = ("upscaled", "blurry", "too_bright", "too_dark", "rotated")
+"""Codes scored. Every variant is upright: any `rotated` is a false rejection."""
 
 
 @dataclass

@@ -31,6 +31,9 @@ class ReasonCode(StrEnum):
     """A dataset render that is a near-copy of a reference photo (teaches nothing new)."""
     UPSCALED = "upscaled"
     """Enlarged from a photo under the minimum size: its pixels hold that photo's detail."""
+    ROTATED = "rotated"
+    """Turned sideways or upside down (a missing or wrong EXIF orientation): its face is
+    upright only when the photo is turned."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -442,3 +442,64 @@ def test_a_face_not_surely_found_in_a_body_photo_is_not_judged(
     assert sideways.faces and sideways.faces[0].score < 0.85
     assert sideways.identity_score is None
     assert ReasonCode.IDENTITY_MISMATCH not in sideways.codes
+
+
+@pytest.mark.parametrize(
+    ("quarter_turns", "told"),
+    [(1, "90 degrees clockwise"), (3, "90 degrees counter-clockwise"), (2, "180 degrees")],
+)
+def test_a_photo_turned_from_upright_is_rotated_and_says_which_way(
+    tmp_path: Path, ardern: np.ndarray, quarter_turns: int, told: str
+) -> None:
+    # As a photo whose EXIF orientation was lost or is wrong looks once decoded.
+    root = _character(tmp_path, ardern)
+    hopper = np.asarray(Image.open(PEOPLE / "check" / "hopper_navy.jpg").convert("RGB"))
+    turned = np.ascontiguousarray(np.rot90(hopper, quarter_turns))
+    write(root / "face" / "turned.jpg", turned)
+    report = preflight(root, policy=Policy(identity_min_faces=3))
+    image = report.image("face/turned.jpg")
+    reason = next(r for r in image.reasons if r.code is ReasonCode.ROTATED)
+    assert told in reason.message and "EXIF" in reason.message
+    # A turned face says nothing sure about who it is: it is not judged, nor does it vote.
+    assert image.identity_score is None
+    assert ReasonCode.IDENTITY_MISMATCH not in image.codes
+    assert report.image("face/ardern.jpg").accepted
+    # Upright, the same photos are not.
+    assert not any(ReasonCode.ROTATED in i.codes for i in report.images if i is not image)
+
+
+def test_a_sideways_body_photo_is_rotated_and_a_faceless_one_is_not(tmp_path: Path) -> None:
+    body = tmp_path / "c" / "body" / "front"
+    studio = np.asarray(Image.open(STUDIO / "ardern_studio.jpg").convert("RGB"))
+    write(body / "sideways.jpg", np.ascontiguousarray(np.rot90(studio, 3)))
+    write(body / "back_view.jpg", np.ascontiguousarray(np.rot90(scene(1))))
+    report = preflight(tmp_path / "c")
+    assert ReasonCode.ROTATED in report.image("body/front/sideways.jpg").codes
+    assert ReasonCode.ROTATED not in report.image("body/front/back_view.jpg").codes
+
+
+def test_a_sideways_reference_photo_is_named_and_why(tmp_path: Path, ardern: np.ndarray) -> None:
+    root = _character(tmp_path, ardern)
+    ref = tmp_path / "ref"
+    write(ref / "sideways.jpg", np.ascontiguousarray(np.rot90(ardern)))
+    with pytest.raises(UnusableReferenceError) as info:
+        preflight(root, reference=ref)
+    assert list(info.value.problems) == [
+        (
+            "sideways.jpg",
+            "the photo looks sideways: its face is upright when turned 90 "
+            "degrees clockwise; turn it upright",
+        )
+    ]
+
+
+def test_a_photo_too_small_to_use_is_not_searched_for_its_turn(tmp_path: Path) -> None:
+    hopper = Image.open(PEOPLE / "check" / "hopper_navy.jpg").convert("RGB")
+    small = np.asarray(hopper.resize((hopper.width * 400 // hopper.height, 400)))
+    face = tmp_path / "c" / "face"
+    write(face / "small.jpg", np.ascontiguousarray(np.rot90(small)))
+    write(face / "large.jpg", np.ascontiguousarray(np.rot90(np.asarray(hopper))))
+    report = preflight(tmp_path / "c", policy=Policy(identity=False))
+    assert report.image("face/small.jpg").codes[0] is ReasonCode.TOO_SMALL
+    assert ReasonCode.ROTATED not in report.image("face/small.jpg").codes
+    assert ReasonCode.ROTATED in report.image("face/large.jpg").codes

@@ -17,7 +17,7 @@ from .._opencv import cv2
 from ..faces.types import FaceDetector, FaceEmbedder
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
-from .checks import CheckResult, Evidence, over_server_limits, run_checks
+from .checks import CheckResult, Evidence, least_side, over_server_limits, run_checks
 from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
 from .faces import (
@@ -178,6 +178,9 @@ def analyze_decoded(
             embedder=embedder,
             embed_min_height=0.0 if candidate.kind == "face" else BODY_IDENTITY_MIN_FACE,
             embed_min_score=0.0 if candidate.kind == "face" else BODY_IDENTITY_MIN_SCORE,
+            # Three more detections: not spent on a photo too small to use anyway.
+            look_for_turn=min(result.width, result.height) >= least_side(candidate.kind, policy),
+            turn_needs_face=candidate.kind == "body",
         )
         findings = _face_sharpness_at_full_detail(result, findings)
     usable = findings if findings is not None and findings.unavailable is None else None

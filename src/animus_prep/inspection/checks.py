@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .. import server_rules
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
-from .faces import FaceFindings, prominent_faces
+from .faces import TURN_MIN_SCORE, FaceFindings, prominent_faces
 from .measure import Measurements
 
 
@@ -79,13 +79,19 @@ def blur_score(edge_width: float, max_edge_width: float) -> float:
 _SERVER_MIN_SIDE = {"face": server_rules.MIN_FACE_SIDE, "body": server_rules.MIN_BODY_SIDE}
 
 
+def least_side(kind: str | None, policy: Policy) -> int:
+    """The shortest side a photo of ``kind`` may have: the policy's minimum, and never
+    less than the server's for the kind."""
+    return max(policy.min_side, _SERVER_MIN_SIDE.get(kind or "", 0))
+
+
 def check_size(e: Evidence, policy: Policy) -> CheckResult:
     """The policy's minimum, and never less than the server's for the photo's kind: a
     policy that lowers `min_side` cannot pass a photo the server refuses."""
     m = e.measurements
     short = min(m.width, m.height)
     server = _SERVER_MIN_SIDE.get(e.kind or "", 0)
-    least = max(policy.min_side, server)
+    least = least_side(e.kind, policy)
     whose = f"the server's minimum for {e.kind} photos" if server > policy.min_side else ""
     return CheckResult(
         "size",
@@ -320,6 +326,25 @@ def check_single_face(e: Evidence, policy: Policy) -> CheckResult | None:
     )
 
 
+def check_upright(e: Evidence, policy: Policy) -> CheckResult | None:
+    """Face and body photos alike: a photo turned sideways trains a sideways person."""
+    if e.faces is None or not (e.face_photo or e.body_photo):
+        return None
+    turn = e.faces.turn
+    if turn is None:
+        return CheckResult("upright", True, ReasonCode.ROTATED, "upright")
+    return CheckResult(
+        "upright",
+        False,
+        ReasonCode.ROTATED,
+        f"the photo looks {turn.describe()} (face score {turn.score_turned:.2f} turned, "
+        f"{turn.score_as_is:.2f} as it stands; a missing or wrong EXIF orientation?): "
+        "turn it and save it again",
+        score=turn.score_turned,
+        threshold=TURN_MIN_SCORE,
+    )
+
+
 def check_face_size(e: Evidence, policy: Policy) -> CheckResult | None:
     if not e.face_photo or e.faces is None:
         return None
@@ -352,6 +377,7 @@ CHECKS: tuple[Check, ...] = (
     check_has_face,
     check_single_face,
     check_face_size,
+    check_upright,
 )
 
 

@@ -55,6 +55,36 @@ _BOX_MIDDLE = 0.2
 DETECT_LONG_SIDE = 480
 
 
+# A photo turned sideways or upside down (a missing or wrong EXIF orientation) shows its
+# face turned: the detector finds it at a lower score, or not at all. When the best face
+# as the photo stands scores under TURN_TRIGGER, the other three orientations are tried,
+# and the photo is called turned when one of them finds a face at TURN_MIN_SCORE or more,
+# and by TURN_MARGIN more than as it stands. On 74 real face photos from PyPI packages
+# (upright: 0.85-0.96) no upright photo was called turned; turned a quarter either way,
+# 141 of 148 were found; upside down (which the detector finds at up to 0.91) 32 of 74.
+TURN_TRIGGER = 0.88
+TURN_MIN_SCORE = 0.85
+TURN_MARGIN = 0.08
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """How a photo that looks turned must be turned for its face to be upright."""
+
+    clockwise: int
+    """Degrees clockwise: 90, 180 or 270."""
+    score_as_is: float
+    """The best face score as the photo stands (0 when none was found)."""
+    score_turned: float
+    """The best face score once turned."""
+
+    def describe(self) -> str:
+        if self.clockwise == 180:
+            return "upside down: its face is upright when turned 180 degrees"
+        way = "clockwise" if self.clockwise == 90 else "counter-clockwise"
+        return f"sideways: its face is upright when turned 90 degrees {way}"
+
+
 @dataclass(frozen=True, slots=True)
 class FaceFindings:
     """Faces in one image (full-resolution pixels), the main one first, and its traits."""
@@ -69,6 +99,9 @@ class FaceFindings:
     """Luma of the main face's own region: the subject's exposure."""
     unavailable: str | None = None
     """Why the face models could not run here (then nothing else is set)."""
+    turn: Turn | None = None
+    """Set when the photo looks turned; its face was then not embedded (a turned face
+    says nothing sure about who it is)."""
 
     @property
     def main(self) -> Face | None:
@@ -230,10 +263,15 @@ def find_faces(
     embedder: FaceEmbedder | None = None,
     embed_min_height: float = 0.0,
     embed_min_score: float = 0.0,
+    look_for_turn: bool = False,
+    turn_needs_face: bool = False,
 ) -> FaceFindings:
     """Detect faces in an upright reduced copy (`scale` = full pixels per copy pixel).
     With ``embed``, the main face is embedded when it is at least ``embed_min_height``
-    px tall in ``rgb`` and its detector score at least ``embed_min_score``."""
+    px tall in ``rgb`` and its detector score at least ``embed_min_score``. With
+    ``look_for_turn``, whether the photo looks turned (`upright_turn`); with
+    ``turn_needs_face`` too, only when a face was found as it stands (a body photo may
+    rightly show none)."""
     try:
         if detector is None or (embed and embedder is None):
             default_detector, default_embedder = _default_models()
@@ -243,6 +281,9 @@ def find_faces(
         # The largest face is the subject; a confident small face does not outrank it.
         found.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         found = _confirmed(rgb, found, detector, policy)
+        turn = None
+        if look_for_turn and (found or not turn_needs_face):
+            turn = upright_turn(rgb, found, detector, policy)
         embedding = None
         sharpness = None
         exposure = None
@@ -251,7 +292,7 @@ def find_faces(
             sharpness = face_sharpness(rgb, main, 1.0 / scale)
             exposure = face_exposure(rgb, main)
             clear = main.box[3] >= embed_min_height and main.score >= embed_min_score
-            if embed and embedder is not None and clear:
+            if embed and embedder is not None and clear and turn is None:
                 embedding = embedder.embed(rgb, main)
     except FacesUnavailableError as exc:
         return FaceFindings((), unavailable=str(exc))
@@ -260,4 +301,25 @@ def find_faces(
         embedding=embedding,
         face_sharpness=sharpness,
         face_exposure=exposure,
+        turn=turn,
     )
+
+
+def upright_turn(
+    rgb: npt.NDArray[np.uint8], found: list[Face], detector: FaceDetector, policy: Policy
+) -> Turn | None:
+    """How to turn the photo for its face to be upright, when it looks turned (see
+    `TURN_TRIGGER`); None when it looks upright, or no orientation finds a surer face."""
+    as_is = max((f.score for f in found), default=0.0)
+    if as_is >= TURN_TRIGGER:
+        return None
+    best_k, best = 0, 0.0
+    for k in (1, 2, 3):
+        # np.rot90 turns counter-clockwise: k quarter turns = 360 - 90k degrees clockwise.
+        turned = detector.detect(np.ascontiguousarray(np.rot90(rgb, k)))
+        score = max((f.score for f in turned if f.score >= policy.face_min_score), default=0.0)
+        if score > best:
+            best_k, best = k, score
+    if best < max(TURN_MIN_SCORE, as_is + TURN_MARGIN):
+        return None
+    return Turn(360 - 90 * best_k, round(as_is, 4), round(best, 4))

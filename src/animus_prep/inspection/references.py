@@ -35,6 +35,8 @@ def why_unusable(a: ImageAnalysis) -> str | None:
         return "no face checks were run on it"
     if faces.unavailable is not None:
         return faces.unavailable
+    if faces.turn is not None:
+        return f"the photo looks {faces.turn.describe()}; turn it upright"
     if not faces.faces:
         return "no face found"
     if len(faces.faces) > 1:
