@@ -59,9 +59,9 @@ DETECT_LONG_SIDE = 480
 # face turned: the detector finds it at a lower score, or not at all. When the best face
 # as the photo stands scores under TURN_TRIGGER, the other three orientations are tried,
 # and the photo is called turned when one of them finds a face at TURN_MIN_SCORE or more,
-# and by TURN_MARGIN more than as it stands. On 74 real face photos from PyPI packages
+# and by TURN_MARGIN more than as it stands. On 63 real face photos from PyPI packages
 # (upright: 0.85-0.96) no upright photo was called turned; turned a quarter either way,
-# 141 of 148 were found; upside down (which the detector finds at up to 0.91) 32 of 74.
+# 126 of 126 were found; upside down (which the detector finds at up to 0.91) 28 of 63.
 TURN_TRIGGER = 0.88
 TURN_MIN_SCORE = 0.85
 TURN_MARGIN = 0.08
