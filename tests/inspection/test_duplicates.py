@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -187,3 +188,85 @@ def test_a_large_set_is_searched_within_the_complete_radius_and_says_so(
     large = preflight(tmp_path, "face", NO_FACES)
     assert large.image("b.jpg").duplicate_of == "a.jpg"
     assert any(f"searched within {COMPLETE_RADIUS} bits" in w for w in large.warnings)
+
+
+def _asked_again(groups: Any, search: Any, before: int | None) -> list[int]:
+    """The targets of a search as found by asking from the first candidate again after
+    each one: what a plan must equal (the specification `_targets` keeps in one pass)."""
+    from animus_prep.inspection.duplicates import FAR_COLOURS, NEAR
+
+    out: list[int] = []
+    while True:
+        own = groups.find(search.image)
+        met = {groups.find(g) for g in search.checked}
+        target = None
+        for j, d in zip(search.neighbours.tolist(), search.distances.tolist(), strict=True):
+            root = groups.find(j)
+            if root == own or root in met:
+                continue
+            if (search.near == MAX_CHECKS) if d <= NEAR else (search.far == FAR_CHECKS):
+                continue
+            if before is not None and j >= before:
+                return out
+            lead = groups._lead[root]
+            if d <= NEAR:
+                search.near += 1
+                target = lead
+                break
+            if float(groups._palettes[search.image] @ groups._palettes[lead]) >= FAR_COLOURS:
+                search.far += 1
+                target = lead
+                break
+            met.add(root)
+        if target is None:
+            return out
+        out.append(target)
+        search.checked.append(target)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_a_plan_picks_the_targets_that_asking_again_each_time_would(seed: int) -> None:
+    from types import SimpleNamespace
+
+    from animus_prep.inspection.duplicates import NEAR, _NearGroups
+
+    rng = np.random.default_rng(seed)
+    n = 40
+    # Two palettes: groups agree in colour with the searched image or do not.
+    colours = np.eye(64, dtype=np.float32)[rng.integers(0, 2, n)]
+    analyses = [
+        SimpleNamespace(
+            sha256=str(i),
+            candidate=SimpleNamespace(kind="face"),
+            print=SimpleNamespace(
+                tiny=rng.integers(0, 256, 144, dtype=np.uint8).tobytes(), palette=colours[i]
+            ),
+        )
+        for i in range(n)
+    ]
+    # Exact groups already joined into near groups of several (each with near and far
+    # candidates), candidates within and beyond NEAR bits in equal shares.
+    joins = [(int(a), int(b)) for a, b in rng.integers(0, n - 1, (25, 2))]
+    neighbours = rng.permutation(n - 1)[:30]
+    distances = np.where(rng.random(30) < 0.5, NEAR - 1, NEAR + 2)
+    before = int(rng.integers(20, n + 1))
+
+    def groups() -> Any:
+        g = _NearGroups(analyses, [[i] for i in range(n)])  # type: ignore[arg-type]
+        for a, b in joins:
+            g._parent[g.find(a)] = g.find(b)
+        return g
+
+    reference = groups()
+    expected = _asked_again(reference, reference.search(n - 1, neighbours, distances), before)
+    planned = groups()
+    assert planned.plan(planned.search(n - 1, neighbours, distances), before) == expected
+    # Asked one at a time (the rounds of a wave), the same.
+    one_by_one = groups()
+    search = one_by_one.search(n - 1, neighbours, distances)
+    got = []
+    while (t := one_by_one.next_target(search)) is not None:
+        got.append(t)
+        search.checked.append(t)
+    again = groups()
+    assert got == _asked_again(again, again.search(n - 1, neighbours, distances), None)

@@ -228,11 +228,14 @@ class _NearGroups:
         # Each exact group's best copy; for each near group (by its root) the exact group
         # holding its best copy so far, which stands for it in verifications.
         self._champion = [_best(analyses, members) for members in exact]
-        # The champions' tiny copies and colour histograms as arrays (~0.4 KB a group), so
-        # a search weighs its candidates without a Python step per candidate.
+        # The champions' tiny copies and colour histograms as arrays (~1 KB a group), so
+        # a search weighs its candidates without a Python step per candidate (colours in
+        # float64: one agreement, whether worked out for many candidates or for one).
         champions = [self.print_of(g) for g in range(len(exact))]
         self._tiny = tiny_vectors(champions)
-        self._palettes = np.stack([p.palette for p in champions]) if champions else None
+        self._palettes = (
+            np.stack([p.palette for p in champions]).astype(np.float64) if champions else None
+        )
         self._lead = list(range(len(exact)))
         # How exact groups were found to be copies: per verified pair, and per group the
         # verification that brought it in (for members joined through other groups).
@@ -334,31 +337,42 @@ class _NearGroups:
         group of each candidate (most alike first), by that group's lead, if it is
         another group, not met before, and the budget allows (MAX_CHECKS within NEAR
         bits; FAR_CHECKS beyond, when the colours agree). With `before`, they end at the
-        first candidate numbered `before` or later."""
-        own = self.find(search.image)
-        met = {self.find(g) for g in search.checked}
-        for j, d in zip(search.neighbours.tolist(), search.distances.tolist(), strict=True):
-            root = self.find(j)
-            if root == own or root in met:
-                continue
-            spent = search.near == MAX_CHECKS if d <= NEAR else search.far == FAR_CHECKS
-            if spent:
-                continue
-            if before is not None and j >= before:
-                return
-            lead = self._lead[root]
-            met.add(root)
-            if d <= NEAR:
-                search.near += 1
-                yield lead
-                continue
-            agree = search.colours.get(lead)
-            if agree is None:
-                agree = self._colours_agree(search.image, lead)
-                search.colours[lead] = agree
-            if agree:
-                search.far += 1
-                yield lead
+        first candidate numbered `before` or later.
+
+        The same targets, in the same order, as asking again from the first candidate
+        after each one (no group joins meanwhile): a group whose far candidate's colours
+        disagree is passed over only while far checks remain, so once they are spent the
+        candidates are walked again, and a near candidate of that group may follow."""
+        again = True
+        while again:
+            again = False
+            own = self.find(search.image)
+            met = {self.find(g) for g in search.checked}
+            for j, d in zip(search.neighbours.tolist(), search.distances.tolist(), strict=True):
+                root = self.find(j)
+                if root == own or root in met:
+                    continue
+                spent = search.near == MAX_CHECKS if d <= NEAR else search.far == FAR_CHECKS
+                if spent:
+                    continue
+                if before is not None and j >= before:
+                    return
+                lead = self._lead[root]
+                met.add(root)
+                if d <= NEAR:
+                    search.near += 1
+                    yield lead
+                    continue
+                agree = search.colours.get(lead)
+                if agree is None:
+                    agree = self._colours_agree(search.image, lead)
+                    search.colours[lead] = agree
+                if agree:
+                    search.far += 1
+                    yield lead
+                    if search.far == FAR_CHECKS:
+                        again = True
+                        break
 
     def _colours_agree(self, g: int, other: int) -> bool:
         assert self._palettes is not None  # there are groups
