@@ -11,6 +11,7 @@ import pytest
 from pipeline_support import example_character
 
 from animus_prep import APIConnectionError, Client, PaymentRequiredError
+from animus_prep.client import content_filename, find_asset
 from animus_prep.pipeline.journal import JournalBusyError, WorkJournal
 from animus_prep.pipeline.run import JOURNAL_NAME, PipelineError, RunSummary, run_pipeline
 from animus_prep.pipeline.upload import upload_folder
@@ -343,6 +344,11 @@ def test_a_removed_journal_finds_its_character_by_copies_made_to_fit(
     assert again.character_id == first.character_id == only_character(client)
     assert f"found character Resume ({first.character_id}): it holds this folder's photos" in lines
     assert {u.status for u in again.uploads} == {"already"}
+    # A copy is never taken for an upload of its original.
+    assets = client.assets.list(first.character_id).assets
+    for upload in first.uploads:
+        original = (root / upload.path).read_bytes()
+        assert find_asset(assets, content_filename(Path(upload.path).name, original)) is None
 
 
 def test_the_character_list_is_searched_within_a_bound(

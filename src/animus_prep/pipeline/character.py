@@ -216,7 +216,7 @@ def _gone(client: Client, cid: str) -> bool:
 def _holds_any(client: Client, cid: str, photos: Collection[str]) -> bool:
     """Whether the character holds an upload of any of ``photos`` (sha256 digests): an
     upload name carries its content's digest, and a copy made to fit the server's limits
-    its original's as well (``photo-<original>.<copy>.jpg``)."""
+    its original's as well (``photo-<original>-fit.<copy>.jpg``)."""
     if not photos:
         return False
     tags = {digest[:16] for digest in photos}

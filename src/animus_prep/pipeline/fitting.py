@@ -47,9 +47,11 @@ def needs_fitting(width: int, height: int, file_bytes: int, policy: Policy) -> b
 def fitted_copy(path: Path, policy: Policy, original_sha256: str) -> FittedCopy:
     """A JPEG copy of the photo at ``path`` within the server's pixel and byte limits.
 
-    Its name carries the original's content digest (``photo-<sha256[:16]>.jpg``), so the
-    character holding it is known as this folder's even without the folder's journal
-    (the upload name adds the copy's own digest)."""
+    Its name carries the original's content digest (``photo-<sha256[:16]>-fit.jpg``), so
+    the character holding it is known as this folder's even without the folder's journal
+    (the upload name adds the copy's own digest). The ``-fit`` after it keeps the copy
+    from being taken for an upload of the original itself (`find_asset` matches a digest
+    followed by a dot)."""
     with _ONE_AT_A_TIME:
         image = load_upright(path)
         width, height = image.size
@@ -66,7 +68,7 @@ def fitted_copy(path: Path, policy: Policy, original_sha256: str) -> FittedCopy:
                         f"sent a copy: {size[0]}x{size[1]} JPEG at quality {quality}, "
                         f"{len(data) / 2**20:.1f} MB (the original is {width}x{height})"
                     )
-                    name = f"{path.stem[:_STEM]}-{original_sha256[:16]}.jpg"
+                    name = f"{path.stem[:_STEM]}-{original_sha256[:16]}-fit.jpg"
                     return FittedCopy(data, name, note)
             scale *= _SHRINK
     raise ValueError(f"{path.name}: no copy fits the server's limits")
