@@ -90,7 +90,11 @@ class Policy:
     faces: bool = True
     """Run the face checks (needs onnxruntime)."""
     identity: bool = True
-    """Compare face photos' identities (an SFace embedding per face photo)."""
+    """Compare face photos' identities (an SFace embedding per face photo, and per body
+    photo whose face is clear enough to recognise)."""
+    rotated: bool = True
+    """Look for photos turned sideways or upside down (a missing or wrong EXIF
+    orientation) when their face is unsure or missing: three more detections each."""
     face_min_score: float = 0.6
     """Detector confidence below which a detection is ignored."""
     second_face_min_score: float = 0.8

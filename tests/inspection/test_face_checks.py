@@ -445,11 +445,15 @@ def test_a_face_not_surely_found_in_a_body_photo_is_not_judged(
 
 
 @pytest.mark.parametrize(
-    ("quarter_turns", "told"),
-    [(1, "90 degrees clockwise"), (3, "90 degrees counter-clockwise"), (2, "180 degrees")],
+    ("quarter_turns", "told", "clockwise"),
+    [
+        (1, "90 degrees clockwise", 90),
+        (3, "90 degrees counter-clockwise", 270),
+        (2, "180 degrees", 180),
+    ],
 )
 def test_a_photo_turned_from_upright_is_rotated_and_says_which_way(
-    tmp_path: Path, ardern: np.ndarray, quarter_turns: int, told: str
+    tmp_path: Path, ardern: np.ndarray, quarter_turns: int, told: str, clockwise: int
 ) -> None:
     # As a photo whose EXIF orientation was lost or is wrong looks once decoded.
     root = _character(tmp_path, ardern)
@@ -460,6 +464,11 @@ def test_a_photo_turned_from_upright_is_rotated_and_says_which_way(
     image = report.image("face/turned.jpg")
     reason = next(r for r in image.reasons if r.code is ReasonCode.ROTATED)
     assert told in reason.message and "EXIF" in reason.message
+    # np.rot90 turned it counter-clockwise: turned back clockwise by the same, it is upright.
+    assert image.metrics["turn_clockwise"] == clockwise == (90 * quarter_turns) % 360
+    assert image.metrics["face_score_turned"] == pytest.approx(reason.score, abs=1e-4)
+    assert reason.score is not None and reason.threshold is not None
+    assert reason.score >= reason.threshold >= image.metrics["face_score_as_is"]  # type: ignore[operator]
     # A turned face says nothing sure about who it is: it is not judged, nor does it vote.
     assert image.identity_score is None
     assert ReasonCode.IDENTITY_MISMATCH not in image.codes
@@ -503,3 +512,16 @@ def test_a_photo_too_small_to_use_is_not_searched_for_its_turn(tmp_path: Path) -
     assert report.image("face/small.jpg").codes[0] is ReasonCode.TOO_SMALL
     assert ReasonCode.ROTATED not in report.image("face/small.jpg").codes
     assert ReasonCode.ROTATED in report.image("face/large.jpg").codes
+
+
+def test_rotated_can_be_turned_off_and_is_off_for_renders() -> None:
+    from animus_prep.inspection.analysis import analyze_bytes
+    from animus_prep.pipeline.review import render_policy
+
+    hopper = np.asarray(Image.open(PEOPLE / "check" / "hopper_navy.jpg").convert("RGB"))
+    sideways = jpeg(np.ascontiguousarray(np.rot90(hopper)))
+    assert "rotated" in codes(sideways)
+    assert "rotated" not in codes(sideways, policy=Policy(rotated=False))
+    # A render has no EXIF orientation to get wrong; a reclining pose is not a turned photo.
+    render = analyze_bytes(sideways, "render.jpg", render_policy(Policy()))
+    assert ReasonCode.ROTATED not in {r.code for r in render.reasons()}

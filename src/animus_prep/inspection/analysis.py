@@ -179,7 +179,8 @@ def analyze_decoded(
             embed_min_height=0.0 if candidate.kind == "face" else BODY_IDENTITY_MIN_FACE,
             embed_min_score=0.0 if candidate.kind == "face" else BODY_IDENTITY_MIN_SCORE,
             # Three more detections: not spent on a photo too small to use anyway.
-            look_for_turn=min(result.width, result.height) >= least_side(candidate.kind, policy),
+            look_for_turn=policy.rotated
+            and min(result.width, result.height) >= least_side(candidate.kind, policy),
             turn_needs_face=candidate.kind == "body",
         )
         findings = _face_sharpness_at_full_detail(result, findings)

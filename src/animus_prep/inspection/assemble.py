@@ -49,6 +49,12 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
         out["jpeg_quality"] = a.jpeg_quality
     if a.orientation != 1:
         out["exif_orientation"] = a.orientation
+    turn = a.faces.turn if a.faces is not None else None
+    if turn is not None:
+        # How to turn the photo for its face to be upright, and the scores that say so.
+        out["turn_clockwise"] = turn.clockwise
+        out["face_score_as_is"] = round(turn.score_as_is, 4)
+        out["face_score_turned"] = round(turn.score_turned, 4)
     if a.print is not None:
         out["phash"] = f"{a.print.phash:016x}"
     return out

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .. import server_rules
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
-from .faces import TURN_MIN_SCORE, FaceFindings, prominent_faces
+from .faces import FaceFindings, prominent_faces
 from .measure import Measurements
 
 
@@ -341,7 +341,7 @@ def check_upright(e: Evidence, policy: Policy) -> CheckResult | None:
         f"{turn.score_as_is:.2f} as it stands; a missing or wrong EXIF orientation?): "
         "turn it and save it again",
         score=turn.score_turned,
-        threshold=TURN_MIN_SCORE,
+        threshold=turn.bar,
     )
 
 

@@ -78,6 +78,11 @@ class Turn:
     score_turned: float
     """The best face score once turned."""
 
+    @property
+    def bar(self) -> float:
+        """The score a face turned upright had to reach to call the photo turned."""
+        return max(TURN_MIN_SCORE, self.score_as_is + TURN_MARGIN)
+
     def describe(self) -> str:
         if self.clockwise == 180:
             return "upside down: its face is upright when turned 180 degrees"
@@ -92,7 +97,8 @@ class FaceFindings:
     faces: tuple[Face, ...]
     """Faces above the policy's score floor, largest first."""
     embedding: npt.NDArray[np.float32] | None = None
-    """SFace embedding of the main face (face photos only)."""
+    """SFace embedding of the main face (face photos, and body photos whose face is
+    clear enough: `BODY_IDENTITY_MIN_FACE`)."""
     face_sharpness: FaceSharpness | None = None
     """Blur of the main face's own region."""
     face_exposure: FaceExposure | None = None
@@ -320,6 +326,5 @@ def upright_turn(
         score = max((f.score for f in turned if f.score >= policy.face_min_score), default=0.0)
         if score > best:
             best_k, best = k, score
-    if best < max(TURN_MIN_SCORE, as_is + TURN_MARGIN):
-        return None
-    return Turn(360 - 90 * best_k, round(as_is, 4), round(best, 4))
+    turn = Turn(360 - 90 * best_k, as_is, best)
+    return turn if best >= turn.bar else None

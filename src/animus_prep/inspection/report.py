@@ -44,7 +44,8 @@ class ImageReport:
     """Detected faces (full-resolution pixels, largest first), or None when not checked."""
     identity_score: float | None = None
     embedding: np.ndarray | None = field(default=None, repr=False, compare=False)
-    """Identity embedding of the main face (face photos; not part of the JSON)."""
+    """Identity embedding of the main face (face photos, and body photos whose face is
+    clear enough to recognise; not part of the JSON)."""
     fingerprint: Fingerprint | None = field(default=None, repr=False, compare=False)
     """Hashes, a preview and where the pixels are, to recognise copies of this photo later
     (`dedup.verify_pair`) and show it (`thumbnail`); not part of the JSON."""

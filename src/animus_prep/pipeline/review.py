@@ -62,8 +62,11 @@ class RenderVerdict:
 def render_policy(policy: Policy) -> Policy:
     """The pre-flight policy as it applies to renders: a face, but no crop-size demand,
     and no `upscaled` verdict: a render is the server's own output at the size it chose,
-    and its softness, if any, is judged as blur."""
-    return policy.with_overrides({"faces": True, "face_crop_side": 1, "upscaled": False})
+    and its softness, if any, is judged as blur. No `rotated` either: a render has no
+    EXIF orientation to get wrong, and a reclining pose is not a turned photo."""
+    return policy.with_overrides(
+        {"faces": True, "face_crop_side": 1, "upscaled": False, "rotated": False}
+    )
 
 
 def judge_renders(
