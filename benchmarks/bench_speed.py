@@ -15,7 +15,8 @@ method in its own pass over the files, the median of `--repeats` passes:
   shorter side still reaches `Policy.analysis_side` (512 px): no checks at all. Beside
   it, the same decode by simplejpeg, the decoder the library uses.
 - **default**: `analyze` with `Policy()` as shipped: face detection, face checks and the
-  identity embedding of face photos. The face models run on one thread, as in a worker
+  identity embedding of face photos and of body photos whose face is clear enough (here
+  every one). The face models run on one thread, as in a worker
   process (and as the floor does); the in-process default (every core, up to four) is
   shown beside.
 - **faces off**: `Policy(faces=False)`.
