@@ -190,6 +190,24 @@ def test_a_large_set_is_searched_within_the_complete_radius_and_says_so(
     assert any(f"searched within {COMPLETE_RADIUS} bits" in w for w in large.warnings)
 
 
+def test_the_narrowed_search_is_judged_per_kind_as_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Face and body photos are searched apart: three of each is a scan of three, however
+    # many the folder holds, so only a kind over the limit narrows its own search.
+    for i in range(3):
+        write(tmp_path / "face" / f"f{i}.jpg", scene(i))
+        write(tmp_path / "body" / "front" / f"b{i}.jpg", scene(10 + i))
+    monkeypatch.setattr(hashindex, "SCAN_LIMIT", 3)
+    within = preflight(tmp_path, None, NO_FACES)
+    assert not any("searched within" in w for w in within.warnings)
+    write(tmp_path / "body" / "front" / "b3.jpg", scene(13))
+    over = preflight(tmp_path, None, NO_FACES)
+    narrowed = [w for w in over.warnings if f"searched within {COMPLETE_RADIUS} bits" in w]
+    assert len(narrowed) == 1
+    assert "4 distinct pictures among the body photos" in narrowed[0]
+
+
 def _asked_again(groups: Any, search: Any, before: int | None) -> list[int]:
     """The targets of a search as found by asking from the first candidate again after
     each one: what a plan must equal (the specification `_targets` keeps in one pass)."""

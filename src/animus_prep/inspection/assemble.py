@@ -17,6 +17,7 @@ from ..policy import Policy
 from ..reasons import Reason, ReasonCode
 from .analysis import ImageAnalysis, spread_vector
 from .checks import rejection
+from .discover import Kind
 from .duplicates import Copy, find_copies, search_radius
 from .report import ImageReport, MetricValue, Report
 from .selection import select_within_cap
@@ -102,12 +103,11 @@ def assemble(
     identity, warnings, identity_of = _apply_identity(
         analyses, reasons, duplicate_of, references, policy
     )
-    radius = search_radius(sum(a.print is not None for a in analyses), policy)
-    if radius < policy.duplicate_hash_distance:
+    for where, distinct, radius in _narrowed_searches(analyses, policy):
         warnings.append(
-            f"with this many photos, duplicate candidates were searched within {radius} "
-            f"bits of hash distance, not {policy.duplicate_hash_distance}: copies cropped "
-            "by more than ~5% may be missed"
+            f"with this many photos ({distinct:,} distinct pictures {where}), duplicate "
+            f"candidates were searched within {radius} bits of hash distance, not "
+            f"{policy.duplicate_hash_distance}: copies cropped by more than ~5% may be missed"
         )
     _apply_caps(analyses, reasons, policy)
     images = tuple(
@@ -209,12 +209,11 @@ def _copies_within_kinds(
     a copy in face/ does not make the one in body/ a duplicate, nor the other way round.
     Files outside both (misplaced) are searched with each, so a stray backup is still
     named a copy of the photo in place."""
-    kinds = {a.candidate.kind for a in analyses} - {None}
-    if len(kinds) <= 1:
+    sets = _search_sets(analyses)
+    if len(sets) == 1:
         return find_copies(analyses, policy, executor)
     copies: dict[int, Copy] = {}
-    for kind in sorted(k for k in kinds if k is not None):
-        members = [i for i, a in enumerate(analyses) if a.candidate.kind in (kind, None)]
+    for _kind, members in sets:
         found = find_copies([analyses[i] for i in members], policy, executor)
         for j, c in found.items():
             i, keep = members[j], members[c.keep]
@@ -227,6 +226,34 @@ def _copies_within_kinds(
             ):
                 copies[i] = replace(c, keep=keep)
     return copies
+
+
+def _search_sets(analyses: Sequence[ImageAnalysis]) -> list[tuple[Kind | None, list[int]]]:
+    """The sets the duplicate search runs over, as `_copies_within_kinds` makes them: each
+    kind with the misplaced files, or the whole folder when it holds one kind."""
+    kinds = sorted(k for k in {a.candidate.kind for a in analyses} if k is not None)
+    if len(kinds) <= 1:
+        return [(None, list(range(len(analyses))))]
+    return [
+        (kind, [i for i, a in enumerate(analyses) if a.candidate.kind in (kind, None)])
+        for kind in kinds
+    ]
+
+
+def _narrowed_searches(
+    analyses: Sequence[ImageAnalysis], policy: Policy
+) -> list[tuple[str, int, int]]:
+    """Each search set whose size narrowed the search below the policy's hash distance:
+    where it is, its number of distinct pictures and the radius searched."""
+    out: list[tuple[str, int, int]] = []
+    for kind, members in _search_sets(analyses):
+        prints = (analyses[i].print for i in members)
+        distinct = len({p.pixel_hash for p in prints if p is not None})
+        radius = search_radius(distinct, policy)
+        if radius < policy.duplicate_hash_distance:
+            where = "in the folder" if kind is None else f"among the {kind} photos"
+            out.append((where, distinct, radius))
+    return out
 
 
 def _apply_identity(
