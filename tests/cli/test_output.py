@@ -143,6 +143,30 @@ def test_a_report_that_cannot_be_written_is_refused_before_the_check(
     assert proc.stdout == ""
 
 
+def _unwritable_folder(tmp_path: Path) -> Path:
+    """A folder this process cannot make files in: a read-only one of its own, or (as
+    root, who writes anywhere) /sys; skipped when there is none."""
+    sealed = tmp_path / "sealed"
+    sealed.mkdir()
+    sealed.chmod(0o500)
+    for folder in (sealed, Path("/sys")):
+        try:
+            (folder / "probe.html").write_bytes(b"")
+        except OSError:
+            return folder
+        (folder / "probe.html").unlink()
+    pytest.skip("no folder here refuses new files")
+
+
+def test_a_report_in_a_folder_that_cannot_be_written_is_refused_before_the_check(
+    tmp_path: Path,
+) -> None:
+    target = _unwritable_folder(tmp_path) / "r.html"
+    proc = run("check", str(EXAMPLES), "--report", str(target))
+    assert proc.returncode == 2 and f"cannot write the report {target}" in proc.stderr
+    assert proc.stdout == "" and not target.exists()
+
+
 def test_a_report_is_never_written_over_a_photo_but_replaces_an_earlier_report(
     tmp_path: Path,
 ) -> None:
@@ -152,11 +176,18 @@ def test_a_report_is_never_written_over_a_photo_but_replaces_an_earlier_report(
     proc = run("check", str(EXAMPLES), "--report", str(photo), "-q")
     assert proc.returncode == 2 and "exists and is not an HTML report" in proc.stderr
     assert photo.read_bytes() == data and proc.stdout == ""
+    own = tmp_path / "notes.html"
+    own.write_text("<!DOCTYPE html>\n<title>my own notes</title>\n")
+    proc = run("check", str(EXAMPLES), "--report", str(own), "-q")
+    assert proc.returncode == 2 and "is not an HTML report of animus-prep" in proc.stderr
+    assert own.read_text() == "<!DOCTYPE html>\n<title>my own notes</title>\n"
     earlier = tmp_path / "r.html"
-    earlier.write_text("<!DOCTYPE html>\n<title>an earlier report</title>\n")
     proc = run("check", str(EXAMPLES), "--workers", "2", "--report", str(earlier), "-q")
     assert proc.returncode == 0, proc.stderr
-    assert "an earlier report" not in earlier.read_text(encoding="utf-8")
+    earlier.write_text(earlier.read_text(encoding="utf-8").replace("</title>", " EARLIER</title>"))
+    proc = run("check", str(EXAMPLES), "--workers", "2", "--report", str(earlier), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "EARLIER" not in earlier.read_text(encoding="utf-8")
 
 
 def test_upload_lists_every_file_and_writes_its_report(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
@@ -200,23 +201,48 @@ def report_path(value: str) -> Path:
         raise argparse.ArgumentTypeError(f"{value} is a folder; name the report file")
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"{value}: no folder {path.parent} to write it in")
-    if path.exists() and not (path.is_file() and _is_html(path)):
+    if path.exists() and not (path.is_file() and _is_earlier_report(path)):
         raise argparse.ArgumentTypeError(
-            f"{value} exists and is not an HTML report: it is never overwritten (a photo "
-            "named by mistake would be lost); name a new file or an earlier report"
+            f"{value} exists and is not an HTML report of animus-prep: it is never overwritten "
+            "(a photo or a page of your own named by mistake would be lost); name a new "
+            "file or an earlier report"
         )
+    problem = _unwritable(path)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"cannot write the report {value}: {problem}")
     return path
 
 
-def _is_html(path: Path) -> bool:
-    """Whether an existing file is an HTML document (an earlier report may be replaced),
-    or empty (nothing to lose)."""
+REPORT_MARK = b'<meta name="generator" content="animus-prep">'
+"""What every HTML report of animus-prep carries in its head."""
+
+
+def _is_earlier_report(path: Path) -> bool:
+    """Whether an existing file is an HTML report of animus-prep (it may be replaced), or
+    empty (nothing to lose)."""
     try:
         with path.open("rb") as f:
-            head = f.read(256).lstrip().lower()
+            head = f.read(16384)
     except OSError:
         return False
-    return not head or head.startswith((b"<!doctype html", b"<html"))
+    return not head.strip() or REPORT_MARK in head
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why the report could not be written at `path` (None: it can), found before the
+    check runs rather than after it. An existing report is opened to append (nothing is
+    written); for a new one, a file is made beside it and removed."""
+    try:
+        if path.exists():
+            with path.open("ab"):
+                pass
+        else:
+            fd, probe = tempfile.mkstemp(prefix=".animus-prep-", dir=path.parent)
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def write_report(
