@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -133,3 +134,101 @@ def test_a_reader_that_stops_early_ends_the_stream_quietly(studio: Path) -> None
         err = proc.stderr.read()
     assert proc.wait(timeout=300) == 141
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def _jsonl(out: str) -> dict[str, dict[str, object]]:
+    return {d.get("character", "rollup"): d for d in map(json.loads, out.splitlines())}
+
+
+def test_each_character_is_judged_with_its_own_policy_file(
+    studio: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (studio / "anna" / "animus-prep.toml").write_text("min_side = 800\n")
+    (studio / "animus-prep.toml").write_text("min_side = 600\n")
+    status, out, err = check(capsys, str(studio), "--batch", "--format", "jsonl")
+    lines = _jsonl(out)
+    anna, bea = lines["anna"]["report"], lines["bea"]["report"]
+    assert isinstance(anna, dict) and isinstance(bea, dict)
+    # anna's own file (700 px photos under its 800); bea has none: the defaults, not the
+    # file at the root, which applies to no character (as `check studio/bea` would).
+    assert anna["policy"]["min_side"] == 800 and anna["summary"]["accepted"] == 0
+    assert bea["policy"]["min_side"] == 512 and bea["summary"]["accepted"] == 1
+    assert "animus-prep.toml: a policy file here applies to no character" in err
+    # Editing a character's policy file makes it judged again, with the new values.
+    (studio / "anna" / "animus-prep.toml").write_text("min_side = 512\n")
+    _, again, _ = check(capsys, str(studio), "--batch", "--format", "jsonl")
+    lines = _jsonl(again)
+    assert (lines["anna"]["status"], lines["bea"]["status"]) == ("judged", "unchanged")
+    (studio / "anna" / "animus-prep.toml").write_text("min_side = 'big'\n")
+    status, broken, _ = check(capsys, str(studio), "--batch", "--format", "jsonl")
+    lines = _jsonl(broken)
+    assert status == 0 and lines["anna"]["status"] == "error"
+    assert lines["anna"]["error"]["code"] == "bad_policy"  # type: ignore[index]
+    assert lines["bea"]["status"] == "unchanged"
+
+
+def test_unchanged_reports_name_the_folder_as_it_is_now(
+    studio: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    check(capsys, str(studio), "--batch", "--format", "jsonl")
+    moved = studio.with_name("moved")
+    studio.rename(moved)
+    _, out, _ = check(capsys, str(moved), "--batch", "--format", "jsonl")
+    anna = _jsonl(out)["anna"]
+    assert anna["status"] == "unchanged"
+    assert anna["report"]["root"] == str((moved / "anna").absolute())  # type: ignore[index]
+
+
+def test_undecodable_and_multi_line_names_are_kept_and_printed_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "studio"
+    write(root / "ok" / "face" / "a.jpg", scene(1))
+    odd = os.fsdecode(b"y\xfe.jpg")
+    write(root / "ok" / "face" / odd, scene(2))
+    write(root / "two\nlines" / "face" / "b.jpg", scene(3))
+    status, out, err = check(capsys, str(root), "--batch")
+    assert status == 0 and "Traceback" not in err
+    lines = out.splitlines()
+    assert "two\\nlines: 1 file, 1 accepted, 0 rejected" in lines
+    assert "ok: 2 files, 2 accepted, 0 rejected" in lines
+    assert not list((root / ".animus-prep" / "check").glob("*.tmp"))
+    _, again, _ = check(capsys, str(root), "--batch", "--format", "jsonl")
+    assert _jsonl(again)["ok"]["status"] == "unchanged"
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "message"),
+    [
+        ("empty", [], "holds no character folders"),
+        ("character", [], "is itself a character folder"),
+        ("studio", ["--cross-identity"], "--cross-identity compares identities, which --no-faces"),
+    ],
+)
+def test_a_batch_that_could_judge_nothing_useful_is_a_usage_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: str,
+    args: list[str],
+    message: str,
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    if make == "character":
+        write(root / "face" / "a.jpg", scene(1))
+    elif make == "studio":
+        write(root / "anna" / "face" / "a.jpg", scene(1))
+    (root / "notes.txt").write_text("not a character")
+    status, out, err = check(capsys, str(root), "--batch", *args)
+    assert status == 2 and out == ""
+    assert message in err
+
+
+def test_an_empty_character_folder_says_nothing_was_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "chloe" / "body" / "front").mkdir(parents=True)
+    status, out, _ = check(capsys, str(tmp_path / "chloe"))
+    assert status == 0
+    assert "0 files: 0 accepted, 0 rejected" in out
+    assert "warning: no files found in face/ or body/<view>/: nothing was judged" in out

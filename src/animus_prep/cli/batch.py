@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..config import FOLDER_FILE
 from ..inspection.batch import (
     BATCH_SCHEMA,
     ERROR,
@@ -23,11 +24,11 @@ from ..inspection.batch import (
     character_folders,
     check_batch,
 )
-from ..inspection.discover import LayoutError
+from ..inspection.discover import LayoutError, is_character_folder
 from ..policy import Policy
 from .cluster import work_executor
-from .common import EXIT_OK, EXIT_REJECTED, UsageError
-from .output import ProgressBar
+from .common import EXIT_OK, EXIT_REJECTED, UsageError, policy_for
+from .output import ProgressBar, as_printed, files
 
 FORMATS = ("text", "json", "jsonl")
 
@@ -40,11 +41,24 @@ def run_batch(args: argparse.Namespace, policy: Policy, fmt: str) -> int:
     root = Path(args.path)
     if not root.is_dir():
         raise UsageError(f"{args.path} is a file: --batch takes a folder of character folders")
+    if args.cross_identity and not (policy.faces and policy.identity):
+        off = "--no-faces" if not policy.faces else "the policy's identity = false"
+        raise UsageError(f"--cross-identity compares identities, which {off} turns off")
     try:
         folders, skipped = character_folders(root)
     except LayoutError as exc:
         raise UsageError(str(exc)) from exc
-    rollup = Rollup(warnings=list(skipped))
+    if is_character_folder(root) and not any(is_character_folder(f) for f in folders):
+        raise UsageError(
+            f"{args.path} is itself a character folder (it holds face/ or body/): check it "
+            "without --batch, or give --batch the folder that holds the characters"
+        )
+    if not folders:
+        raise UsageError(
+            f"{args.path} holds no character folders: --batch judges each subfolder of it "
+            "(each with face/ and/or body/) as one character"
+        )
+    rollup = Rollup(warnings=[_skipped(w) for w in skipped])
     cross = CrossIdentity(policy.identity_threshold) if args.cross_identity else None
     progress = ProgressBar()
     out = sys.stdout
@@ -58,6 +72,7 @@ def run_batch(args: argparse.Namespace, policy: Policy, fmt: str) -> int:
             force=args.force,
             spread=args.scheduler is not None,
             warnings=rollup.warnings,
+            policies=lambda folder: policy_for(args, folder).policy,
         )
         for n, result in enumerate(results, 1):
             rollup.add(result)
@@ -73,6 +88,18 @@ def run_batch(args: argparse.Namespace, policy: Policy, fmt: str) -> int:
     return EXIT_REJECTED if args.strict and rejected else EXIT_OK
 
 
+def _skipped(warning: str) -> str:
+    """A top-level entry that is not a character, said as what it is when it is a policy
+    file (which applies to no character there)."""
+    if warning.startswith(f"{FOLDER_FILE}:"):
+        return (
+            f"{FOLDER_FILE}: a policy file here applies to no character (each is judged with "
+            "its own folder's file, else a pyproject.toml [tool.animus-prep] above it); for "
+            "every character, use a pyproject.toml here or --config"
+        )
+    return warning
+
+
 def _write(result: CharacterResult, fmt: str, *, first: bool, verbose: bool) -> None:
     out = sys.stdout
     if fmt == "jsonl":
@@ -86,13 +113,14 @@ def _write(result: CharacterResult, fmt: str, *, first: bool, verbose: bool) -> 
 
 
 def _text_line(result: CharacterResult, verbose: bool) -> str:
+    name = as_printed(result.name)
     if result.error is not None:
-        return f"{result.name}: error ({result.error['code']}): {result.error['message']}"
+        return f"{name}: error ({result.error['code']}): {as_printed(result.error['message'])}"
     report: dict[str, Any] = result.report or {}
     s = report.get("summary", {})
     reasons = ", ".join(f"{k} {v}" for k, v in s.get("rejected_by_reason", {}).items())
     line = (
-        f"{result.name}: {s.get('total', 0)} files, {s.get('accepted', 0)} accepted, "
+        f"{name}: {files(s.get('total', 0))}, {s.get('accepted', 0)} accepted, "
         f"{s.get('rejected', 0)} rejected" + (f" ({reasons})" if reasons else "")
     )
     if result.status == UNCHANGED:
@@ -101,8 +129,10 @@ def _text_line(result: CharacterResult, verbose: bool) -> str:
     if verbose:
         for img in report.get("images", []):
             for r in img.get("reasons", []):
-                lines.append(f"  {img['path']}: {r['code']}: {r['message']}")
-    lines.extend(f"  warning: {w}" for w in report.get("warnings", []))
+                lines.append(
+                    f"  {as_printed(img['path'])}: {r['code']}: {as_printed(r['message'])}"
+                )
+    lines.extend(f"  warning: {as_printed(w)}" for w in report.get("warnings", []))
     return "\n".join(lines)
 
 
@@ -119,12 +149,12 @@ def _write_rollup(rollup: Rollup, fmt: str, *, quiet: bool = False) -> None:
         out.write(
             ("" if quiet else "\n")
             + f"{doc['characters']} characters ({doc['judged']} judged, {doc['unchanged']} "
-            f"unchanged, {doc['errors']} with errors): {images['total']} files, "
+            f"unchanged, {doc['errors']} with errors): {files(images['total'])}, "
             f"{images['accepted']} accepted, {images['rejected']} rejected"
             + (f" ({reasons})" if reasons else "")
             + "\n"
         )
-        out.writelines(f"warning: {w}\n" for w in doc["warnings"])
+        out.writelines(f"warning: {as_printed(w)}\n" for w in doc["warnings"])
     if fmt != "text":
         for w in doc["warnings"]:
             sys.stderr.write(f"warning: {w}\n")

@@ -74,15 +74,21 @@ def resolve_policy(args: argparse.Namespace, folder: str | Path | None = None) -
     ``--no-faces`` and ``--fix``."""
     if folder is None:
         folder = getattr(args, "path", None)
+    try:
+        return policy_for(args, folder)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def policy_for(args: argparse.Namespace, folder: str | Path | None) -> EffectivePolicy:
+    """`resolve_policy` for one folder (of a batch), raising `PolicyError` for a policy
+    file that cannot be used."""
     flags: dict[str, tuple[str, object]] = {}
     if getattr(args, "no_faces", False):
         flags["faces"] = ("--no-faces", False)
     if getattr(args, "fix", False):
         flags["fix"] = ("--fix", True)
-    try:
-        return effective_policy(folder, config=args.config, flags=flags)
-    except PolicyError as exc:
-        raise UsageError(str(exc)) from exc
+    return effective_policy(folder, config=args.config, flags=flags)
 
 
 def load_policy(args: argparse.Namespace, folder: str | Path | None = None) -> Policy:

@@ -61,10 +61,19 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+}
+
+
 def as_printed(text: str) -> str:
-    """``text`` as the output streams print it: a file name's undecodable bytes (lone
-    surrogates) as ``\\udcXX`` escapes, so that columns are measured on what is shown."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """``text`` as the text output prints it: a file name's undecodable bytes (lone
+    surrogates) as ``\\udcXX`` escapes and control characters (a line break in a name)
+    as ``\\n``, ``\\x1b``..., so that every entry stays on its line and columns are
+    measured on what is shown."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").translate(_CONTROLS)
 
 
 def _short_path(path: str, width: int) -> str:
@@ -112,7 +121,8 @@ def render_table(
             continue
         codes = ",".join(dict.fromkeys(r.code.value for r in img.reasons))
         first = img.reasons[0]
-        message = first.message + (f" {measured(first)}" if verbose and measured(first) else "")
+        message = as_printed(first.message)
+        message += f" {measured(first)}" if verbose and measured(first) else ""
         if fit and width is not None:
             # The codes are never cut: the message takes what room is left (some always).
             message = _short(message, max(10, width - len(head) - len(codes) - 5))
@@ -121,13 +131,18 @@ def render_table(
             indent = " " * (path_w + 17)
             for r in img.reasons[1:]:
                 tail = f" {measured(r)}" if measured(r) else ""
-                lines.append(f"{indent}{st.bad(r.code.value)}: {r.message}{tail}")
+                lines.append(f"{indent}{st.bad(r.code.value)}: {as_printed(r.message)}{tail}")
     lines.append("")
     lines.append(summary_line(report, st))
     for kind, entry in report.summary()["by_kind"].items():
         lines.append(f"  {kind}: {entry['accepted']} of {entry['total']} accepted")
-    lines.extend(st.warn(f"warning: {w}") for w in report.warnings)
+    lines.extend(st.warn(f"warning: {as_printed(w)}") for w in report.warnings)
     return "\n".join(lines)
+
+
+def files(n: int) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n} file" if n == 1 else f"{n} files"
 
 
 def summary_line(report: Report, style: Style | None = None) -> str:
@@ -137,7 +152,7 @@ def summary_line(report: Report, style: Style | None = None) -> str:
     by_reason = ", ".join(f"{k} {v}" for k, v in s["rejected_by_reason"].items())
     rejected = f"{s['rejected']} rejected"
     return (
-        f"{s['total']} files: {st.good(str(s['accepted']) + ' accepted')}, "
+        f"{files(s['total'])}: {st.good(str(s['accepted']) + ' accepted')}, "
         f"{st.bad(rejected) if s['rejected'] else rejected}"
         + (f" ({by_reason})" if by_reason else "")
     )

@@ -17,12 +17,13 @@ character (a studio filing one person under two names).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..faces.identity import cosine
-from ..policy import Policy, policy_or_default
+from ..policy import Policy, PolicyError, policy_or_default
 from ..reasons import ReasonCode
 from .discover import LayoutError, discover, is_character_folder
 from .run import preflight
@@ -220,26 +221,34 @@ class StateStore:
         tmp = target.with_suffix(".tmp")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+            # ASCII JSON: a name's undecodable bytes (lone surrogates) are kept as
+            # \udcXX escapes, which read back as the same name.
+            tmp.write_text(json.dumps(doc), encoding="ascii")
             os.replace(tmp, target)
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             self.warning = (
                 f"cannot keep reports in {self.folder} ({exc.strerror or exc}): every "
                 "character will be judged again next time"
             )
 
 
-def from_state(name: str, state: dict[str, Any]) -> CharacterResult:
-    """The stored result of an unchanged character."""
+def from_state(name: str, state: dict[str, Any], folder: Path | None = None) -> CharacterResult:
+    """The stored result of an unchanged character; its report's root is `folder` (the
+    folder as it is now: the root may have been moved or copied since)."""
     identity = state.get("identity")
     strays = tuple(
         Stray(str(s["path"]), np.asarray(s["embedding"], dtype=np.float32))
         for s in state.get("strays") or ()
     )
+    report = dict(state["report"])
+    if folder is not None:
+        report["root"] = str(folder.absolute())
     return CharacterResult(
         name,
         UNCHANGED,
-        report=state["report"],
+        report=report,
         key=state.get("key"),
         identity=None if identity is None else np.asarray(identity, dtype=np.float32),
         strays=strays,
@@ -254,32 +263,47 @@ def check_batch(
     force: bool = False,
     spread: bool = False,
     warnings: list[str] | None = None,
+    policies: Callable[[Path], Policy] | None = None,
 ) -> Iterator[CharacterResult]:
     """Judge every character folder under `root`, yielding one result per character in
     name order (each report's root is the character folder's absolute path). `spread`
     runs each character as one task on `executor` (on a cluster: one character per
     worker at a time); otherwise characters go one after another, with their per-file
     work on `executor`. A reason why reports could not be kept is added
-    to `warnings` (once)."""
+    to `warnings` (once). `policies`, when given, makes each character folder's policy
+    (the command line's: the folder's own policy file); a folder whose policy cannot be
+    made (`PolicyError`) is an `error` result (`bad_policy`). Otherwise `policy` applies to
+    every folder."""
     policy = policy_or_default(policy)
     base = Path(root)
     folders, _ = character_folders(base)
     store = StateStore(base)
-    jobs = []
+    jobs: list[tuple[Path, dict[str, Any] | None, Policy | PolicyError]] = []
     for folder in folders:
         state = None if force else store.load(folder.name)
-        jobs.append((folder, state))
+        try:
+            own: Policy | PolicyError = policy if policies is None else policies(folder)
+        except PolicyError as exc:
+            own = exc
+        jobs.append((folder, state, own))
+    judged = [(f, s, p) for f, s, p in jobs if isinstance(p, Policy)]
     if spread and executor is not None:
-        args = [(str(f.absolute()), f.name, policy, s["key"] if s else None) for f, s in jobs]
+        args = [(str(f.absolute()), f.name, p, s["key"] if s else None) for f, s, p in judged]
         results: Iterator[CharacterResult] = stream(executor, _judge_tasks, args, 1)
     else:
         results = (
-            judge_character(str(f.absolute()), f.name, policy, s["key"] if s else None, executor)
-            for f, s in jobs
+            judge_character(str(f.absolute()), f.name, p, s["key"] if s else None, executor)
+            for f, s, p in judged
         )
-    for (_, state), result in zip(jobs, results, strict=True):
+    for folder, state, own in jobs:
+        if isinstance(own, PolicyError):
+            yield CharacterResult(
+                folder.name, ERROR, error={"code": "bad_policy", "message": str(own)}
+            )
+            continue
+        result = next(results)
         if result.status == UNCHANGED and state is not None:
-            result = from_state(result.name, state)
+            result = from_state(result.name, state, folder)
         elif result.status == JUDGED:
             had = store.warning
             store.save(result)

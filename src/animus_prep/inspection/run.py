@@ -66,7 +66,12 @@ def preflight(
         found = discover(reference, "face")
         references = usable_references(run_analyses(found, policy, executor), policy)
     analyses = run_analyses(candidates, policy, executor, progress)
-    return assemble(str(root), analyses, policy, references=references, executor=executor)
+    report = assemble(str(root), analyses, policy, references=references, executor=executor)
+    if not candidates:
+        where = "face/ or body/<view>/" if kind is None and root.is_dir() else "it"
+        empty = f"no files found in {where}: nothing was judged"
+        report = replace(report, warnings=(empty, *report.warnings))
+    return report
 
 
 def run_analyses(
