@@ -7,18 +7,26 @@ photos by tests/people.py (nothing derived is stored):
 
 - originals as they are, re-encoded at JPEG quality 70, 85 and 95, and with a phone-like
   noise reduction: none may be `upscaled` or `blurry` (false rejections);
+- originals saved at JPEG quality 10 and 20 (`over_compressed` required) and 40 (wrong);
+- originals with the frame cut just under the eyes, at the nose tip, or through the nose
+  from the side (`face_cut_off` required; a cut that leaves no face is not scored);
 - enlargements: a web-sized copy (shorter side 150, 200, 250 or 300 px) enlarged 2-6x with
   Lanczos, bicubic and bilinear filters (only those reaching 512 px): `upscaled` required,
   `blurry` allowed (they are soft at the training crop's size);
 - Gaussian blur of sigma 1-4 px at 1024 px: `blurry` required from sigma 3, allowed
   below; `upscaled` allowed (a blur after the photo was taken removes the same detail);
+- the same blur of sigma 3 and 4 under grain of 3 and 5 grey levels (a low-light shot
+  that missed focus): `blurry` required;
+- originals shrunk to a shorter side just above 512 px (516-560, Lanczos, bicubic, area):
+  none may be `upscaled` or `blurry`;
 - the face alone blurred (sigma 3.5 px at the training crop): `blurry` required;
 - the person on a white studio background: `too_bright` wrong;
 - over-exposed x3 (`too_bright` required), under-exposed x0.2 and x0.25 and the face in
   shadow against a lit frame (`too_dark` required); dimmed x0.6, a dark but usable photo
   (`too_dark` wrong).
 
-Every variant is upright, so `rotated` is wrong on all of them (its false rejections).
+Every variant is upright, so `rotated` is wrong on all of them (its false rejections), and
+every one but the cuts shows the whole face (`face_cut_off` is wrong on them).
 
 Run with the default policy (faces on), the path users run:
 
@@ -36,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -48,8 +57,10 @@ from people import (  # noqa: E402
     SMALL,
     TUNE,
     backlit,
+    cut,
     enlarged,
     exposed,
+    has_face,
     jpeg,
     load,
     main_face,
@@ -59,7 +70,19 @@ from people import (  # noqa: E402
     soft_face,
 )
 
-CODES = ("upscaled", "blurry", "too_bright", "too_dark", "rotated")
+NEAR_MINIMUM = (516, 524, 532, 560)
+"""Shorter sides just above the policy's 512 px that sharp originals are shrunk to."""
+DOWNSCALERS = {"lanczos": cv2.INTER_LANCZOS4, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA}
+
+CODES = (
+    "upscaled",
+    "blurry",
+    "too_bright",
+    "too_dark",
+    "rotated",
+    "face_cut_off",
+    "over_compressed",
+)
 """Codes scored. Every variant is upright: any `rotated` is a false rejection."""
 
 
@@ -82,6 +105,26 @@ def variants(path: Path, policy: Policy) -> Iterator[Variant]:
         for q in (70, 85, 95):
             yield Variant(f"{stem}/q{q}", jpeg(rgb, q), group="original")
         yield Variant(f"{stem}/noise-reduced", jpeg(noise_reduced(rgb), 85), group="original")
+        for q in (10, 20):
+            yield Variant(
+                f"{stem}/q{q}",
+                jpeg(rgb, q),
+                required={"over_compressed"},
+                allowed={"upscaled", "blurry"},
+                group="compressed",
+            )
+        yield Variant(f"{stem}/q40", jpeg(rgb, 40), allowed={"upscaled"}, group="compressed")
+        for where in ("eyes", "nose", "half"):
+            photo = cut(rgb, where)
+            if not has_face(photo):
+                continue  # no face left to judge: `no_face`, not this code's question
+            yield Variant(
+                f"{stem}/cut-at-{where}",
+                jpeg(photo),
+                required={"face_cut_off"},
+                allowed={"upscaled", "blurry"},
+                group="cut",
+            )
     for source in (150, 200, 250, 300):
         for factor in (2.0, 3.0, 4.0, 6.0):
             if source * factor < policy.min_side:
@@ -97,6 +140,15 @@ def variants(path: Path, policy: Policy) -> Iterator[Variant]:
                 )
     if not original:
         return
+    for short in NEAR_MINIMUM:
+        if short >= min(rgb.shape[:2]):
+            continue
+        for name, interpolation in DOWNSCALERS.items():
+            yield Variant(
+                f"{stem}/downscaled-{short}px-{name}",
+                jpeg(resized(rgb, short, interpolation)),
+                group="downscaled",
+            )
     big = resized(rgb, 1024)
     for sigma in (1.0, 2.0, 3.0, 4.0):
         yield Variant(
@@ -106,6 +158,18 @@ def variants(path: Path, policy: Policy) -> Iterator[Variant]:
             allowed={"upscaled"} | ({"blurry"} if sigma < 3 else set()),
             group=f"gaussian-{sigma:g}",
         )
+    for sigma in (3.0, 4.0):
+        for grain in (3.0, 5.0):
+            blurred = cv2.GaussianBlur(big, (0, 0), sigma).astype(np.float32)
+            noise = np.random.default_rng(int(sigma * 10 + grain)).normal(0, grain, big.shape[:2])
+            grainy = np.clip(blurred + noise[..., None], 0, 255).astype(np.uint8)
+            yield Variant(
+                f"{stem}/gaussian-{sigma:g}-grain-{grain:g}-at-1024",
+                jpeg(grainy),
+                required={"blurry"},
+                allowed={"upscaled"},
+                group="gaussian-grain",
+            )
     face = main_face(rgb)
     crop = max(face.box[2], face.box[3]) * (1 + 2 * policy.face_crop_margin)
     sigma = 3.5 * max(1.0, crop / policy.training_side)
@@ -164,6 +228,11 @@ def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
     out["originals"] = len(originals)
     sigma3 = [(v, got) for v, got in rows if v.group in ("gaussian-3", "gaussian-4")]
     out["blur_recall_sigma_3_and_more"] = f"{sum('blurry' in g for _, g in sigma3)}/{len(sigma3)}"
+    down = [(v, got) for v, got in rows if v.group == "downscaled"]
+    flagged = sum(bool(g & {"upscaled", "blurry"}) for _, g in down)
+    out["downscaled_flagged"] = f"{flagged}/{len(down)}"
+    grainy = [(v, got) for v, got in rows if v.group == "gaussian-grain"]
+    out["blur_under_grain_recall"] = f"{sum('blurry' in g for _, g in grainy)}/{len(grainy)}"
     white = [(v, got) for v, got in rows if v.group == "white-background"]
     out["white_background_too_bright"] = f"{sum('too_bright' in g for _, g in white)}/{len(white)}"
     dim = [(v, got) for v, got in rows if v.group == "dim"]
@@ -221,6 +290,11 @@ def main() -> int:
         flagged = r["originals_flagged_upscaled_or_blurry"]
         print(f"  originals flagged upscaled or blurry: {len(flagged)}/{r['originals']} {flagged}")
         print(f"  blur recall, sigma >= 3 at 1024 px: {r['blur_recall_sigma_3_and_more']}")
+        print(f"  the same under grain of 3-5 levels: {r['blur_under_grain_recall']}")
+        print(
+            f"  sharp originals shrunk to 516-560 px flagged upscaled or blurry: "
+            f"{r['downscaled_flagged']}"
+        )
         print(f"  white studio background called too_bright: {r['white_background_too_bright']}")
         print(f"  dimmed x0.6 (dark but usable) called too_dark: {r['dim_too_dark']}")
         if r["misses"]:

@@ -85,6 +85,11 @@ def main_face(rgb: np.ndarray) -> Face:
     return max(faces, key=lambda f: f.box[2] * f.box[3])
 
 
+def has_face(rgb: np.ndarray) -> bool:
+    """Whether the detector finds a face at the policy's confidence floor."""
+    return any(f.score >= 0.6 for f in _DETECTOR.detect(rgb))
+
+
 def _face_mask(rgb: np.ndarray, face: Face, grow: float) -> np.ndarray:
     """A soft elliptical mask (0-1) over the face (brows to chin, cheek to cheek, from
     the five landmarks), grown by ``grow``."""
@@ -140,3 +145,15 @@ def backlit(rgb: np.ndarray, gain: float) -> np.ndarray:
     mask = _face_mask(rgb, main_face(rgb), 1.4)
     dark = rgb.astype(np.float32) * gain
     return (dark * mask + rgb.astype(np.float32) * (1 - mask)).astype(np.uint8)
+
+
+def cut(rgb: np.ndarray, where: str) -> np.ndarray:
+    """The photo with its frame cut through the face: just under the eyes (``eyes``), at
+    the nose tip (``nose``), or through the nose from the side (``half``)."""
+    face = main_face(rgb)
+    (_, ry), (_, ly), (nx, ny) = face.landmarks[:3]
+    if where == "eyes":
+        return rgb[int((ry + ly) / 2) + 10 :]
+    if where == "nose":
+        return rgb[: int(ny)]
+    return rgb[:, int(nx) :]

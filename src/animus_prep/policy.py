@@ -56,6 +56,9 @@ class Policy:
     max_aspect_ratio: float = 8.0
     """Longer side over shorter side above which a file is refused before decoding (a
     strip, not a photo)."""
+    min_jpeg_quality: int = 30
+    """Least JPEG quality (libjpeg's scale, estimated from the file's quantisation table)
+    of a photo: under it, its 8x8 blocks and smeared colour would be learnt. 0: no check."""
 
     # Sharpness, measured on a copy whose shorter side is `analysis_side` pixels.
     max_edge_width: float = 1.28
@@ -111,6 +114,11 @@ class Policy:
     """Side of the face crop the trainer needs without upscaling."""
     face_crop_margin: float = 0.6
     """Margin around the face box, as a share of the box side, on each side of the crop."""
+    max_face_outside: float = 0.08
+    """Share of the main face's own region (eyes, brows, nose, mouth, cheeks) that may lie
+    outside the frame of a face photo; more is `face_cut_off`. Sharp real portraits,
+    tight headshots included, have none outside; a face cut at the eyes, the nose or its
+    middle has 0.1-0.46."""
     identity_threshold: float = 0.363
     """Cosine similarity under which a face is another person (OpenCV's SFace threshold)."""
     identity_min_faces: int = 3
@@ -142,6 +150,10 @@ class Policy:
             raise PolicyError("max_aspect_ratio must be at least 1")
         if self.face_cap < 0 or self.body_cap < 0:
             raise PolicyError("caps must not be negative")
+        if not 0 <= self.min_jpeg_quality <= 100:
+            raise PolicyError("min_jpeg_quality must be in [0, 100] (libjpeg's quality scale)")
+        if not 0 <= self.max_face_outside <= 1:
+            raise PolicyError("max_face_outside must be in [0, 1] (a share of the face)")
         for name in ("max_clipped_fraction", "max_face_clipped_fraction"):
             if not 0 < getattr(self, name) <= 1:
                 raise PolicyError(f"{name} must be in (0, 1]")

@@ -34,6 +34,11 @@ class ReasonCode(StrEnum):
     ROTATED = "rotated"
     """Turned sideways or upside down (a missing or wrong EXIF orientation): its face is
     upright only when the photo is turned."""
+    FACE_CUT_OFF = "face_cut_off"
+    """A face photo whose face runs off the frame: part of its eyes, brows, nose, mouth or
+    cheeks is missing, and no face crop can put it back."""
+    OVER_COMPRESSED = "over_compressed"
+    """Saved at so low a JPEG quality that its blocks and smeared colour would be learnt."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from animus_prep import preflight
+from animus_prep._opencv import cv2
 from animus_prep.inspection.analysis import ImageAnalysis, analyze_bytes
 from animus_prep.policy import Policy
 from animus_prep.reasons import ReasonCode
@@ -21,6 +22,7 @@ from people import (
     SMALL,
     TUNE,
     backlit,
+    cut,
     enlarged,
     exposed,
     jpeg,
@@ -107,6 +109,23 @@ def test_a_sharp_face_on_a_defocused_background_is_neither_upscaled_nor_blurry()
     assert not codes(a) & {ReasonCode.UPSCALED, ReasonCode.BLURRY}, a.reasons()
 
 
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+@pytest.mark.parametrize("short", [516, 524, 532])
+@pytest.mark.parametrize(
+    "interpolation", [cv2.INTER_LANCZOS4, cv2.INTER_AREA], ids=["lanczos", "area"]
+)
+def test_a_sharp_photo_shrunk_to_just_over_the_minimum_is_not_upscaled(
+    path: Path, short: int, interpolation: int
+) -> None:
+    # Shrinking such a photo again to the 512 px analysis size blended each pixel with
+    # its neighbour, which read as lost detail ("enlarged from about 415 px").
+    rgb = load(path)
+    if short >= min(rgb.shape[:2]):
+        pytest.skip("the photo is not larger than that")
+    a = judged(resized(rgb, short, interpolation))
+    assert not codes(a) & {ReasonCode.UPSCALED, ReasonCode.BLURRY}, a.reasons()
+
+
 def test_a_body_photo_enlarged_is_upscaled_too() -> None:
     a = judged(enlarged(load(TUNE[1]), 250, 3, "lanczos"), kind="body")
     assert ReasonCode.UPSCALED in codes(a)
@@ -134,6 +153,54 @@ def test_a_soft_face_in_a_sharp_frame_is_blurry(path: Path) -> None:
 def test_a_portrait_blurred_at_sigma_3_at_1024_px_is_blurry(path: Path) -> None:
     rgb = gaussian(resized(load(path), 1024), 3.0)
     assert ReasonCode.BLURRY in codes(judged(rgb))
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_a_blurred_portrait_under_grain_is_still_blurry(path: Path) -> None:
+    # A low-light shot that missed focus: the grain's steep little edges made a soft face
+    # read as sharp (benchmarks/bench_people.py measures more blurs and grains).
+    blurred = gaussian(resized(load(path), 1024), 4.0).astype(np.float32)
+    noise = np.random.default_rng(7).normal(0.0, 3.0, blurred.shape[:2])[..., None]
+    rgb = np.clip(blurred + noise, 0, 255).astype(np.uint8)
+    assert ReasonCode.BLURRY in codes(judged(rgb))
+
+
+# -- the face in the frame; the file's compression --------------------------------------
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+@pytest.mark.parametrize("where", ["eyes", "nose", "half"])
+def test_a_face_cut_by_the_frame_is_face_cut_off(path: Path, where: str) -> None:
+    photo = cut(load(path), where)
+    # Judged whatever its size: some cuts leave a photo under 512 px.
+    a = analyze_bytes(jpeg(photo), "cut.jpg", POLICY.with_overrides({"min_side": 64}))
+    if a.faces is None or a.faces.main is None:
+        pytest.skip("the cut leaves no face the detector finds")
+    assert ReasonCode.FACE_CUT_OFF in codes(a), (a.faces.main, a.reasons())
+
+
+@pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
+def test_a_whole_face_is_in_the_frame_tight_headshot_or_not(path: Path) -> None:
+    rgb = load(path)
+    face = main_face(rgb)
+    x, y, w, h = (int(v) for v in face.box)
+    # As tight as a headshot gets: the frame at the face box's own edges (hair, chin and
+    # ears cut), the eyes, nose, mouth and cheeks all in.
+    tight = rgb[max(0, y) : y + h, max(0, x) : x + w]
+    assert ReasonCode.FACE_CUT_OFF not in codes(judged(load(path)))
+    a = analyze_bytes(jpeg(tight), "tight.jpg", POLICY.with_overrides({"min_side": 64}))
+    assert ReasonCode.FACE_CUT_OFF not in codes(a), a.reasons()
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_heavy_jpeg_compression_is_over_compressed_and_usual_qualities_are_not(
+    path: Path,
+) -> None:
+    rgb = load(path)
+    for quality in (10, 20):
+        assert ReasonCode.OVER_COMPRESSED in codes(judged(rgb, quality=quality))
+    for quality in (40, 70, 95):
+        assert ReasonCode.OVER_COMPRESSED not in codes(judged(rgb, quality=quality))
 
 
 # -- exposure judged on the subject ---------------------------------------------------

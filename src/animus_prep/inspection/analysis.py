@@ -30,7 +30,7 @@ from .faces import (
     region_side,
 )
 from .fingerprint import Fingerprint, Source, fingerprint, thumbnail_of
-from .measure import Measurements, measure, shrink_gray
+from .measure import Measurements, detail_source, measure, shrink_gray
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +166,8 @@ def analyze_decoded(
     if isinstance(result, DecodeFailure):
         return _failed(candidate, result, result.reason)
     gray = shrink_gray(result.gray, policy.analysis_side)
-    m = measure(gray, result.width, result.height)
+    detail = detail_source(result.gray, gray, policy.analysis_side)
+    m = measure(gray, result.width, result.height, detail)
     findings = None
     if policy.faces and candidate.kind is not None:
         findings = find_faces(
@@ -185,7 +186,8 @@ def analyze_decoded(
         )
         findings = _face_sharpness_at_full_detail(result, findings)
     usable = findings if findings is not None and findings.unavailable is None else None
-    checks = run_checks(Evidence(m, candidate.kind, usable, result.file_bytes), policy)
+    evidence = Evidence(m, candidate.kind, usable, result.file_bytes, result.jpeg_quality)
+    checks = run_checks(evidence, policy)
     notes = result.notes
     over = over_server_limits(result.width, result.height, result.file_bytes, policy)
     if over is not None and policy.fix:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .. import server_rules
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
-from .faces import FaceFindings, prominent_faces
+from .faces import FaceFindings, face_outside, prominent_faces
 from .measure import Measurements
 
 
@@ -60,6 +60,8 @@ class Evidence:
     """Face findings; None when face checks are off or could not run."""
     file_bytes: int | None = None
     """Size of the file."""
+    jpeg_quality: int | None = None
+    """The JPEG quality the file was saved at (estimated), or None for other formats."""
 
     @property
     def face_photo(self) -> bool:
@@ -364,6 +366,38 @@ def check_face_size(e: Evidence, policy: Policy) -> CheckResult | None:
     )
 
 
+def check_face_in_frame(e: Evidence, policy: Policy) -> CheckResult | None:
+    """Face photos: the face's own region (`faces.face_region_box`) inside the frame."""
+    if not e.face_photo or e.faces is None or e.faces.main is None:
+        return None
+    outside = face_outside(e.faces.main, e.measurements.width, e.measurements.height)
+    return CheckResult(
+        "face_in_frame",
+        outside <= policy.max_face_outside,
+        ReasonCode.FACE_CUT_OFF,
+        f"the face runs off the frame: {outside:.0%} of its eyes, brows, nose, mouth and "
+        f"cheeks lie outside the photo (at most {policy.max_face_outside:.0%}); a face crop "
+        "cannot put it back",
+        score=outside,
+        threshold=policy.max_face_outside,
+    )
+
+
+def check_jpeg_quality(e: Evidence, policy: Policy) -> CheckResult | None:
+    if e.jpeg_quality is None or policy.min_jpeg_quality <= 0:
+        return None
+    return CheckResult(
+        "jpeg_quality",
+        e.jpeg_quality >= policy.min_jpeg_quality,
+        ReasonCode.OVER_COMPRESSED,
+        f"saved at JPEG quality {e.jpeg_quality} (under {policy.min_jpeg_quality}): its "
+        "8x8 blocks and smeared colour would be learnt; use the original or a copy saved "
+        "at a higher quality",
+        score=float(e.jpeg_quality),
+        threshold=float(policy.min_jpeg_quality),
+    )
+
+
 Check = Callable[[Evidence, Policy], CheckResult | None]
 
 CHECKS: tuple[Check, ...] = (
@@ -377,7 +411,9 @@ CHECKS: tuple[Check, ...] = (
     check_has_face,
     check_single_face,
     check_face_size,
+    check_face_in_frame,
     check_upright,
+    check_jpeg_quality,
 )
 
 

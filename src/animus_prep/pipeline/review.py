@@ -63,9 +63,18 @@ def render_policy(policy: Policy) -> Policy:
     """The pre-flight policy as it applies to renders: a face, but no crop-size demand,
     and no `upscaled` verdict: a render is the server's own output at the size it chose,
     and its softness, if any, is judged as blur. No `rotated` either: a render has no
-    EXIF orientation to get wrong, and a reclining pose is not a turned photo."""
+    EXIF orientation to get wrong, and a reclining pose is not a turned photo. No
+    `face_cut_off`: the server frames its renders, and a pose may leave part of the head
+    out. `over_compressed` still applies (a render saved that low would teach its
+    blocks)."""
     return policy.with_overrides(
-        {"faces": True, "face_crop_side": 1, "upscaled": False, "rotated": False}
+        {
+            "faces": True,
+            "face_crop_side": 1,
+            "upscaled": False,
+            "rotated": False,
+            "max_face_outside": 1.0,
+        }
     )
 
 
