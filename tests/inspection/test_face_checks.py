@@ -324,7 +324,10 @@ def test_no_identity_warning_without_face_photos(tmp_path: Path) -> None:
     assert preflight(tmp_path / "c").warnings == ()
     empty = tmp_path / "empty" / "face"
     empty.mkdir(parents=True)
-    assert preflight(tmp_path / "empty").warnings == ()
+    # (An empty folder says only that nothing was judged.)
+    assert preflight(tmp_path / "empty").warnings == (
+        "no files found in face/ or body/<view>/: nothing was judged",
+    )
 
 
 def test_no_identity_warning_when_identity_is_off(tmp_path: Path, ardern: np.ndarray) -> None:
@@ -525,3 +528,47 @@ def test_rotated_can_be_turned_off_and_is_off_for_renders() -> None:
     # A render has no EXIF orientation to get wrong; a reclining pose is not a turned photo.
     render = analyze_bytes(sideways, "render.jpg", render_policy(Policy()))
     assert ReasonCode.ROTATED not in {r.code for r in render.reasons()}
+
+
+def _three_of_obama(tmp_path: Path) -> Path:
+    """A character's face/ folder holding three real photos of one man."""
+    people = Path(__file__).resolve().parents[1] / "data" / "people"
+    face = tmp_path / "c" / "face"
+    face.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "obama.jpg", face / "obama_1.jpg")
+    shutil.copy(people / "tune" / "obama_oval_office.jpg", face / "obama_2.jpg")
+    shutil.copy(people / "check" / "obama_blue_room.jpg", face / "obama_3.jpg")
+    return face
+
+
+def test_a_large_share_of_another_person_is_a_warning(tmp_path: Path, ardern: np.ndarray) -> None:
+    face = _three_of_obama(tmp_path)
+    write(face / "ardern_1.jpg", ardern)
+    one = preflight(tmp_path / "c")
+    assert one.image("face/ardern_1.jpg").codes == (ReasonCode.IDENTITY_MISMATCH,)
+    assert not any("could vote show someone other" in w for w in one.warnings)
+    # Two of five: the folder may well be the wrong one, and the report says so.
+    write(face / "ardern_2.jpg", ardern[30:, ::-1].copy())
+    two = preflight(tmp_path / "c")
+    assert two.image("face/ardern_2.jpg").codes == (ReasonCode.IDENTITY_MISMATCH,)
+    (warning,) = [w for w in two.warnings if "could vote show someone other" in w]
+    assert warning.startswith("2 of the 5 face photos")
+
+
+def test_in_a_photo_of_two_people_the_mismatch_names_the_largest_face(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    face = _three_of_obama(tmp_path)
+    obama = load("obama.jpg")
+    h = ardern.shape[0]
+    small = np.asarray(
+        Image.fromarray(obama).resize(
+            (int(obama.shape[1] * 0.7 * h / obama.shape[0]), int(0.7 * h))
+        )
+    )
+    pad = np.zeros((h - small.shape[0], small.shape[1], 3), np.uint8)
+    write(face / "pair.jpg", np.hstack([np.vstack([small, pad]), ardern]))
+    pair = preflight(tmp_path / "c").image("face/pair.jpg")
+    assert ReasonCode.MULTIPLE_FACES in pair.codes
+    (reason,) = [r for r in pair.reasons if r.code is ReasonCode.IDENTITY_MISMATCH]
+    assert reason.message.startswith("its largest face looks like someone else")

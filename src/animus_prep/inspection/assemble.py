@@ -309,7 +309,17 @@ def _apply_identity(
     against = "the reference photos" if ref else "the person in most of the face photos"
     scores, mismatches = identity_mismatches(embeddings, verdict.target, policy, against)
     for i, reason in mismatches.items():
+        if any(r.code is ReasonCode.MULTIPLE_FACES for r in reasons[i]):
+            # The largest face is the one judged; the character may be another of them.
+            reason = replace(reason, message=f"its largest face {reason.message}")
         reasons[i].append(reason)
+    strangers = sum(1 for i in voters if i in mismatches)
+    if not ref and strangers >= 2 and strangers * 4 >= len(voters):
+        warnings.append(
+            f"{strangers} of the {len(voters)} face photos that could vote show someone "
+            "other than the person most of them show: check that this is the right "
+            "character's folder, or name photos of the character with --reference"
+        )
     return scores, warnings, verdict.target
 
 
