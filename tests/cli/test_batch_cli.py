@@ -200,7 +200,6 @@ def test_undecodable_and_multi_line_names_are_kept_and_printed_on_one_line(
 @pytest.mark.parametrize(
     ("make", "args", "message"),
     [
-        ("empty", [], "holds no character folders"),
         ("character", [], "is itself a character folder"),
         ("studio", ["--cross-identity"], "--cross-identity compares identities, which --no-faces"),
     ],
@@ -216,7 +215,7 @@ def test_a_batch_that_could_judge_nothing_useful_is_a_usage_error(
     root.mkdir()
     if make == "character":
         write(root / "face" / "a.jpg", scene(1))
-    elif make == "studio":
+    else:
         write(root / "anna" / "face" / "a.jpg", scene(1))
     (root / "notes.txt").write_text("not a character")
     status, out, err = check(capsys, str(root), "--batch", *args)
@@ -232,3 +231,36 @@ def test_an_empty_character_folder_says_nothing_was_judged(
     assert status == 0
     assert "0 files: 0 accepted, 0 rejected" in out
     assert "warning: no files found in face/ or body/<view>/: nothing was judged" in out
+
+
+def test_a_root_with_no_character_folder_says_nothing_was_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("not a character")
+    status, out, _ = check(capsys, str(tmp_path), "--batch")
+    assert status == 0
+    assert "0 characters (0 judged, 0 unchanged, 0 with errors): 0 files" in out
+    assert f"warning: {tmp_path} holds no character folders: nothing was judged" in out
+
+
+def test_the_roots_own_files_set_no_policy_but_a_pyproject_there_does(
+    studio: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A broken or identity-off animus-prep.toml in the root is no character's policy: it
+    # neither stops the batch nor turns --cross-identity into a usage error.
+    (studio / "animus-prep.toml").write_text("identity = false\nmin_side = 'x'\n")
+    status, out, err = main_check(capsys, str(studio), "--batch", "--cross-identity")
+    assert status == 0, err
+    (studio / "animus-prep.toml").unlink()
+    (studio / "pyproject.toml").write_text("[tool.animus-prep]\nmin_side = 800\n")
+    _, out, err = check(capsys, str(studio), "--batch", "--format", "jsonl")
+    bea = _jsonl(out)["bea"]["report"]
+    assert isinstance(bea, dict) and bea["policy"]["min_side"] == 800
+    assert "pyproject.toml: its [tool.animus-prep] applies to every character" in err
+
+
+def main_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`check` with the face checks on (as users run it), one worker."""
+    status = main(["check", *args, "--workers", "1"])
+    out, err = capsys.readouterr()
+    return status, out, err

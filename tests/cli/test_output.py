@@ -233,3 +233,12 @@ def test_an_upload_that_cannot_reach_the_server_says_how_to_go_on(tmp_path: Path
     assert any(line.startswith("not done: the uploads left") for line in lines), lines
     assert f"resume with: animus-prep upload {char} --name Chloe" in "\n".join(lines)
     assert "Traceback" not in proc.stderr and "sk-unreachable-test" not in proc.stderr
+
+
+def test_names_are_printed_on_their_own_line_in_their_own_order() -> None:
+    from animus_prep.cli.output import as_printed
+
+    name = "a\nb\x1b[31m\x9b31m\x85c\u2028d\u202eg\u2066h\udcfe é"
+    shown = as_printed(name)
+    assert shown == "a\\nb\\x1b[31m\\x9b31m\\x85c\\u2028d\\u202eg\\u2066h\\udcfe é"
+    assert shown.isprintable()

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..config import FOLDER_FILE
+from ..config import FOLDER_FILE, find_policy_file
 from ..inspection.batch import (
     BATCH_SCHEMA,
     ERROR,
@@ -25,7 +25,7 @@ from ..inspection.batch import (
     check_batch,
 )
 from ..inspection.discover import LayoutError, is_character_folder
-from ..policy import Policy
+from ..policy import Policy, PolicyError
 from .cluster import work_executor
 from .common import EXIT_OK, EXIT_REJECTED, UsageError, policy_for
 from .output import ProgressBar, as_printed, files
@@ -42,7 +42,7 @@ def run_batch(args: argparse.Namespace, policy: Policy, fmt: str) -> int:
     if not root.is_dir():
         raise UsageError(f"{args.path} is a file: --batch takes a folder of character folders")
     if args.cross_identity and not (policy.faces and policy.identity):
-        off = "--no-faces" if not policy.faces else "the policy's identity = false"
+        off = "--no-faces" if not policy.faces else "--config's identity = false"
         raise UsageError(f"--cross-identity compares identities, which {off} turns off")
     try:
         folders, skipped = character_folders(root)
@@ -53,12 +53,13 @@ def run_batch(args: argparse.Namespace, policy: Policy, fmt: str) -> int:
             f"{args.path} is itself a character folder (it holds face/ or body/): check it "
             "without --batch, or give --batch the folder that holds the characters"
         )
+    rollup = Rollup(warnings=[_skipped(w, root) for w in skipped])
     if not folders:
-        raise UsageError(
-            f"{args.path} holds no character folders: --batch judges each subfolder of it "
-            "(each with face/ and/or body/) as one character"
+        rollup.warnings.insert(
+            0,
+            f"{args.path} holds no character folders: nothing was judged (--batch judges "
+            "each subfolder of it, with face/ and/or body/, as one character)",
         )
-    rollup = Rollup(warnings=[_skipped(w) for w in skipped])
     cross = CrossIdentity(policy.identity_threshold) if args.cross_identity else None
     progress = ProgressBar()
     out = sys.stdout
@@ -88,15 +89,26 @@ def run_batch(args: argparse.Namespace, policy: Policy, fmt: str) -> int:
     return EXIT_REJECTED if args.strict and rejected else EXIT_OK
 
 
-def _skipped(warning: str) -> str:
+def _skipped(warning: str, root: Path) -> str:
     """A top-level entry that is not a character, said as what it is when it is a policy
-    file (which applies to no character there)."""
+    file: an animus-prep.toml there applies to no character; a pyproject.toml with
+    [tool.animus-prep] applies to every character without a file of its own."""
     if warning.startswith(f"{FOLDER_FILE}:"):
         return (
             f"{FOLDER_FILE}: a policy file here applies to no character (each is judged with "
             "its own folder's file, else a pyproject.toml [tool.animus-prep] above it); for "
             "every character, use a pyproject.toml here or --config"
         )
+    if warning.startswith("pyproject.toml:"):
+        try:
+            found = find_policy_file(root / "pyproject.toml")
+        except PolicyError as exc:
+            return f"pyproject.toml: {exc}"
+        if found is not None and found[0] == (root / "pyproject.toml").resolve():
+            return (
+                "pyproject.toml: its [tool.animus-prep] applies to every character "
+                "without an animus-prep.toml of its own"
+            )
     return warning
 
 
@@ -157,4 +169,4 @@ def _write_rollup(rollup: Rollup, fmt: str, *, quiet: bool = False) -> None:
         out.writelines(f"warning: {as_printed(w)}\n" for w in doc["warnings"])
     if fmt != "text":
         for w in doc["warnings"]:
-            sys.stderr.write(f"warning: {w}\n")
+            sys.stderr.write(f"warning: {as_printed(w)}\n")

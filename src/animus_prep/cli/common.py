@@ -80,6 +80,15 @@ def resolve_policy(args: argparse.Namespace, folder: str | Path | None = None) -
         raise UsageError(str(exc)) from exc
 
 
+def batch_policy(args: argparse.Namespace) -> Policy:
+    """The policy of a batch as a whole (not of any character in it): the defaults,
+    ``--config`` and the flags, without any policy file found for the root."""
+    try:
+        return policy_for(args, None).policy
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def policy_for(args: argparse.Namespace, folder: str | Path | None) -> EffectivePolicy:
     """`resolve_policy` for one folder (of a batch), raising `PolicyError` for a policy
     file that cannot be used."""
@@ -231,21 +240,17 @@ def _is_earlier_report(path: Path) -> bool:
             head = f.read(16384)
     except OSError:
         return False
-    return not head.strip() or REPORT_MARK in head
+    return not head or REPORT_MARK in head
 
 
 def _unwritable(path: Path) -> str | None:
     """Why the report could not be written at `path` (None: it can), found before the
-    check runs rather than after it. An existing report is opened to append (nothing is
-    written); for a new one, a file is made beside it and removed."""
+    check runs rather than after it. The report is written as a new file beside `path`
+    and moved over it, so that is what is tried: a file made in the folder, removed."""
     try:
-        if path.exists():
-            with path.open("ab"):
-                pass
-        else:
-            fd, probe = tempfile.mkstemp(prefix=".animus-prep-", dir=path.parent)
-            os.close(fd)
-            os.unlink(probe)
+        fd, probe = tempfile.mkstemp(prefix=".animus-prep-", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         return exc.strerror or str(exc)
     return None

@@ -21,6 +21,7 @@ from .common import (
     UsageError,
     add_report_option,
     add_run_options,
+    batch_policy,
     existing_folder,
     load_policy,
     number_between,
@@ -38,7 +39,15 @@ from .formats import (
     crop_rows,
     write_rows,
 )
-from .output import ProgressBar, Style, render_table, summary_line, terminal_width, wants_color
+from .output import (
+    ProgressBar,
+    Style,
+    as_printed,
+    render_table,
+    summary_line,
+    terminal_width,
+    wants_color,
+)
 
 
 def add_check(sub: Subcommands) -> None:
@@ -105,14 +114,17 @@ def _run_check(args: argparse.Namespace) -> int:
         raise UsageError("-q (the summary line only) and -v (every reason) ask for opposites")
     if not Path(args.path).exists():
         raise UsageError(f"{args.path}: no such file or folder")
-    effective = resolve_policy(args)
-    policy = effective.policy
     fmt = output_format(args)
     if args.batch:
         if fmt == "csv" or args.report:
             what = "--format csv" if fmt == "csv" else "--report"
             raise UsageError(f"{what} does not go with --batch (use --format jsonl)")
-        return run_batch(args, policy, fmt)
+        # Each character is judged with its own policy (see `run_batch`); what the batch
+        # itself needs (--cross-identity's threshold) comes from --config and the flags,
+        # not from a file in the root, which applies to no character.
+        return run_batch(args, batch_policy(args), fmt)
+    effective = resolve_policy(args)
+    policy = effective.policy
     for flag in ("force", "cross_identity"):
         if getattr(args, flag):
             raise UsageError(f"--{flag.replace('_', '-')} goes with --batch")
@@ -150,7 +162,7 @@ def _run_check(args: argparse.Namespace) -> int:
             sys.stdout.write(table + source + "\n")
     if fmt != "text" or args.quiet:
         for warning in report.warnings:
-            sys.stderr.write(f"warning: {warning}\n")
+            sys.stderr.write(f"warning: {as_printed(warning)}\n")
     write_report(args, report, effective)
     if args.strict and report.rejected:
         return EXIT_REJECTED

@@ -61,18 +61,26 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {
-    ord("\n"): "\\n",
-    ord("\r"): "\\r",
-    ord("\t"): "\\t",
-}
+_CONTROLS = (
+    {
+        c: f"\\x{c:02x}" if c < 256 else f"\\u{c:04x}"
+        for c in (*range(32), *range(127, 160), 0x2028, 0x2029, *range(0x202A, 0x202F))
+    }
+    | {c: f"\\u{c:04x}" for c in range(0x2066, 0x206A)}
+    | {
+        ord("\n"): "\\n",
+        ord("\r"): "\\r",
+        ord("\t"): "\\t",
+    }
+)
 
 
 def as_printed(text: str) -> str:
     """``text`` as the text output prints it: a file name's undecodable bytes (lone
-    surrogates) as ``\\udcXX`` escapes and control characters (a line break in a name)
-    as ``\\n``, ``\\x1b``..., so that every entry stays on its line and columns are
-    measured on what is shown."""
+    surrogates) as ``\\udcXX`` escapes, and control characters (a line break in a name,
+    C0 and C1 controls, line and paragraph separators, bidirectional overrides) as
+    ``\\n``, ``\\x1b``, ``\\u202e``..., so that every entry stays on its line, reads in
+    its own order, and columns are measured on what is shown."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8").translate(_CONTROLS)
 
 
@@ -190,7 +198,7 @@ class ProgressBar:
         rate = done / max(now - self._start, 1e-6)
         line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:5.1f}/s "
         room = max(0, min(40, columns - len(line)))
-        text = (line + _short(name, room).ljust(room))[:columns]
+        text = (line + _short(as_printed(name), room).ljust(room))[:columns]
         self._shown = len(text)
         self.stream.write("\r" + text)
         ProgressBar._on_line = self

@@ -42,7 +42,7 @@ from .connect import (
     tell_for,
 )
 from .formats import UPLOAD_COLUMNS, upload_rows, write_rows
-from .output import ProgressBar, Style, wants_color
+from .output import ProgressBar, Style, as_printed, wants_color
 from .watch import Console, training_watcher
 
 POLL_INTERVAL = 15.0
@@ -231,7 +231,7 @@ def _run_upload(args: argparse.Namespace) -> int:
         for o in summary.uploads:
             tail = f" ({o.error})" if o.error else (f" ({o.fixed})" if o.fixed else "")
             status = style.bad(o.status) if o.status == "failed" else style.good(o.status)
-            say(f"{status:9} {o.path}{tail}")
+            say(f"{status:9} {as_printed(o.path)}{as_printed(tail)}")
         counts = {s: sum(o.status == s for o in summary.uploads) for s in ("uploaded", "already")}
         sys.stdout.write(
             f"character {summary.character_id}: {counts['uploaded']} uploaded, "
