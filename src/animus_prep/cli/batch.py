@@ -42,7 +42,7 @@ def run_batch(args: argparse.Namespace, policy: Policy, fmt: str) -> int:
     if not root.is_dir():
         raise UsageError(f"{args.path} is a file: --batch takes a folder of character folders")
     if args.cross_identity and not (policy.faces and policy.identity):
-        off = "--no-faces" if not policy.faces else "--config's identity = false"
+        off = "--no-faces" if args.no_faces else "--config's faces or identity = false"
         raise UsageError(f"--cross-identity compares identities, which {off} turns off")
     try:
         folders, skipped = character_folders(root)
