@@ -242,3 +242,22 @@ def test_names_are_printed_on_their_own_line_in_their_own_order() -> None:
     shown = as_printed(name)
     assert shown == "a\\nb\\x1b[31m\\x9b31m\\x85c\\u2028d\\u202eg\\u2066h\\udcfe é"
     assert shown.isprintable()
+
+
+def test_a_report_written_into_the_folder_it_describes_is_not_judged_next_time(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "character"
+    shutil.copytree(EXAMPLES, folder, ignore=shutil.ignore_patterns(".animus-prep"))
+    before = run(
+        "check", str(folder), "--json", "--workers", "2", "--report", str(folder / "r.html")
+    )
+    assert before.returncode == 0, before.stderr
+    after = run("check", str(folder), "--json", "--workers", "2")
+    paths = [i["path"] for i in json.loads(after.stdout)["images"]]
+    assert paths == [i["path"] for i in json.loads(before.stdout)["images"]]
+    assert "r.html" not in paths
+    # Any other page there is still named (it is not a photo).
+    (folder / "notes.html").write_text("<!doctype html><p>notes</p>")
+    other = run("check", str(folder), "--json", "--workers", "2")
+    assert "notes.html" in [i["path"] for i in json.loads(other.stdout)["images"]]

@@ -17,6 +17,7 @@ from .._argtypes import number_between, positive_int
 from ..config import EffectivePolicy, effective_policy
 from ..htmlreport import write_html_report
 from ..htmlreport.page import Subject
+from ..inspection.discover import REPORT_MARK
 from ..policy import Policy, PolicyError
 
 EXIT_OK = 0
@@ -228,10 +229,6 @@ def report_path(value: str) -> Path:
     return path
 
 
-REPORT_MARK = b'<meta name="generator" content="animus-prep">'
-"""What every HTML report of animus-prep carries in its head."""
-
-
 def _is_earlier_report(path: Path) -> bool:
     """Whether an existing file is an HTML report of animus-prep (it may be replaced), or
     empty (nothing to lose)."""
@@ -240,7 +237,7 @@ def _is_earlier_report(path: Path) -> bool:
             head = f.read(16384)
     except OSError:
         return False
-    return not head or REPORT_MARK in head
+    return not head or REPORT_MARK.encode() in head
 
 
 def _unwritable(path: Path) -> str | None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from importlib import resources
 
+from ..inspection.discover import REPORT_MARK
 from .escape import esc
 from .page import Block, Card, DuplicateGroup, Page, Sheet
 from .thumbs import face_overlay, jpeg_data_uri
@@ -38,7 +39,7 @@ def render_page(page: Page, *, generated: datetime, version: str) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        '<meta name="generator" content="animus-prep">',
+        REPORT_MARK,
         f"<title>{esc(page.title)}</title>",
         f"<style>{_static('report.css')}</style>",
         "</head><body>",

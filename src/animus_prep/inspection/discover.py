@@ -26,6 +26,10 @@ FACE_IMAGE_TYPE = "face_image"
 _VIEW = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 SETTINGS_FILES = frozenset({FOLDER_FILE, PYPROJECT})
 """A folder's own settings files (see `config`): never judged as its photos."""
+REPORT_MARK = '<meta name="generator" content="animus-prep">'
+"""What the head of every HTML report of animus-prep carries (see `htmlreport`): a report
+written into the folder it describes is not judged as one of its photos next time."""
+_REPORT_SUFFIXES = (".html", ".htm")
 # Folders deeper than this are reported as entries, not walked (links can nest forever).
 _MAX_DEPTH = 32
 # Paths under which one real folder's files are listed, at most (see _walk).
@@ -193,9 +197,25 @@ def _discover(root: Path, kind: Kind | None, view: str) -> list[Candidate]:
         rel = _rel(path, root)
         if rel in SETTINGS_FILES:
             continue  # the folder's own policy file (see `config`), not a photo
+        if is_report(path):
+            continue  # a report of this folder, written into it
         c = _candidate(path, rel, kind, view) if kind is not None else _placed(path, rel)
         out.append(_with_facts(c, None if first is None else _rel(first, root)))
     return out
+
+
+def is_report(path: Path) -> bool:
+    """Whether ``path`` is an HTML report of animus-prep (a regular file, by its head)."""
+    if not path.name.lower().endswith(_REPORT_SUFFIXES):
+        return False
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False  # never opened: a FIFO would block
+        with path.open("rb") as f:
+            head = f.read(16384)
+    except OSError:
+        return False
+    return REPORT_MARK.encode() in head
 
 
 def _placed(path: Path, rel: str) -> Candidate:
