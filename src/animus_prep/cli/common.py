@@ -17,7 +17,7 @@ from .._argtypes import number_between, positive_int
 from ..config import EffectivePolicy, effective_policy
 from ..htmlreport import write_html_report
 from ..htmlreport.page import Subject
-from ..inspection.discover import REPORT_MARK
+from ..inspection.discover import carries_report_mark
 from ..policy import Policy, PolicyError
 
 EXIT_OK = 0
@@ -233,11 +233,10 @@ def _is_earlier_report(path: Path) -> bool:
     """Whether an existing file is an HTML report of animus-prep (it may be replaced), or
     empty (nothing to lose)."""
     try:
-        with path.open("rb") as f:
-            head = f.read(16384)
+        empty = path.stat().st_size == 0
     except OSError:
         return False
-    return not head or REPORT_MARK.encode() in head
+    return empty or carries_report_mark(path)
 
 
 def _unwritable(path: Path) -> str | None:

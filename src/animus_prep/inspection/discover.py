@@ -205,9 +205,12 @@ def _discover(root: Path, kind: Kind | None, view: str) -> list[Candidate]:
 
 
 def is_report(path: Path) -> bool:
-    """Whether ``path`` is an HTML report of animus-prep (a regular file, by its head)."""
-    if not path.name.lower().endswith(_REPORT_SUFFIXES):
-        return False
+    """Whether ``path`` is an HTML report of animus-prep by its name and its head."""
+    return path.name.lower().endswith(_REPORT_SUFFIXES) and carries_report_mark(path)
+
+
+def carries_report_mark(path: Path) -> bool:
+    """Whether ``path`` is a regular file whose head carries `REPORT_MARK`."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):
             return False  # never opened: a FIFO would block

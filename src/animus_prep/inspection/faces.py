@@ -243,9 +243,9 @@ def face_sharpness(
         size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
         per_full *= max(gray.shape) / side
-    noisy = estimate_noise(gray) >= FACE_NOISY
-    presmooth = FACE_PRESMOOTH_NOISY if noisy else FACE_PRESMOOTH
-    return FaceSharpness(measure_sharpness(gray, presmooth), per_full)
+    noise = estimate_noise(gray)
+    presmooth = FACE_PRESMOOTH_NOISY if noise >= FACE_NOISY else FACE_PRESMOOTH
+    return FaceSharpness(measure_sharpness(gray, presmooth, noise), per_full)
 
 
 def _side(face: Face) -> float:

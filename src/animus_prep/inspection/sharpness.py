@@ -108,16 +108,20 @@ def _orientation_bins(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     return np.where(ay < _TAN_22_5 * ax, 0, np.where(ax < _TAN_22_5 * ay, 2, diagonal))
 
 
-def measure_sharpness(gray: np.ndarray, presmooth: float = 0.0) -> Sharpness:
+def measure_sharpness(
+    gray: np.ndarray, presmooth: float = 0.0, noise: float | None = None
+) -> Sharpness:
     """Estimate the blur of a grey image (uint8 or float, any size >= 16 px).
 
     With ``presmooth`` (a Gaussian sigma, px) the image is smoothed first and that blur is
     taken off the estimate again (blurs add in quadrature): in a small region, grain makes
     some edges look steeper than they are, and the sharpest of them would vouch for a soft
     picture; smoothed, the grain's share of the finest gradients is a small fraction.
+    ``noise`` is `estimate_noise(gray)` when the caller already has it.
     """
     g = gray.astype(np.float32, copy=False)
-    noise = estimate_noise(g)
+    if noise is None:
+        noise = estimate_noise(g)
     if presmooth > 0.0:
         smooth = cv2.GaussianBlur(g, (0, 0), presmooth, borderType=cv2.BORDER_REFLECT)
         found = measure_sharpness(smooth)
