@@ -20,7 +20,11 @@ photos by tests/people.py (nothing derived is stored):
 - originals shrunk to a shorter side just above 512 px (516-560, Lanczos, bicubic, area):
   none may be `upscaled` or `blurry`;
 - the face alone blurred (sigma 3.5 px at the training crop): `blurry` required;
-- the person on a white studio background: `too_bright` wrong;
+- the person on a white studio background: `too_bright` and `bordered` wrong;
+- originals letterboxed (bars top and bottom), pillarboxed (left and right), mounted (all
+  four edges) and with one bar at the top, each bar 5%, 12% or 30% of the side, black
+  and white: `bordered` required (the figure is given apart for the colour that stands
+  out against the photo's edges and for the one that does not);
 - over-exposed x3 (`too_bright` required), under-exposed x0.2 and x0.25 and the face in
   shadow against a lit frame (`too_dark` required); dimmed x0.6, a dark but usable photo
   (`too_dark` wrong).
@@ -57,6 +61,8 @@ from people import (  # noqa: E402
     SMALL,
     TUNE,
     backlit,
+    bars,
+    contrasting,
     cut,
     enlarged,
     exposed,
@@ -82,6 +88,7 @@ CODES = (
     "rotated",
     "face_cut_off",
     "over_compressed",
+    "bordered",
 )
 """Codes scored. Every variant is upright: any `rotated` is a false rejection."""
 
@@ -125,6 +132,18 @@ def variants(path: Path, policy: Policy) -> Iterator[Variant]:
                 allowed={"upscaled", "blurry"},
                 group="cut",
             )
+        for edges in ("tb", "lr", "all", "t"):
+            standing_out = contrasting(rgb, edges)
+            for share in (0.05, 0.12, 0.3):
+                for colour in (0, 255):
+                    contrast = "contrasting" if colour == standing_out else "blending"
+                    yield Variant(
+                        f"{stem}/bars-{edges}-{share:g}-{colour}",
+                        jpeg(bars(rgb, share, colour, edges)),
+                        required={"bordered"},
+                        allowed={"upscaled", "face_cut_off"},
+                        group=f"bordered-{contrast}",
+                    )
     for source in (150, 200, 250, 300):
         for factor in (2.0, 3.0, 4.0, 6.0):
             if source * factor < policy.min_side:
@@ -235,6 +254,11 @@ def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
     out["blur_under_grain_recall"] = f"{sum('blurry' in g for _, g in grainy)}/{len(grainy)}"
     white = [(v, got) for v, got in rows if v.group == "white-background"]
     out["white_background_too_bright"] = f"{sum('too_bright' in g for _, g in white)}/{len(white)}"
+    for contrast in ("contrasting", "blending"):
+        framed = [(v, got) for v, got in rows if v.group == f"bordered-{contrast}"]
+        found = sum("bordered" in g for _, g in framed)
+        out[f"bordered_recall_{contrast}"] = f"{found}/{len(framed)}"
+    out["white_background_bordered"] = f"{sum('bordered' in g for _, g in white)}/{len(white)}"
     dim = [(v, got) for v, got in rows if v.group == "dim"]
     out["dim_too_dark"] = f"{sum('too_dark' in g for _, g in dim)}/{len(dim)}"
     out["misses"] = [
@@ -297,6 +321,11 @@ def main() -> int:
         )
         print(f"  white studio background called too_bright: {r['white_background_too_bright']}")
         print(f"  dimmed x0.6 (dark but usable) called too_dark: {r['dim_too_dark']}")
+        print(
+            f"  bars and frames found: {r['bordered_recall_contrasting']} in the colour that "
+            f"stands out, {r['bordered_recall_blending']} in the other; white studio "
+            f"background called bordered: {r['white_background_bordered']}"
+        )
         if r["misses"]:
             print(f"  misses: {r['misses']}")
         if r["wrong"]:

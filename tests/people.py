@@ -157,3 +157,31 @@ def cut(rgb: np.ndarray, where: str) -> np.ndarray:
     if where == "nose":
         return rgb[: int(ny)]
     return rgb[:, int(nx) :]
+
+
+_SIDES = {"tb": "tb", "t": "t", "lr": "lr", "all": "tblr"}
+
+
+def bars(rgb: np.ndarray, share: float, colour: int, edges: str) -> np.ndarray:
+    """The photo with flat bars of ``colour`` added along ``edges``: ``tb`` top and bottom
+    (letterboxing), ``lr`` left and right (pillarboxing), ``all`` (a mount), ``t`` the
+    top alone. Each bar is ``share`` of the photo's height (top, bottom) or width (left,
+    right); a mount's, of its shorter side."""
+    h, w = rgb.shape[:2]
+    across = round({"tb": h, "t": h, "lr": w}.get(edges, min(h, w)) * share)
+    sides = _SIDES[edges]
+    pad = (
+        (across if "t" in sides else 0, across if "b" in sides else 0),
+        (across if "l" in sides else 0, across if "r" in sides else 0),
+        (0, 0),
+    )
+    return np.pad(rgb, pad, constant_values=colour)
+
+
+def contrasting(rgb: np.ndarray, edges: str) -> int:
+    """Black or white, whichever stands out more against the photo's outermost pixels
+    along ``edges`` (as in `bars`)."""
+    grey = rgb.mean(axis=2)
+    outer = {"t": grey[:2], "b": grey[-2:], "l": grey[:, :2], "r": grey[:, -2:]}
+    edge = np.concatenate([outer[side].ravel() for side in _SIDES[edges]])
+    return 0 if float(edge.mean()) >= 128 else 255

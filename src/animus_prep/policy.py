@@ -59,6 +59,10 @@ class Policy:
     min_jpeg_quality: int = 30
     """Least JPEG quality (libjpeg's scale, estimated from the file's quantisation table)
     of a photo: under it, its 8x8 blocks and smeared colour would be learnt. 0: no check."""
+    max_border: float = 0.03
+    """Share of its side that a flat black or white bar along one edge of a photo may
+    cover (letterboxing, a screenshot's bars, a mount, a scan's margin); a wider one is
+    `bordered`. 1: no check."""
 
     # Sharpness, measured on a copy whose shorter side is `analysis_side` pixels.
     max_edge_width: float = 1.28
@@ -152,6 +156,8 @@ class Policy:
             raise PolicyError("caps must not be negative")
         if not 0 <= self.min_jpeg_quality <= 100:
             raise PolicyError("min_jpeg_quality must be in [0, 100] (libjpeg's quality scale)")
+        if not 0 <= self.max_border <= 1:
+            raise PolicyError("max_border must be in [0, 1] (a share of the photo's side)")
         if not 0 <= self.max_face_outside <= 1:
             raise PolicyError("max_face_outside must be in [0, 1] (a share of the face)")
         for name in ("max_clipped_fraction", "max_face_clipped_fraction"):

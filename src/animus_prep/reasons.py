@@ -39,6 +39,9 @@ class ReasonCode(StrEnum):
     cheeks is missing, and no face crop can put it back."""
     OVER_COMPRESSED = "over_compressed"
     """Saved at so low a JPEG quality that its blocks and smeared colour would be learnt."""
+    BORDERED = "bordered"
+    """Framed by flat black or white bars (letterboxing, a screenshot's bars, a mount or a
+    scan's margin) that would be learnt as part of the picture."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,8 @@ from people import (
     SMALL,
     TUNE,
     backlit,
+    bars,
+    contrasting,
     cut,
     enlarged,
     exposed,
@@ -202,6 +204,47 @@ def test_heavy_jpeg_compression_is_over_compressed_and_usual_qualities_are_not(
         assert ReasonCode.OVER_COMPRESSED in codes(judged(rgb, quality=quality))
     for quality in (40, 70, 95):
         assert ReasonCode.OVER_COMPRESSED not in codes(judged(rgb, quality=quality))
+
+
+# -- bars and frames -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
+@pytest.mark.parametrize(
+    ("edges", "share"), [("tb", 0.12), ("lr", 0.2), ("all", 0.05), ("t", 0.3)], ids=str
+)
+def test_bars_or_a_frame_around_a_photo_are_bordered(path: Path, edges: str, share: float) -> None:
+    # Letterboxed, pillarboxed, mounted, or a screenshot's bar: black or white, whichever
+    # the photo's edges are not.
+    rgb = load(path)
+    a = judged(bars(rgb, share, contrasting(rgb, edges), edges))
+    (reason,) = [r for r in a.reasons() if r.code is ReasonCode.BORDERED]
+    # The widest bar, as a share of the bordered photo's side.
+    h, w = rgb.shape[:2]
+    across = round({"tb": h, "t": h, "lr": w}.get(edges, min(h, w)) * share)
+    side = {"tb": h + 2 * across, "t": h + across, "lr": w + 2 * across}.get(edges)
+    if side is not None:
+        assert reason.score == pytest.approx(across / side, abs=0.01)
+    assert reason.threshold == POLICY.max_border
+    assert "crop it off" in reason.message
+
+
+@pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
+def test_a_photo_and_a_white_studio_background_are_not_bordered(path: Path) -> None:
+    # A studio background is as flat as a bar, but ends where the person begins.
+    rgb = load(path)
+    assert ReasonCode.BORDERED not in codes(judged(rgb))
+    assert ReasonCode.BORDERED not in codes(judged(on_white(rgb)))
+
+
+def test_a_thin_bar_passes_and_the_check_can_be_turned_off() -> None:
+    rgb = load(TUNE[0])
+    colour = contrasting(rgb, "tb")
+    assert ReasonCode.BORDERED not in codes(judged(bars(rgb, 0.02, colour, "tb")))
+    wide = jpeg(bars(rgb, 0.2, colour, "tb"))
+    assert ReasonCode.BORDERED in codes(analyze_bytes(wide, "wide.jpg", POLICY))
+    off = POLICY.with_overrides({"max_border": 1.0})
+    assert ReasonCode.BORDERED not in codes(analyze_bytes(wide, "wide.jpg", off))
 
 
 # -- exposure judged on the subject ---------------------------------------------------

@@ -40,6 +40,10 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
             quality=round(a.quality(), 4),
             detail_top_band=round(m.detail.top_band, 3),
         )
+        if m.border.widest > 0:
+            # The share of the height (top, bottom) or width (left, right) each bar covers.
+            for edge in ("top", "bottom", "left", "right"):
+                out[f"border_{edge}"] = round(getattr(m.border, edge), 4)
         source = m.detail.short_side
         if source is not None and source < min(m.width, m.height):
             # The estimated size of the photo this one was enlarged from.

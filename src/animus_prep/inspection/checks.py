@@ -398,6 +398,29 @@ def check_jpeg_quality(e: Evidence, policy: Policy) -> CheckResult | None:
     )
 
 
+def check_border(e: Evidence, policy: Policy) -> CheckResult | None:
+    """Flat black or white bars along the edges (`border.measure_border`)."""
+    if policy.max_border >= 1:
+        return None
+    border = e.measurements.border
+    wide = border.edges(policy.max_border)
+    parts = [
+        f"{edge} ({getattr(border, edge):.0%} of the "
+        f"{'height' if edge in ('top', 'bottom') else 'width'})"
+        for edge in wide
+    ]
+    where = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+    return CheckResult(
+        "border",
+        not wide,
+        ReasonCode.BORDERED,
+        f"{'flat bars' if len(parts) > 1 else 'a flat bar'} along the {where}, over "
+        f"{policy.max_border:.0%}: it would be learnt as part of the picture; crop it off",
+        score=border.widest,
+        threshold=policy.max_border,
+    )
+
+
 Check = Callable[[Evidence, Policy], CheckResult | None]
 
 CHECKS: tuple[Check, ...] = (
@@ -414,6 +437,7 @@ CHECKS: tuple[Check, ...] = (
     check_face_in_frame,
     check_upright,
     check_jpeg_quality,
+    check_border,
 )
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from .._opencv import cv2
 from ..server_rules import sharpness_score
+from .border import Border, measure_border
 from .resolution import Detail, estimate_detail
 from .sharpness import Sharpness, measure_sharpness
 
@@ -32,6 +33,8 @@ class Measurements:
     """How much detail the image holds (whether it was enlarged from a smaller photo)."""
     server_sharpness: float
     """The server's own sharpness score (`server_rules.sharpness_score`)."""
+    border: Border
+    """Flat black or white bars along the edges (letterboxing, a mount, a scan's margin)."""
 
 
 NEAR_SIZE = 0.9
@@ -84,4 +87,5 @@ def measure(
         clipped_fraction=clipped,
         detail=estimate_detail(gray if detail is None else detail),
         server_sharpness=sharpness_score(Image.fromarray(gray)),
+        border=measure_border(gray),
     )

@@ -65,8 +65,8 @@ def render_policy(policy: Policy) -> Policy:
     and its softness, if any, is judged as blur. No `rotated` either: a render has no
     EXIF orientation to get wrong, and a reclining pose is not a turned photo. No
     `face_cut_off`: the server frames its renders, and a pose may leave part of the head
-    out. `over_compressed` still applies (a render saved that low would teach its
-    blocks)."""
+    out. `over_compressed` and `bordered` still apply (a render saved that low, or
+    framed by bars, would teach its blocks or bars)."""
     return policy.with_overrides(
         {
             "faces": True,
