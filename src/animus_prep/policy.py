@@ -61,7 +61,7 @@ class Policy:
     of a photo: under it, its 8x8 blocks and smeared colour would be learnt. 0: no check."""
     max_border: float = 0.03
     """Share of its side that a flat black or white bar along one edge of a photo may
-    cover (letterboxing, a screenshot's bars, a mount, a scan's margin); a wider one is
+    cover (letterboxing, a video frame's bars, a mount, a scan's margin); a wider one is
     `bordered`. 1: no check."""
 
     # Sharpness, measured on a copy whose shorter side is `analysis_side` pixels.

@@ -40,7 +40,7 @@ class ReasonCode(StrEnum):
     OVER_COMPRESSED = "over_compressed"
     """Saved at so low a JPEG quality that its blocks and smeared colour would be learnt."""
     BORDERED = "bordered"
-    """Framed by flat black or white bars (letterboxing, a screenshot's bars, a mount or a
+    """Framed by flat black or white bars (letterboxing, a video frame's bars, a mount or a
     scan's margin) that would be learnt as part of the picture."""
 
 

@@ -33,13 +33,16 @@ def test_a_letterbox_is_measured_on_the_edges_it_runs_along(picture: np.ndarray)
     assert border.left == border.right == 0.0
 
 
-def test_a_mount_on_every_side_is_found_on_every_side(picture: np.ndarray) -> None:
+@pytest.mark.parametrize("side", [30, 90])
+def test_a_mount_on_every_side_is_found_on_every_side(picture: np.ndarray, side: int) -> None:
     # Where the top bar meets a side bar the side's colour runs on: each edge's
-    # boundary is looked for between the bars beside it.
-    framed = np.pad(picture, ((20, 20), (30, 30)), constant_values=250)
+    # boundary is looked for between the bars beside it (with side bars of 90 px, a
+    # third of the top bar's boundary line is the side bars' colour).
+    framed = np.pad(picture, ((20, 20), (side, side)), constant_values=250)
     border = measure_border(framed)
     assert border.top == pytest.approx(20 / 340, abs=0.005)
-    assert border.left == pytest.approx(30 / 511, abs=0.005)
+    assert border.bottom == pytest.approx(20 / 340, abs=0.005)
+    assert border.left == pytest.approx(side / (451 + 2 * side), abs=0.005)
     assert border.edges(0.03) == ["top", "bottom", "left", "right"]
 
 
@@ -50,15 +53,19 @@ def test_a_flat_background_that_ends_at_a_person_is_not_a_bar(picture: np.ndarra
     yy, xx = np.mgrid[:h, :w]
     head = (xx - w / 2) ** 2 / 90**2 + (yy - 200) ** 2 / 120**2 <= 1
     studio = np.where(head, picture, 255).astype(np.uint8)
-    assert measure_border(studio).top == 0.0
+    # Flat all round; the outline is not a straight line across any side.
+    assert measure_border(studio).widest == 0.0
 
 
 def test_a_gradient_and_a_flat_picture_are_not_bars(picture: np.ndarray) -> None:
     gradient = np.repeat(np.linspace(0, 200, 300)[:, None], 451, axis=1).astype(np.uint8)
     assert measure_border(gradient).widest == 0.0
     assert measure_border(np.zeros((300, 400), np.uint8)).widest == 0.0
-    # A mid-grey band is a backdrop or a wall as often as a bar: not judged.
-    assert measure_border(np.pad(picture, ((60, 0), (0, 0)), constant_values=128)).top == 0.0
+    # A mid-grey band is a backdrop or a wall as often as a bar: not judged, even where
+    # the picture beside it differs from it all along the line, as a white one does.
+    dark = (picture * 0.3).astype(np.uint8)  # 0-76
+    assert measure_border(np.pad(dark, ((60, 0), (0, 0)), constant_values=230)).top > 0.1
+    assert measure_border(np.pad(dark, ((60, 0), (0, 0)), constant_values=128)).top == 0.0
 
 
 def test_the_report_names_the_bars_and_carries_their_shares(tmp_path: Path) -> None:
@@ -70,7 +77,8 @@ def test_the_report_names_the_bars_and_carries_their_shares(tmp_path: Path) -> N
     images = {i.path: i for i in report.images}
     bordered = images["face/letterboxed.jpg"]
     (reason,) = [r for r in bordered.reasons if r.code is ReasonCode.BORDERED]
-    assert reason.message.startswith("flat bars along the top (10% of the height) and bottom")
+    assert reason.message.startswith("flat bars along the top (10.0% of the height) and bottom")
+    assert reason.message.endswith("crop them off")
     assert bordered.metrics["border_top"] == pytest.approx(72 / 720, abs=0.005)
     assert bordered.metrics["border_left"] == 0.0
     plain = images["face/plain.jpg"]

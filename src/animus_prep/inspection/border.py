@@ -2,11 +2,12 @@
 margin, each of which a LoRA would learn as part of the person.
 
 A border here is a band along one edge that is one flat colour, black or white (a
-letterbox bar, a screenshot's bars, a white mount or scan margin), and ends in a
+letterbox bar, a video frame's bars, a white mount or scan margin), and ends in a
 straight line across the whole side: the picture starts at once, along the full width
 (or height). A white or black studio background is just as flat but ends where the
-person begins, which is never a straight line across the whole frame, so it is not a
-border.
+person begins, which is not a straight line across the whole frame, so it is not a
+border. What does look like one: a person wholly below a blown-out or black sky that
+ends at a straight horizon, with nothing crossing it.
 """
 
 from __future__ import annotations

@@ -404,18 +404,27 @@ def check_border(e: Evidence, policy: Policy) -> CheckResult | None:
         return None
     border = e.measurements.border
     wide = border.edges(policy.max_border)
-    parts = [
-        f"{edge} ({getattr(border, edge):.0%} of the "
-        f"{'height' if edge in ('top', 'bottom') else 'width'})"
-        for edge in wide
-    ]
-    where = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+    limit = f"{policy.max_border:.1%}"
+    if not wide:
+        detail = f"no bar along an edge over {limit} of the photo's side"
+    else:
+        parts = [
+            f"{edge} ({getattr(border, edge):.1%} of the "
+            f"{'height' if edge in ('top', 'bottom') else 'width'})"
+            for edge in wide
+        ]
+        where = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+        several = len(parts) > 1
+        detail = (
+            f"{'flat bars' if several else 'a flat bar'} along the {where}, over {limit}: "
+            f"{'they' if several else 'it'} would be learnt as part of the picture; crop "
+            f"{'them' if several else 'it'} off"
+        )
     return CheckResult(
         "border",
         not wide,
         ReasonCode.BORDERED,
-        f"{'flat bars' if len(parts) > 1 else 'a flat bar'} along the {where}, over "
-        f"{policy.max_border:.0%}: it would be learnt as part of the picture; crop it off",
+        detail,
         score=border.widest,
         threshold=policy.max_border,
     )
