@@ -127,6 +127,11 @@ class Policy:
     """Cosine similarity under which a face is another person (OpenCV's SFace threshold)."""
     identity_min_faces: int = 3
     """Faces needed to infer the dominant identity of a set without reference photos."""
+    close_up_face_share: float = 0.33
+    """A body photo whose main face is taller than this share of the photo is a close-up
+    of the face: noted, and warned of when it is accepted (it is not rejected). Portraits
+    of head and shoulders measure 0.35-0.77, photos to the waist or more 0.15-0.29.
+    1: never."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -156,6 +161,8 @@ class Policy:
             raise PolicyError("caps must not be negative")
         if not 0 <= self.min_jpeg_quality <= 100:
             raise PolicyError("min_jpeg_quality must be in [0, 100] (libjpeg's quality scale)")
+        if not 0 < self.close_up_face_share <= 1:
+            raise PolicyError("close_up_face_share must be in (0, 1] (a share of the height)")
         if not 0 <= self.max_border <= 1:
             raise PolicyError("max_border must be in [0, 1] (a share of the photo's side)")
         if not 0 <= self.max_face_outside <= 1:

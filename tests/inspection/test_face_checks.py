@@ -429,7 +429,10 @@ def test_body_photos_alone_are_judged_against_reference_photos(tmp_path: Path) -
     assert ReasonCode.IDENTITY_MISMATCH in report.image("body/front/stranger.jpg").codes
     # Without references there is nothing to judge body photos alone against.
     alone = preflight(tmp_path / "c")
-    assert all(i.identity_score is None for i in alone.images) and alone.warnings == ()
+    assert all(i.identity_score is None for i in alone.images)
+    # No warning but the one about the head-and-shoulders portrait among body photos.
+    (warning,) = alone.warnings
+    assert warning.startswith("1 accepted body photo is a close-up") and "stranger" in warning
 
 
 def test_a_face_not_surely_found_in_a_body_photo_is_not_judged(

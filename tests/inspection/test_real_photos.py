@@ -247,6 +247,39 @@ def test_a_thin_bar_passes_and_the_check_can_be_turned_off() -> None:
     assert ReasonCode.BORDERED not in codes(analyze_bytes(wide, "wide.jpg", off))
 
 
+# -- close-ups in body/ ------------------------------------------------------------------
+
+
+def test_a_close_up_of_the_face_among_body_photos_is_noted_and_warned_of(tmp_path: Path) -> None:
+    # A head-and-shoulders portrait (the face 44% of its height) and a photo to the
+    # knees (15%), both in body/: the body LoRA learns nothing of the body from the first.
+    close = load(TUNE[4])
+    wide = load(CHECK[0])
+    (tmp_path / "body" / "front").mkdir(parents=True)
+    (tmp_path / "body" / "front" / "close.jpg").write_bytes(jpeg(close))
+    (tmp_path / "body" / "front" / "wide.jpg").write_bytes(jpeg(wide))
+    report = preflight(tmp_path, policy=POLICY)
+    images = {i.path: i for i in report.images}
+    close_up = images["body/front/close.jpg"]
+    assert close_up.accepted, close_up.reasons  # noted, not rejected
+    (note,) = [n for n in close_up.notes if n.startswith("close_up:")]
+    assert "the face is 4" in note and "belongs in face/" in note
+    assert not [n for n in images["body/front/wide.jpg"].notes if n.startswith("close_up:")]
+    (warning,) = [w for w in report.warnings if "close-up" in w]
+    assert warning.startswith("1 accepted body photo is a close-up of the face")
+    assert "body/front/close.jpg" in warning and "wide.jpg" not in warning
+    # `close_up_face_share = 1` never notes one.
+    never = preflight(tmp_path, policy=POLICY.with_overrides({"close_up_face_share": 1.0}))
+    assert not any(n.startswith("close_up:") for i in never.images for n in i.notes)
+    assert not [w for w in never.warnings if "close-up" in w]
+    # The same portrait in face/ is what a face photo should be: nothing to say.
+    (tmp_path / "face").mkdir()
+    (tmp_path / "body" / "front" / "close.jpg").rename(tmp_path / "face" / "close.jpg")
+    again = preflight(tmp_path, policy=POLICY)
+    assert not [w for w in again.warnings if "close-up" in w]
+    assert not any(n.startswith("close_up:") for i in again.images for n in i.notes)
+
+
 # -- exposure judged on the subject ---------------------------------------------------
 
 

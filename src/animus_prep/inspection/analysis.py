@@ -68,6 +68,13 @@ class ImageAnalysis:
                 return c.score
         return None
 
+    def face_height_share(self) -> float | None:
+        """The main face's height over the photo's (both upright, full resolution); None
+        without a face."""
+        if self.faces is None or self.faces.main is None or not self.height:
+            return None
+        return float(self.faces.main.box[3]) / self.height
+
     def quality(self) -> float:
         """0-1 desirability as training data: resolution, sharpness, exposure, encoding."""
         m = self.measurements

@@ -114,6 +114,10 @@ def assemble(
             f"{policy.duplicate_hash_distance}: copies cropped by more than ~5% may be missed"
         )
     _apply_caps(analyses, reasons, policy)
+    close_ups = _close_ups(analyses, policy)
+    accepted_close_ups = [analyses[i].candidate.relpath for i in close_ups if not reasons[i]]
+    if accepted_close_ups:
+        warnings.append(_close_up_warning(accepted_close_ups, policy))
     images = tuple(
         ImageReport(
             path=a.candidate.relpath,
@@ -130,7 +134,7 @@ def assemble(
                 if i in duplicate_of
                 else linked.get(i)
             ),
-            notes=a.notes,
+            notes=a.notes + ((close_ups[i],) if i in close_ups else ()),
             faces=_faces(a),
             identity_score=identity.get(i),
             embedding=a.faces.embedding if a.faces is not None else None,
@@ -325,6 +329,31 @@ def _apply_identity(
             "character's folder, or name photos of the character with --reference"
         )
     return scores, warnings, verdict.target
+
+
+def _close_ups(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int, str]:
+    """Body photos that are close-ups of the face (`Policy.close_up_face_share`), each with
+    its note: the body LoRA learns the body from them, and a face fills this one."""
+    notes: dict[int, str] = {}
+    for i, a in enumerate(analyses):
+        share = a.face_height_share() if a.candidate.kind == "body" else None
+        if share is not None and share > policy.close_up_face_share:
+            notes[i] = (
+                f"close_up: the face is {share:.0%} of the photo's height: a body photo "
+                "should show the body (a close-up of the face belongs in face/)"
+            )
+    return notes
+
+
+def _close_up_warning(paths: Sequence[str], policy: Policy) -> str:
+    named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    count = f"{len(paths)} accepted body photo{'s' if len(paths) > 1 else ''}"
+    return (
+        f"{count} {'are close-ups' if len(paths) > 1 else 'is a close-up'} of the face "
+        f"(the face over {policy.close_up_face_share:.0%} of the photo's height): "
+        f"{named}; the body LoRA learns the body from body photos: put close-ups in "
+        "face/ and photos that show the body in body/"
+    )
 
 
 def _apply_caps(
