@@ -230,6 +230,24 @@ def test_bars_or_a_frame_around_a_photo_are_bordered(path: Path, edges: str, sha
 
 
 @pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
+@pytest.mark.parametrize("edges", ["tb", "lr"])
+@pytest.mark.parametrize("colour", [0, 255])
+def test_both_bars_of_a_letterbox_are_named_when_one_is_found(
+    path: Path, edges: str, colour: int
+) -> None:
+    # Beside one bar the picture may be of nearly its colour (dark clothes at the bottom
+    # of a black letterbox), and no boundary shows there; the twin bar still tells.
+    a = judged(bars(load(path), 0.1, colour, edges))
+    assert a.measurements is not None
+    border = a.measurements.border
+    pair = (border.top, border.bottom) if edges == "tb" else (border.left, border.right)
+    if border.widest > 0:
+        assert min(pair) == pytest.approx(max(pair), abs=0.01), border
+    if colour == contrasting(load(path), edges):
+        assert border.widest > 0
+
+
+@pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
 def test_a_photo_and_a_white_studio_background_are_not_bordered(path: Path) -> None:
     # A studio background is as flat as a bar, but ends where the person begins.
     rgb = load(path)

@@ -83,7 +83,26 @@ def measure_border(gray: np.ndarray) -> Border:
         _bar_share(lines, band, span) if band is not None else 0.0
         for lines, band, span in zip(edges, bands, spans, strict=True)
     ]
+    for edge, twin in ((0, 1), (1, 0), (2, 3), (3, 2)):
+        shares[edge] = shares[edge] or _twin_share(bands[edge], bands[twin], shares[twin])
     return Border(*shares)
+
+
+def _twin_share(
+    band: tuple[int, float] | None,
+    twin: tuple[int, float] | None,
+    twin_share: float,
+) -> float:
+    """The share of an edge whose boundary could not be seen, when the opposite edge has a
+    bar: letterboxing and pillarboxing put the same bar on both. Beside one of them the
+    picture may be of nearly the bar's colour (dark clothes at the bottom of a black
+    letterbox); a flat band of the same colour at least as deep is that bar."""
+    if band is None or twin is None or twin_share <= 0:
+        return 0.0
+    (rows, colour), (twin_rows, twin_colour) = band, twin
+    if abs(colour - twin_colour) > DRIFT or rows < twin_rows - 1:
+        return 0.0
+    return twin_share
 
 
 def _flat_band(lines: np.ndarray) -> tuple[int, float] | None:
