@@ -263,8 +263,10 @@ def _signal_a_check_group(folder: Path, sig: signal.Signals) -> tuple[int, str]:
     """Send `sig` to the whole process group of a `check` (its own group, as under a
     terminal) once its two workers run; its exit status and stderr."""
     rng = np.random.default_rng(0)
-    for i in range(400):
-        write(folder / f"{i:03d}.jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
+    # Enough files that the check is still at work when its workers are seen (400 were
+    # done within that moment on a quick machine).
+    for i in range(1600):
+        write(folder / f"{i:04d}.jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
     with subprocess.Popen(
         [sys.executable, "-m", "animus_prep.cli", "check", str(folder), "--kind", "body",
          "--workers", "2"],
@@ -276,6 +278,8 @@ def _signal_a_check_group(folder: Path, sig: signal.Signals) -> tuple[int, str]:
         deadline = time.monotonic() + 60
         while len(_processes_mentioning(str(folder))) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)  # the command and its two workers
+        if proc.poll() is not None:
+            pytest.fail(f"the check ended (status {proc.returncode}) before it was signalled")
         os.killpg(proc.pid, sig)
         _, err = proc.communicate(timeout=60)
     return proc.returncode, err
