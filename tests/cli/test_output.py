@@ -71,6 +71,27 @@ def test_on_a_terminal_lines_fit_but_keep_every_code() -> None:
     assert "duplicate: same picture as another" in verbose
 
 
+def test_notes_are_shown_with_verbose_for_accepted_and_rejected_files() -> None:
+    note = "close_up: the face is 44% of the photo's height"
+    accepted = ImageReport(
+        path="body/front/a.jpg", kind="body", image_type="body_image", reasons=(), notes=(note,)
+    )
+    rejected = ImageReport(
+        path="face/b.jpg",
+        kind="face",
+        image_type="face_image",
+        reasons=(Reason(ReasonCode.BLURRY, "soft"),),
+        notes=("extension says JPEG but the content is PNG",),
+    )
+    report = Report(root="x", policy=Policy(), images=(accepted, rejected))
+    assert "note:" not in render_table(report)
+    lines = render_table(report, verbose=True).splitlines()
+    at = next(i for i, x in enumerate(lines) if "body/front/a.jpg" in x)
+    assert lines[at + 1].strip() == f"note: {note}"
+    at = next(i for i, x in enumerate(lines) if "face/b.jpg" in x)
+    assert lines[at + 1].strip() == "note: extension says JPEG but the content is PNG"
+
+
 def test_verdicts_are_coloured_only_when_wanted(monkeypatch: pytest.MonkeyPatch) -> None:
     class Tty(io.StringIO):
         def isatty(self) -> bool:

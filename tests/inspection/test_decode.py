@@ -257,6 +257,28 @@ def test_transparent_pixels_become_neutral_grey() -> None:
     assert abs(float(r.rgb.mean()) - 128) < 1
 
 
+def test_a_transparent_share_of_the_picture_is_noted() -> None:
+    # A photo padded onto a larger transparent canvas (bands of 150 px above and below):
+    # the checks see the bands as grey, a trainer that drops the alpha sees black.
+    picture = photo("astronaut", 512)
+    canvas = np.zeros((812, 512, 4), np.uint8)
+    canvas[150:662, :, :3] = picture
+    canvas[150:662, :, 3] = 255
+    padded = ok(decode_bytes(_save_mode(Image.fromarray(canvas)), POLICY))
+    (note,) = [n for n in padded.notes if n.startswith("transparent:")]
+    assert note.startswith("transparent: 37% of the picture is transparent")
+    opaque = ok(decode_bytes(_save_mode(Image.fromarray(picture).convert("RGBA")), POLICY))
+    assert not [n for n in opaque.notes if n.startswith("transparent:")]
+    # A palette image with a transparent colour counts too (its black: the bands, and
+    # the astronaut's black sky with them).
+    paletted = Image.fromarray(canvas).convert("RGB").quantize(64)
+    index = paletted.getpixel((0, 0))
+    paletted.info["transparency"] = index
+    data = _save_mode(paletted, transparency=index)
+    (note,) = [n for n in ok(decode_bytes(data, POLICY)).notes if n.startswith("transparent:")]
+    assert int(note.split()[1].rstrip("%")) >= 37
+
+
 def test_jpeg_quality_is_estimated(astronaut: np.ndarray) -> None:
     for q in (40, 75, 95):
         assert ok(decode_bytes(encode(astronaut, quality=q), POLICY)).jpeg_quality == q

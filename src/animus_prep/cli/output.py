@@ -111,7 +111,8 @@ def render_table(
     """One line per file with every reason code and the first reason's message.
 
     ``width`` (a terminal's) shortens paths and messages to fit, except with ``verbose``;
-    ``verbose`` adds a line for each further reason, with measured values.
+    ``verbose`` adds a line for each further reason, with measured values, and one for
+    each of a file's notes.
     """
     st = style or Style(False)
     fit = width is not None and not verbose
@@ -124,8 +125,11 @@ def render_table(
         size = f"{img.width}x{img.height}" if img.width and img.height else "?"
         path = _short_path(shown[img.path], path_w) if fit else shown[img.path]
         head = f"{path:<{path_w}} {size:>11}  "
+        indent = " " * (path_w + 17)
+        notes = [f"{indent}note: {as_printed(n)}" for n in img.notes] if verbose else []
         if img.accepted:
             lines.append(f"{st.good('ok')} {head}{st.good('accepted')}")
+            lines.extend(notes)
             continue
         codes = ",".join(dict.fromkeys(r.code.value for r in img.reasons))
         first = img.reasons[0]
@@ -136,10 +140,10 @@ def render_table(
             message = _short(message, max(10, width - len(head) - len(codes) - 5))
         lines.append(f"{st.bad('--')} {head}{st.bad(codes)}: {message}")
         if verbose:
-            indent = " " * (path_w + 17)
             for r in img.reasons[1:]:
                 tail = f" {measured(r)}" if measured(r) else ""
                 lines.append(f"{indent}{st.bad(r.code.value)}: {as_printed(r.message)}{tail}")
+            lines.extend(notes)
     lines.append("")
     lines.append(summary_line(report, st))
     for kind, entry in report.summary()["by_kind"].items():

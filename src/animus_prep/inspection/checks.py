@@ -197,7 +197,7 @@ def check_sharpness(e: Evidence, policy: Policy) -> CheckResult:
         "sharpness",
         s.edge_width <= policy.max_edge_width,
         ReasonCode.BLURRY,
-        f"blurry: its sharpest edges are {s.edge_width:.2f} px wide (blur sigma at "
+        f"its sharpest edges are {s.edge_width:.2f} px wide (blur sigma at "
         f"{policy.analysis_side} px), over {policy.max_edge_width:.2f} px",
         score=blur_score(s.edge_width, policy.max_edge_width),
         threshold=0.5,

@@ -30,7 +30,7 @@ from ..policy import Policy
 from ..reasons import Reason, ReasonCode
 from .containers import animation_note, trailing_data_note
 from .jpeg import JpegDataError, decode_reduced, jpeg_quality, scan_stream
-from .pixels import decode_cost, normalized_rgb, reduced, to_rgb
+from .pixels import decode_cost, normalized_rgb, reduced, to_rgb, transparent_share
 
 # Formats the Animus server takes. Phones write multi-picture JPEGs as "MPO".
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
@@ -84,6 +84,9 @@ _TRANSPOSE_FOR_ORIENTATION = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+TRANSPARENT_NOTE = 0.01
+"""Share of transparent pixels from which a file gets a `transparent:` note."""
 
 
 @dataclass(frozen=True)
@@ -423,6 +426,14 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
             orientation = _orientation(img)
             width, height = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
         pixels_img = reduced(img, policy.analysis_side)
+        transparent = transparent_share(pixels_img)
+        if transparent >= TRANSPARENT_NOTE:
+            notes.append(
+                f"transparent: {transparent:.0%} of the picture is transparent; the checks "
+                "see it as mid-grey, a trainer that drops the transparency sees whatever "
+                "colour lies under it (often black): flatten it onto the background you "
+                "want first"
+            )
     reduced_from = data if pixels_img.size != (raw_w, raw_h) else None
     analysed = pixels_img if pixels_img.mode in ("RGB", "L") else normalized_rgb(pixels_img)
     pixels_upright = upright(analysed, orientation)

@@ -88,6 +88,18 @@ def normalized_rgb(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else Image.fromarray(to_rgb(img))
 
 
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def transparent_share(img: Image.Image) -> float:
+    """The share of an image's pixels that are more transparent than opaque (0 for a
+    mode without transparency)."""
+    if img.mode not in _ALPHA_MODES and not (img.mode == "P" and "transparency" in img.info):
+        return 0.0
+    alpha = np.asarray(img.convert("RGBA"))[:, :, 3]
+    return float((alpha < 128).mean()) if alpha.size else 0.0
+
+
 def to_rgb(img: Image.Image) -> np.ndarray:
     """Normalise any Pillow mode to RGB uint8 (16-bit scaled, alpha flattened on grey)."""
     mode = img.mode
@@ -103,7 +115,7 @@ def to_rgb(img: Image.Image) -> np.ndarray:
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
         mode = img.mode
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if mode in _ALPHA_MODES:
         rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
         alpha = rgba[:, :, 3:4] / 255.0
         # Transparent areas become mid grey: neutral for exposure and sharpness.
