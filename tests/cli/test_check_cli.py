@@ -259,14 +259,18 @@ def test_sigterm_stops_a_run_without_leaving_worker_processes(tmp_path: Path) ->
     assert _processes_mentioning(str(char)) == []
 
 
+def _as_under_a_terminal() -> None:
+    """Ctrl-C as a terminal's session has it: a shell running the tests as a background
+    job (`&`, nohup) ignores SIGINT, and its programs inherit that, as they should."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _signal_a_check_group(folder: Path, sig: signal.Signals) -> tuple[int, str]:
     """Send `sig` to the whole process group of a `check` (its own group, as under a
     terminal) once its two workers run; its exit status and stderr."""
     rng = np.random.default_rng(0)
-    # Enough files that the check is still at work when its workers are seen (400 were
-    # done within that moment on a quick machine).
-    for i in range(1600):
-        write(folder / f"{i:04d}.jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
+    for i in range(400):
+        write(folder / f"{i:03d}.jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
     with subprocess.Popen(
         [sys.executable, "-m", "animus_prep.cli", "check", str(folder), "--kind", "body",
          "--workers", "2"],
@@ -274,6 +278,7 @@ def _signal_a_check_group(folder: Path, sig: signal.Signals) -> tuple[int, str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_as_under_a_terminal,
     ) as proc:  # fmt: skip
         deadline = time.monotonic() + 60
         while len(_processes_mentioning(str(folder))) < 3 and time.monotonic() < deadline:
