@@ -208,6 +208,14 @@ def test_sessions_are_cached_per_thread_count() -> None:
         get_session("yunet", threads=0)
 
 
+@pytest.mark.parametrize("model", ["yunet", "sface"])
+def test_pool_threads_do_not_busy_wait_between_runs(model: runtime.ModelName) -> None:
+    # A spinning pool thread takes a core from the decoding and measuring between runs.
+    for threads in (1, 2):
+        options = get_session(model, threads=threads).get_session_options()
+        assert options.get_session_config_entry(runtime.ALLOW_SPINNING) == "0"
+
+
 def test_default_thread_count_is_automatic_and_configurable() -> None:
     auto = max(1, min(4, os.cpu_count() or 1))
     assert runtime.auto_threads() == auto  # alone in this process: every core, up to 4

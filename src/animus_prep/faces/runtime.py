@@ -23,6 +23,8 @@ from .turns import one_at_a_time
 
 ModelName = Literal["yunet", "sface"]
 MODELS_PACKAGE = "animus_prep.models"
+ALLOW_SPINNING = "session.intra_op.allow_spinning"
+"""The session setting that lets pool threads busy-wait between runs (set to "0")."""
 
 _lock = threading.Lock()
 _sessions: dict[tuple[str, int], Any] = {}
@@ -144,6 +146,11 @@ def _build(name: ModelName, threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only: no optimiser chatter on stderr
+    # onnxruntime's pool threads busy-wait for work after each run by default. Between
+    # runs this process decodes and measures, so a waiting thread takes a core from
+    # that work: on 2 cores the pre-flight with two-thread sessions took 69-77 ms per
+    # 12 MP photo spinning, 58-60 ms not (one thread, no pool: 64-67 ms either way).
+    options.add_session_config_entry(ALLOW_SPINNING, "0")
     # No arena: it would keep each session's largest working memory for good (13 MB for
     # YuNet, 25 MB for SFace, in every process) to save a malloc per run (~2% of a run).
     # What runs free, callers hand back to the system with `release_freed_memory` (the
