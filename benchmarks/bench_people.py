@@ -27,7 +27,10 @@ photos by tests/people.py (nothing derived is stored):
   out against the photo's edges and for the one that does not);
 - over-exposed x3 (`too_bright` required), under-exposed x0.2 and x0.25 and the face in
   shadow against a lit frame (`too_dark` required); dimmed x0.6, a dark but usable photo
-  (`too_dark` wrong).
+  (`too_dark` wrong);
+- made black and white, and with half the saturation: the `monochrome:` note (not a
+  reason code, scored apart) is required on the first, and on every variant of a
+  black-and-white photo, and wrong on every other.
 
 Every variant is upright, so `rotated` is wrong on all of them (its false rejections), and
 every one but the cuts shows the whole face (`face_cut_off` is wrong on them).
@@ -56,6 +59,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from animus_prep.inspection.analysis import analyze_bytes  # noqa: E402
 from animus_prep.policy import Policy  # noqa: E402
 from people import (  # noqa: E402
+    BLACK_AND_WHITE,
     CHECK,
     FILTERS,
     SMALL,
@@ -64,8 +68,10 @@ from people import (  # noqa: E402
     bars,
     contrasting,
     cut,
+    drained,
     enlarged,
     exposed,
+    grey,
     has_face,
     jpeg,
     load,
@@ -91,6 +97,8 @@ CODES = (
     "bordered",
 )
 """Codes scored. Every variant is upright: any `rotated` is a false rejection."""
+MONOCHROME = "monochrome"
+"""The black-and-white note, scored apart from the codes."""
 
 
 @dataclass
@@ -101,9 +109,18 @@ class Variant:
     allowed: set[str] = field(default_factory=set)
     group: str = ""
     factor: float | None = None
+    monochrome: bool = False
+    """Whether the variant is black and white (the `monochrome:` note's truth)."""
 
 
 def variants(path: Path, policy: Policy) -> Iterator[Variant]:
+    black_and_white = path.stem in BLACK_AND_WHITE
+    for v in _variants(path, policy):
+        v.monochrome = v.monochrome or black_and_white
+        yield v
+
+
+def _variants(path: Path, policy: Policy) -> Iterator[Variant]:
     rgb = load(path)
     stem = path.stem
     original = path in TUNE or path in CHECK
@@ -207,14 +224,21 @@ def variants(path: Path, policy: Policy) -> Iterator[Variant]:
             group="exposure",
         )
     yield Variant(f"{stem}/dim-x0.6", jpeg(exposed(rgb, 0.6)), group="dim")
+    yield Variant(f"{stem}/grey", jpeg(grey(rgb)), group="colour", monochrome=True)
+    yield Variant(f"{stem}/half-saturation", jpeg(drained(rgb, 0.5)), group="colour")
     yield Variant(
         f"{stem}/face-in-shadow", jpeg(backlit(rgb, 0.15)), required={"too_dark"}, group="exposure"
     )
 
 
 def judge(v: Variant, policy: Policy) -> set[str]:
+    """The variant's reason codes, and `monochrome` when it would get that note."""
     a = analyze_bytes(v.data, v.name.replace("/", "_") + ".jpg", policy, kind="face")
-    return {r.code.value for r in a.reasons()}
+    got = {r.code.value for r in a.reasons()}
+    chroma = a.measurements.chroma if a.measurements is not None else None
+    if chroma is not None and chroma < policy.monochrome_chroma:
+        got.add(MONOCHROME)
+    return got
 
 
 def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
@@ -261,6 +285,18 @@ def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
     out["white_background_bordered"] = f"{sum('bordered' in g for _, g in white)}/{len(white)}"
     dim = [(v, got) for v, got in rows if v.group == "dim"]
     out["dim_too_dark"] = f"{sum('too_dark' in g for _, g in dim)}/{len(dim)}"
+    tp = sum(v.monochrome and MONOCHROME in g for v, g in rows)
+    fp = [v.name for v, g in rows if not v.monochrome and MONOCHROME in g]
+    fn = [v.name for v, g in rows if v.monochrome and MONOCHROME not in g]
+    out[MONOCHROME] = {
+        "precision": None if tp + len(fp) == 0 else round(tp / (tp + len(fp)), 3),
+        "recall": None if tp + len(fn) == 0 else round(tp / (tp + len(fn)), 3),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
+    muted = [(v, got) for v, got in rows if v.name.endswith("/half-saturation")]
+    out["half_saturation_monochrome"] = f"{sum(MONOCHROME in g for _, g in muted)}/{len(muted)}"
     out["misses"] = [
         {"variant": v.name, "missing": sorted(v.required - got)}
         for v, got in rows
@@ -325,6 +361,13 @@ def main() -> int:
             f"  bars and frames found: {r['bordered_recall_contrasting']} in the colour that "
             f"stands out, {r['bordered_recall_blending']} in the other; white studio "
             f"background called bordered: {r['white_background_bordered']}"
+        )
+        mono = r[MONOCHROME]
+        assert isinstance(mono, dict)
+        print(
+            f"  monochrome (note) precision {mono['precision']}  recall {mono['recall']}  "
+            f"(tp {mono['tp']} fp {len(mono['fp'])} fn {len(mono['fn'])}); half saturation "
+            f"noted: {r['half_saturation_monochrome']}"
         )
         if r["misses"]:
             print(f"  misses: {r['misses']}")

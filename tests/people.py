@@ -11,7 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageEnhance, ImageOps
 
 from animus_prep.faces import Face, YuNetDetector
 
@@ -35,6 +35,9 @@ CHECK = (
 )
 # Small or cropped photos: sources for enlargements only (too small to stand as originals).
 SMALL = (DATA / "check" / "freckles_light.jpg", DATA / "check" / "luispedro_web.jpg")
+
+BLACK_AND_WHITE = frozenset({"studio_grey_bw"})
+"""Stems of the photos that are black and white (a print, its background slightly toned)."""
 
 FILTERS = {
     "lanczos": cv2.INTER_LANCZOS4,
@@ -185,3 +188,13 @@ def contrasting(rgb: np.ndarray, edges: str) -> int:
     outer = {"t": grey[:2], "b": grey[-2:], "l": grey[:, :2], "r": grey[:, -2:]}
     edge = np.concatenate([outer[side].ravel() for side in _SIDES[edges]])
     return 0 if float(edge.mean()) >= 128 else 255
+
+
+def grey(rgb: np.ndarray) -> np.ndarray:
+    """The photo made black and white (kept as three channels, as an RGB JPEG holds it)."""
+    return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+
+
+def drained(rgb: np.ndarray, saturation: float) -> np.ndarray:
+    """The photo with its colour scaled towards grey (Pillow's ImageEnhance.Color)."""
+    return np.asarray(ImageEnhance.Color(Image.fromarray(rgb)).enhance(saturation))

@@ -7,10 +7,12 @@ on the `tune` photos, and the `check` photos are held out.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from animus_prep import preflight
 from animus_prep._opencv import cv2
@@ -18,6 +20,7 @@ from animus_prep.inspection.analysis import ImageAnalysis, analyze_bytes
 from animus_prep.policy import Policy
 from animus_prep.reasons import ReasonCode
 from people import (
+    BLACK_AND_WHITE,
     CHECK,
     SMALL,
     TUNE,
@@ -25,8 +28,10 @@ from people import (
     bars,
     contrasting,
     cut,
+    drained,
     enlarged,
     exposed,
+    grey,
     jpeg,
     load,
     main_face,
@@ -369,3 +374,49 @@ def test_of_two_native_copies_the_one_passing_the_face_size_check_is_kept(
     assert ReasonCode.FACE_TOO_SMALL in report.image("face/b.jpg").codes
     assert report.image("face/a.jpg").accepted, report.image("face/a.jpg").reasons
     assert report.image("face/b.jpg").duplicate_of == "face/a.jpg"
+
+
+# -- black and white ---------------------------------------------------------------------
+
+MONOCHROME = POLICY.monochrome_chroma
+
+
+def chroma(a: ImageAnalysis) -> float:
+    assert a.measurements is not None and a.measurements.chroma is not None
+    return a.measurements.chroma
+
+
+@pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
+def test_black_and_white_is_told_from_colour(path: Path) -> None:
+    rgb = load(path)
+    if path.stem in BLACK_AND_WHITE:
+        assert chroma(judged(rgb)) < MONOCHROME
+    else:
+        assert chroma(judged(rgb)) >= 40  # colour photos of people: well clear of it
+        # Muted colour (half the saturation) is still colour.
+        assert chroma(judged(drained(rgb, 0.5))) >= MONOCHROME
+    assert chroma(judged(grey(rgb))) < 3  # made grey, saved as an RGB JPEG
+    one_channel = io.BytesIO()
+    Image.fromarray(rgb).convert("L").save(one_channel, "JPEG", quality=90)
+    assert chroma(analyze_bytes(one_channel.getvalue(), "grey.jpg", POLICY)) == 0.0
+
+
+def test_a_black_and_white_photo_is_noted_and_warned_of(tmp_path: Path) -> None:
+    (tmp_path / "face").mkdir()
+    colour = load(TUNE[0])
+    (tmp_path / "face" / "colour.jpg").write_bytes(jpeg(colour))
+    (tmp_path / "face" / "grey.jpg").write_bytes(jpeg(grey(load(TUNE[3]))))
+    report = preflight(tmp_path, policy=POLICY)
+    images = {i.path: i for i in report.images}
+    assert images["face/grey.jpg"].accepted, images["face/grey.jpg"].reasons  # noted only
+    (note,) = [n for n in images["face/grey.jpg"].notes if n.startswith("monochrome:")]
+    assert "black and white" in note and "levels of grey" in note
+    assert images["face/grey.jpg"].metrics["chroma"] < 3
+    assert images["face/colour.jpg"].metrics["chroma"] >= 40
+    assert not [n for n in images["face/colour.jpg"].notes if n.startswith("monochrome:")]
+    (warning,) = [w for w in report.warnings if "black and white" in w]
+    assert warning.startswith("1 accepted photo is black and white: face/grey.jpg;")
+    # `monochrome_chroma = 0` never notes one.
+    never = preflight(tmp_path, policy=POLICY.with_overrides({"monochrome_chroma": 0.0}))
+    assert not any(n.startswith("monochrome:") for i in never.images for n in i.notes)
+    assert not [w for w in never.warnings if "black and white" in w]

@@ -174,7 +174,8 @@ def analyze_decoded(
         return _failed(candidate, result, result.reason)
     gray = shrink_gray(result.gray, policy.analysis_side)
     detail = detail_source(result.gray, gray, policy.analysis_side)
-    m = measure(gray, result.width, result.height, detail)
+    thumb = thumbnail_of(result.image)
+    m = measure(gray, result.width, result.height, detail, thumb)
     findings = None
     if policy.faces and candidate.kind is not None:
         findings = find_faces(
@@ -212,7 +213,7 @@ def analyze_decoded(
         notes=notes,
         measurements=m,
         checks=tuple(checks),
-        print=fingerprint(gray, thumbnail_of(result.image)),
+        print=fingerprint(gray, thumb),
         faces=findings,
     )
 

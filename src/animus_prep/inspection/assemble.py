@@ -40,6 +40,8 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
             quality=round(a.quality(), 4),
             detail_top_band=round(m.detail.top_band, 3),
         )
+        if m.chroma is not None:
+            out["chroma"] = round(m.chroma, 1)
         if m.border.widest > 0:
             # The share of the height (top, bottom) or width (left, right) each bar covers.
             for edge in ("top", "bottom", "left", "right"):
@@ -118,6 +120,10 @@ def assemble(
     accepted_close_ups = [analyses[i].candidate.relpath for i in close_ups if not reasons[i]]
     if accepted_close_ups:
         warnings.append(_close_up_warning(accepted_close_ups, policy))
+    monochromes = _monochromes(analyses, policy)
+    accepted_monochromes = [analyses[i].candidate.relpath for i in monochromes if not reasons[i]]
+    if accepted_monochromes:
+        warnings.append(_monochrome_warning(accepted_monochromes))
     images = tuple(
         ImageReport(
             path=a.candidate.relpath,
@@ -134,7 +140,7 @@ def assemble(
                 if i in duplicate_of
                 else linked.get(i)
             ),
-            notes=a.notes + ((close_ups[i],) if i in close_ups else ()),
+            notes=a.notes + tuple(n[i] for n in (close_ups, monochromes) if i in n),
             faces=_faces(a),
             identity_score=identity.get(i),
             embedding=a.faces.embedding if a.faces is not None else None,
@@ -353,6 +359,30 @@ def _close_up_warning(paths: Sequence[str], policy: Policy) -> str:
         f"(the face over {policy.close_up_face_share:.0%} of the photo's height): "
         f"{named}; the body LoRA learns the body from body photos: put close-ups in "
         "face/ and photos that show the body in body/"
+    )
+
+
+def _monochromes(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int, str]:
+    """Black-and-white photos (`Policy.monochrome_chroma`), each with its note."""
+    notes: dict[int, str] = {}
+    for i, a in enumerate(analyses):
+        chroma = a.measurements.chroma if a.measurements is not None else None
+        if chroma is not None and chroma < policy.monochrome_chroma:
+            notes[i] = (
+                f"monochrome: black and white, or nearly (90% of the pixels within "
+                f"{chroma:.0f} levels of grey): the LoRA learns the person's colouring "
+                "from the photos"
+            )
+    return notes
+
+
+def _monochrome_warning(paths: Sequence[str]) -> str:
+    named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    count = f"{len(paths)} accepted photo{'s' if len(paths) > 1 else ''}"
+    return (
+        f"{count} {'are' if len(paths) > 1 else 'is'} black and white: {named}; a LoRA "
+        "learns skin, hair and eye colour from its photos, and a monochrome look from "
+        "black-and-white ones: prefer colour photos"
     )
 
 

@@ -14,6 +14,7 @@ from PIL import Image
 from .._opencv import cv2
 from ..server_rules import sharpness_score
 from .border import Border, measure_border
+from .colour import chroma_level
 from .resolution import Detail, estimate_detail
 from .sharpness import Sharpness, measure_sharpness
 
@@ -35,6 +36,9 @@ class Measurements:
     """The server's own sharpness score (`server_rules.sharpness_score`)."""
     border: Border
     """Flat black or white bars along the edges (letterboxing, a mount, a scan's margin)."""
+    chroma: float | None = None
+    """How colourful the photo is (`colour.chroma_level` of its thumbnail, 0-255; 0 for
+    black and white); None when not measured."""
 
 
 NEAR_SIZE = 0.9
@@ -65,12 +69,17 @@ def detail_source(full: np.ndarray, shrunk: np.ndarray, side: int) -> np.ndarray
 
 
 def measure(
-    gray: np.ndarray, width: int, height: int, detail: np.ndarray | None = None
+    gray: np.ndarray,
+    width: int,
+    height: int,
+    detail: np.ndarray | None = None,
+    thumb: np.ndarray | None = None,
 ) -> Measurements:
     """Measure everything the per-image checks need from the grey analysis copy.
 
     ``width`` and ``height`` are the full image's, after EXIF orientation. ``detail`` is
     the copy the real resolution is read from (`detail_source`; default: ``gray``).
+    The colour is read from ``thumb``, the RGB thumbnail (not measured without it).
     """
     # Every other pixel is plenty for percentiles.
     hist = np.bincount(gray[::2, ::2].ravel(), minlength=256).astype(np.float64)
@@ -88,4 +97,5 @@ def measure(
         detail=estimate_detail(gray if detail is None else detail),
         server_sharpness=sharpness_score(Image.fromarray(gray)),
         border=measure_border(gray),
+        chroma=None if thumb is None else chroma_level(thumb),
     )
