@@ -235,8 +235,8 @@ def judge(v: Variant, policy: Policy) -> set[str]:
     """The variant's reason codes, and `monochrome` when it would get that note."""
     a = analyze_bytes(v.data, v.name.replace("/", "_") + ".jpg", policy, kind="face")
     got = {r.code.value for r in a.reasons()}
-    chroma = a.measurements.chroma if a.measurements is not None else None
-    if chroma is not None and chroma < policy.monochrome_chroma:
+    saturation = a.measurements.saturation if a.measurements is not None else None
+    if saturation is not None and saturation < policy.monochrome_saturation:
         got.add(MONOCHROME)
     return got
 

@@ -132,11 +132,12 @@ class Policy:
     of the face: noted, and warned of when it is accepted (it is not rejected). Portraits
     of head and shoulders measure 0.35-0.77, photos to the waist or more 0.15-0.29.
     1: never."""
-    monochrome_chroma: float = 16.0
-    """A photo 90% of whose pixels are within this chroma of grey (the largest minus the
-    smallest of R, G and B, 0-255) is black and white, or nearly: noted, and warned of
-    when accepted (it is not rejected). Colour photos of people measure 40 or more, a
-    black-and-white print 0-13. 0: never."""
+    monochrome_saturation: float = 20.0
+    """A photo 90% of whose lit pixels are less saturated than this (percent: the largest
+    minus the smallest of R, G and B, over the largest) is black and white, or nearly:
+    noted, and warned of when accepted (it is not rejected). Colour photos of people
+    measure 39 or more (21 or more with half their colour taken away), a black-and-white
+    print 0-17. 0: never."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -168,8 +169,8 @@ class Policy:
             raise PolicyError("min_jpeg_quality must be in [0, 100] (libjpeg's quality scale)")
         if not 0 < self.close_up_face_share <= 1:
             raise PolicyError("close_up_face_share must be in (0, 1] (a share of the height)")
-        if not 0 <= self.monochrome_chroma <= 255:
-            raise PolicyError("monochrome_chroma must be in [0, 255] (a level of R, G, B)")
+        if not 0 <= self.monochrome_saturation <= 100:
+            raise PolicyError("monochrome_saturation must be in [0, 100] (percent)")
         if not 0 <= self.max_border <= 1:
             raise PolicyError("max_border must be in [0, 1] (a share of the photo's side)")
         if not 0 <= self.max_face_outside <= 1:

@@ -378,27 +378,38 @@ def test_of_two_native_copies_the_one_passing_the_face_size_check_is_kept(
 
 # -- black and white ---------------------------------------------------------------------
 
-MONOCHROME = POLICY.monochrome_chroma
+MONOCHROME = POLICY.monochrome_saturation
 
 
-def chroma(a: ImageAnalysis) -> float:
-    assert a.measurements is not None and a.measurements.chroma is not None
-    return a.measurements.chroma
+def saturation(a: ImageAnalysis) -> float:
+    assert a.measurements is not None and a.measurements.saturation is not None
+    return a.measurements.saturation
 
 
 @pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
 def test_black_and_white_is_told_from_colour(path: Path) -> None:
     rgb = load(path)
     if path.stem in BLACK_AND_WHITE:
-        assert chroma(judged(rgb)) < MONOCHROME
+        # Over- or under-exposed, a black-and-white print is still one.
+        for photo in (rgb, exposed(rgb, 3.0), exposed(rgb, 0.2)):
+            assert saturation(judged(photo)) < MONOCHROME
     else:
-        assert chroma(judged(rgb)) >= 40  # colour photos of people: well clear of it
-        # Muted colour (half the saturation) is still colour.
-        assert chroma(judged(drained(rgb, 0.5))) >= MONOCHROME
-    assert chroma(judged(grey(rgb))) < 3  # made grey, saved as an RGB JPEG
+        assert saturation(judged(rgb)) >= 1.5 * MONOCHROME  # colour: well clear of it
+        # Muted colour (half the saturation), a dark or a bright copy, and the person on
+        # a white studio background are colour.
+        for photo in (drained(rgb, 0.5), exposed(rgb, 0.2), exposed(rgb, 3.0), on_white(rgb)):
+            assert saturation(judged(photo)) >= MONOCHROME
+    assert saturation(judged(grey(rgb))) < 3  # made grey, saved as an RGB JPEG
     one_channel = io.BytesIO()
     Image.fromarray(rgb).convert("L").save(one_channel, "JPEG", quality=90)
-    assert chroma(analyze_bytes(one_channel.getvalue(), "grey.jpg", POLICY)) == 0.0
+    assert saturation(analyze_bytes(one_channel.getvalue(), "grey.jpg", POLICY)) == 0.0
+
+
+@pytest.mark.parametrize("level", [8, 250])
+def test_a_black_or_white_picture_has_no_saturation_to_judge(level: int) -> None:
+    flat = np.full((600, 600, 3), level, dtype=np.uint8)
+    a = judged(flat)
+    assert a.measurements is not None and a.measurements.saturation is None
 
 
 def test_a_black_and_white_photo_is_noted_and_warned_of(tmp_path: Path) -> None:
@@ -410,13 +421,13 @@ def test_a_black_and_white_photo_is_noted_and_warned_of(tmp_path: Path) -> None:
     images = {i.path: i for i in report.images}
     assert images["face/grey.jpg"].accepted, images["face/grey.jpg"].reasons  # noted only
     (note,) = [n for n in images["face/grey.jpg"].notes if n.startswith("monochrome:")]
-    assert "black and white" in note and "levels of grey" in note
-    assert images["face/grey.jpg"].metrics["chroma"] < 3
-    assert images["face/colour.jpg"].metrics["chroma"] >= 40
+    assert "black and white" in note and "saturation" in note
+    assert images["face/grey.jpg"].metrics["saturation"] < 3
+    assert images["face/colour.jpg"].metrics["saturation"] >= 1.5 * MONOCHROME
     assert not [n for n in images["face/colour.jpg"].notes if n.startswith("monochrome:")]
     (warning,) = [w for w in report.warnings if "black and white" in w]
     assert warning.startswith("1 accepted photo is black and white: face/grey.jpg;")
-    # `monochrome_chroma = 0` never notes one.
-    never = preflight(tmp_path, policy=POLICY.with_overrides({"monochrome_chroma": 0.0}))
+    # `monochrome_saturation = 0` never notes one.
+    never = preflight(tmp_path, policy=POLICY.with_overrides({"monochrome_saturation": 0.0}))
     assert not any(n.startswith("monochrome:") for i in never.images for n in i.notes)
     assert not [w for w in never.warnings if "black and white" in w]

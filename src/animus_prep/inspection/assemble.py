@@ -40,8 +40,8 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
             quality=round(a.quality(), 4),
             detail_top_band=round(m.detail.top_band, 3),
         )
-        if m.chroma is not None:
-            out["chroma"] = round(m.chroma, 1)
+        if m.saturation is not None:
+            out["saturation"] = round(m.saturation, 1)
         if m.border.widest > 0:
             # The share of the height (top, bottom) or width (left, right) each bar covers.
             for edge in ("top", "bottom", "left", "right"):
@@ -363,14 +363,14 @@ def _close_up_warning(paths: Sequence[str], policy: Policy) -> str:
 
 
 def _monochromes(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int, str]:
-    """Black-and-white photos (`Policy.monochrome_chroma`), each with its note."""
+    """Black-and-white photos (`Policy.monochrome_saturation`), each with its note."""
     notes: dict[int, str] = {}
     for i, a in enumerate(analyses):
-        chroma = a.measurements.chroma if a.measurements is not None else None
-        if chroma is not None and chroma < policy.monochrome_chroma:
+        saturation = a.measurements.saturation if a.measurements is not None else None
+        if saturation is not None and saturation < policy.monochrome_saturation:
             notes[i] = (
-                f"monochrome: black and white, or nearly (90% of the pixels within "
-                f"{chroma:.0f} levels of grey): the LoRA learns the person's colouring "
+                f"monochrome: black and white, or nearly (90% of the pixels under "
+                f"{saturation:.0f}% saturation): the LoRA learns the person's colouring "
                 "from the photos"
             )
     return notes

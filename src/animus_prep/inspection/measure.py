@@ -14,7 +14,7 @@ from PIL import Image
 from .._opencv import cv2
 from ..server_rules import sharpness_score
 from .border import Border, measure_border
-from .colour import chroma_level
+from .colour import saturation_level
 from .resolution import Detail, estimate_detail
 from .sharpness import Sharpness, measure_sharpness
 
@@ -36,9 +36,9 @@ class Measurements:
     """The server's own sharpness score (`server_rules.sharpness_score`)."""
     border: Border
     """Flat black or white bars along the edges (letterboxing, a mount, a scan's margin)."""
-    chroma: float | None = None
-    """How colourful the photo is (`colour.chroma_level` of its thumbnail, 0-255; 0 for
-    black and white); None when not measured."""
+    saturation: float | None = None
+    """How colourful the photo is (`colour.saturation_level` of its thumbnail, percent; 0
+    for black and white); None when not measured (no thumbnail, or a black picture)."""
 
 
 NEAR_SIZE = 0.9
@@ -97,5 +97,5 @@ def measure(
         detail=estimate_detail(gray if detail is None else detail),
         server_sharpness=sharpness_score(Image.fromarray(gray)),
         border=measure_border(gray),
-        chroma=None if thumb is None else chroma_level(thumb),
+        saturation=None if thumb is None else saturation_level(thumb),
     )
