@@ -32,6 +32,11 @@ photos by tests/people.py (nothing derived is stored):
   reason code, scored apart) is required on the first, and on every variant of a
   black-and-white photo, and wrong on every other.
 
+Then mirrored copies: each photo beside a copy of it flipped left to right (as it is,
+resized to 80% and saved at quality 80, cropped by 3% or 8%), each pair in a folder of
+its own, run through the pre-flight: how many are found `duplicate`; and the photos of
+the set together, every other one flipped, where none is a copy of another.
+
 Every variant is upright, so `rotated` is wrong on all of them (its false rejections), and
 every one but the cuts shows the whole face (`face_cut_off` is wrong on them).
 
@@ -45,6 +50,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -56,6 +62,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from animus_prep import preflight  # noqa: E402
 from animus_prep.inspection.analysis import analyze_bytes  # noqa: E402
 from animus_prep.policy import Policy  # noqa: E402
 from people import (  # noqa: E402
@@ -310,6 +317,55 @@ def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
     return out
 
 
+MIRRORS = {
+    "flipped": lambda rgb: rgb[:, ::-1],
+    "flipped, 80%, q80": lambda rgb: resized(_flipped(rgb), round(min(rgb.shape[:2]) * 0.8)),
+    "flipped, cropped 3%": lambda rgb: _cropped(rgb, 0.03)[:, ::-1],
+    "flipped, cropped 8%": lambda rgb: _cropped(rgb, 0.08)[:, ::-1],
+}
+"""Mirrored copies scored, each beside its photo in a folder of its own."""
+
+
+def _flipped(rgb: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rgb[:, ::-1])
+
+
+def _cropped(rgb: np.ndarray, share: float) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    return rgb[round(h * share) :, round(w * share) :]
+
+
+def mirror_scores(paths: tuple[Path, ...], policy: Policy) -> dict[str, object]:
+    """Mirrored copies found as duplicates of their photo (`MIRRORS`, each pair in its own
+    folder), and the photos together, every other one flipped, wrongly found copies."""
+    found = {name: 0 for name in MIRRORS}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for k, path in enumerate(paths):
+            rgb = load(path)
+            for m, (name, make) in enumerate(MIRRORS.items()):
+                folder = root / f"pair-{k}-{m}" / "face"
+                folder.mkdir(parents=True)
+                (folder / "photo.jpg").write_bytes(jpeg(rgb))
+                quality = 80 if "q80" in name else 92
+                (folder / "mirror.jpg").write_bytes(jpeg(np.ascontiguousarray(make(rgb)), quality))
+                report = preflight(folder.parent, policy=policy)
+                found[name] += sum(i.duplicate_of is not None for i in report.images)
+        # The photos together, every other one flipped: no two are copies.
+        folder = root / "apart" / "face"
+        folder.mkdir(parents=True)
+        for k, path in enumerate(paths):
+            rgb = load(path)
+            photo = np.ascontiguousarray(rgb[:, ::-1]) if k % 2 else rgb
+            (folder / f"{k}.jpg").write_bytes(jpeg(photo))
+        apart = preflight(folder.parent, policy=policy)
+    wrong = sum(i.duplicate_of is not None for i in apart.images)
+    return {
+        "found": {name: f"{n}/{len(paths)}" for name, n in found.items()},
+        "apart_wrongly_copies": f"{wrong}/{len(paths)}",
+    }
+
+
 def run_set(
     paths: tuple[Path, ...], policy: Policy, say: Callable[[str], None]
 ) -> dict[str, object]:
@@ -320,6 +376,7 @@ def run_set(
         say(f"  {path.stem}: done")
     result = score(rows)
     result["variants"] = len(rows)
+    result["mirrors"] = mirror_scores(paths, policy)
     return result
 
 
@@ -368,6 +425,12 @@ def main() -> int:
             f"  monochrome (note) precision {mono['precision']}  recall {mono['recall']}  "
             f"(tp {mono['tp']} fp {len(mono['fp'])} fn {len(mono['fn'])}); half saturation "
             f"noted: {r['half_saturation_monochrome']}"
+        )
+        mirrors = r["mirrors"]
+        assert isinstance(mirrors, dict)
+        print(
+            f"  mirrored copies found: {mirrors['found']}; photos (every other flipped) "
+            f"wrongly found copies: {mirrors['apart_wrongly_copies']}"
         )
         if r["misses"]:
             print(f"  misses: {r['misses']}")

@@ -132,6 +132,9 @@ class Policy:
     of the face: noted, and warned of when it is accepted (it is not rejected). Portraits
     of head and shoulders measure 0.35-0.77, photos to the waist or more 0.15-0.29.
     1: never."""
+    mirrored_duplicates: bool = True
+    """Whether a photo that is another's picture flipped left to right (resized, saved
+    again or cropped a little) is a `duplicate` of it, the better of the two kept."""
     monochrome_saturation: float = 20.0
     """A photo 90% of whose lit pixels are less saturated than this (percent: the largest
     minus the smallest of R, G and B, over the largest) is black and white, or nearly:

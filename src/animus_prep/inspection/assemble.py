@@ -17,8 +17,10 @@ from ..policy import Policy
 from ..reasons import Reason, ReasonCode
 from .analysis import ImageAnalysis, spread_vector
 from .checks import rejection
+from .dedup import MIRRORED
 from .discover import Kind
 from .duplicates import Copy, find_copies, search_radius
+from .mirrors import with_mirrors
 from .report import ImageReport, MetricValue, Report
 from .selection import select_within_cap
 
@@ -156,6 +158,12 @@ def assemble(
 def _duplicate_reason(kept: str, copy: Copy, policy: Policy) -> Reason:
     if copy.how == "same file":
         text = f"the same file as {kept} (another path to it), which is kept"
+    elif copy.how == MIRRORED:
+        text = (
+            f"the picture of {kept} flipped left to right, which is kept (similarity "
+            f"{copy.similarity:.2f}): a mirrored copy adds no view of the person (trainers "
+            "flip photos themselves) and shows the face the wrong way round"
+        )
     elif copy.how == "identical":
         text = f"a byte-identical copy of {kept}, which is kept"
     else:
@@ -225,10 +233,11 @@ def _copies_within_kinds(
     named a copy of the photo in place."""
     sets = _search_sets(analyses)
     if len(sets) == 1:
-        return find_copies(analyses, policy, executor)
+        return with_mirrors(analyses, find_copies(analyses, policy, executor), policy, executor)
     copies: dict[int, Copy] = {}
     for _kind, members in sets:
-        found = find_copies([analyses[i] for i in members], policy, executor)
+        some = [analyses[i] for i in members]
+        found = with_mirrors(some, find_copies(some, policy, executor), policy, executor)
         for j, c in found.items():
             i, keep = members[j], members[c.keep]
             earlier = copies.get(i)

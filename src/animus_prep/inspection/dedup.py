@@ -11,14 +11,14 @@ that last test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .._opencv import cv2
-from .detail import DetailUnavailable, features_of
+from .detail import DetailUnavailable, detail_of, features_of
 from .features import Features
-from .fingerprint import Fingerprint
+from .fingerprint import Detail, Fingerprint
 
 _RATIO_TEST = 0.8
 _MIN_INLIERS = 12
@@ -27,6 +27,8 @@ _MIN_INLIERS = 12
 _DIFFERENT_Z = 1.0
 _MAX_DIFFERING = 0.02
 _MIN_OVERLAP = 0.8
+MIRRORED = "mirrored"
+"""The method of a verdict that found a picture flipped left to right (`verify_mirrored`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +39,9 @@ class PairVerdict:
     similarity: float
     """Correlation of the aligned grey thumbnails over their overlap (-1 to 1)."""
     method: str
-    """`identical`, `aligned` (ORB + RANSAC), `resized` (no geometry to fit), or
-    `unavailable` (a file's pixels could not be had again)."""
+    """`identical`, `aligned` (ORB + RANSAC), `resized` (no geometry to fit),
+    `mirrored` (`verify_mirrored` found it), or `unavailable` (a file's pixels could not
+    be had again)."""
 
 
 def _gray_thumb(p: Features) -> np.ndarray:
@@ -112,6 +115,30 @@ def verify_pair(
         # No pixels to compare, or a pair this odd broke the geometry: not shown to be
         # copies, and one pair never stops the whole folder's check.
         return PairVerdict(False, 0.0, "unavailable")
+
+
+def verify_mirrored(a: Fingerprint, b: Fingerprint, min_similarity: float) -> PairVerdict:
+    """Whether `b` shows `a`'s picture flipped left to right (method `mirrored`): `a`'s
+    pixels are flipped and the pair verified as `verify_pair` does, `a` as the kept copy.
+    Unavailable pixels make the verdict "unavailable", as there."""
+    try:
+        detail = detail_of(a)
+        flipped = Detail(
+            np.ascontiguousarray(detail.gray[:, ::-1]),
+            np.ascontiguousarray(detail.thumbnail[:, ::-1]),
+        )
+        # The flipped pixels' features are made here each time: they are never cached
+        # under the digest of the pixels as they stand.
+        verdict = _verify_pixels(
+            Features.of(flipped, a.pixel_hash),
+            features_of(b),
+            min_similarity,
+            _MIN_OVERLAP,
+            _MIN_OVERLAP,
+        )
+    except (DetailUnavailable, cv2.error, ValueError, MemoryError):
+        return PairVerdict(False, 0.0, "unavailable")
+    return replace(verdict, method=MIRRORED)
 
 
 def features_or_none(fp: Fingerprint) -> Features | None:

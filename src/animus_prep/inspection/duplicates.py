@@ -79,7 +79,8 @@ class Copy:
     similarity: float
     how: str
     """`same file` (another path to it), `identical` (same bytes), `same pixels`
-    (a lossless re-encoding), or the verification's method (`aligned`, `resized`)."""
+    (a lossless re-encoding), or the verification's method (`aligned`, `resized`, or
+    `mirrored`: the picture flipped left to right, see `mirrors`)."""
 
 
 def search_radius(n: int, policy: Policy) -> int:

@@ -92,6 +92,8 @@ class Fingerprint:
     phash: int
     dhash: int
     centre_phash: int
+    mirror_phash: int
+    """`phash` of the picture flipped left to right: a mirrored copy's `phash` is near it."""
     pixel_hash: str
     """Digest of the grey analysis pixels: equal for lossless re-encodings of one picture."""
     preview: bytes | SpooledBytes
@@ -292,6 +294,7 @@ def fingerprint(gray: np.ndarray, thumb: np.ndarray) -> Fingerprint:
     return Fingerprint(
         phash=phash(small),
         dhash=_hash_int(imagehash.dhash(small)),
+        mirror_phash=phash(small.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
         centre_phash=phash(_small(centre, 64)),
         pixel_hash=pixel_hash,
         preview=encode_preview(thumb),

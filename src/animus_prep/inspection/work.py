@@ -24,7 +24,7 @@ from typing import TypeVar
 from ..faces.runtime import release_freed_memory
 from ..policy import Policy
 from .analysis import ImageAnalysis, analyze
-from .dedup import PairVerdict, features_or_none, verify_pair
+from .dedup import PairVerdict, features_or_none, verify_mirrored, verify_pair
 from .detail import known_features
 from .discover import Candidate
 from .features import Features
@@ -137,6 +137,18 @@ def verify_batch(jobs: Sequence[VerifyJob]) -> list[VerifyResult]:
                 break
         sent = (fp, *candidates)
         out.append((match, tuple(_made_here(p, made, returned) for p in sent)))
+    _release_now_and_then()
+    return out
+
+
+MirrorJob = tuple[Fingerprint, Fingerprint, float]
+"""A photo, another whose picture may be it flipped left to right, the similarity needed."""
+
+
+def mirror_batch(jobs: Sequence[MirrorJob]) -> list[PairVerdict]:
+    """Worker task: for each job, whether the second photo is the first one flipped
+    (`dedup.verify_mirrored`)."""
+    out = [verify_mirrored(a, b, min_similarity) for a, b, min_similarity in jobs]
     _release_now_and_then()
     return out
 

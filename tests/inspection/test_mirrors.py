@@ -1,0 +1,118 @@
+"""Mirrored copies of real photos are duplicates; other photos, and the photo alone, not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animus_prep import preflight
+from animus_prep.inspection.analysis import analyze_bytes
+from animus_prep.inspection.dedup import verify_mirrored, verify_pair
+from animus_prep.inspection.duplicates import Copy
+from animus_prep.inspection.mirrors import find_mirrors, with_mirrors
+from animus_prep.inspection.report import Report
+from animus_prep.policy import Policy
+from people import CHECK, TUNE, jpeg, load, resized
+
+POLICY = Policy(identity=False)
+
+
+def flipped(rgb: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rgb[:, ::-1])
+
+
+def cropped(rgb: np.ndarray, share: float) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    return np.ascontiguousarray(rgb[round(h * share) :, round(w * share) :])
+
+
+def judged(tmp_path: Path, photos: dict[str, bytes], policy: Policy = POLICY) -> Report:
+    (tmp_path / "face").mkdir(exist_ok=True)
+    for name, data in photos.items():
+        (tmp_path / "face" / name).write_bytes(data)
+    return preflight(tmp_path, policy=policy)
+
+
+def mirrored_of(report: Report) -> dict[str, str | None]:
+    """Each photo rejected as a mirrored copy, and the photo it names as kept."""
+    return {
+        i.path: i.duplicate_of
+        for i in report.images
+        if any("flipped left to right" in r.message for r in i.reasons)
+    }
+
+
+@pytest.mark.parametrize("path", [TUNE[0], TUNE[3], CHECK[1]], ids=lambda p: p.stem)
+def test_a_mirrored_copy_resized_or_cropped_a_little_is_a_duplicate(
+    tmp_path: Path, path: Path
+) -> None:
+    rgb = load(path)
+    half = min(rgb.shape[:2]) // 2
+    report = judged(
+        tmp_path,
+        {
+            "photo.jpg": jpeg(rgb),
+            # Half the size: the photo itself is the better copy (more than a tie).
+            "small_mirror.jpg": jpeg(resized(flipped(rgb), max(half, 520)), 80),
+            "cropped_mirror.jpg": jpeg(flipped(cropped(rgb, 0.03))),
+        },
+    )
+    images = {i.path: i for i in report.images}
+    duplicates = {p: i.duplicate_of for p, i in images.items() if i.duplicate_of is not None}
+    (kept,) = set(images) - set(duplicates)  # one picture: one copy kept
+    assert set(duplicates.values()) == {kept}
+    mirrored = mirrored_of(report)
+    # Each copy flipped from the one kept says so; a copy as it stands does not.
+    flips = {"face/photo.jpg"} if kept != "face/photo.jpg" else set(duplicates)
+    assert set(mirrored) == flips, (kept, mirrored)
+    (reason,) = [r for r in images[min(mirrored)].reasons if r.code.value == "duplicate"]
+    assert "trainers flip photos themselves" in reason.message
+    assert reason.score is not None and reason.score >= POLICY.duplicate_min_similarity
+
+
+def test_other_photos_and_another_photo_of_the_person_flipped_are_not(tmp_path: Path) -> None:
+    # Two photos of one person (one of them flipped), and photos of others: all distinct.
+    photos = {p.stem + ".jpg": jpeg(load(p)) for p in TUNE[:4] + CHECK[1:3]}
+    photos["blue_room_flipped.jpg"] = jpeg(flipped(load(CHECK[0])))
+    report = judged(tmp_path, photos)
+    assert mirrored_of(report) == {}
+    assert not [i.path for i in report.images if i.duplicate_of is not None]
+
+
+def test_the_check_can_be_turned_off(tmp_path: Path) -> None:
+    rgb = load(TUNE[3])
+    photos = {"photo.jpg": jpeg(rgb), "mirror.jpg": jpeg(flipped(rgb))}
+    off = judged(tmp_path, photos, POLICY.with_overrides({"mirrored_duplicates": False}))
+    assert [i.duplicate_of for i in off.images] == [None, None]
+    assert len(mirrored_of(judged(tmp_path, photos))) == 1
+
+
+def test_verification_sees_the_flip_and_only_the_flip() -> None:
+    rgb = load(TUNE[0])
+    photo = analyze_bytes(jpeg(rgb), "photo.jpg", POLICY).print
+    mirror = analyze_bytes(jpeg(flipped(rgb), 85), "mirror.jpg", POLICY).print
+    assert photo is not None and mirror is not None
+    assert bin(photo.mirror_phash ^ mirror.phash).count("1") <= 2
+    found = verify_mirrored(photo, mirror, POLICY.duplicate_min_similarity)
+    assert found.duplicate and found.method == "mirrored" and found.similarity > 0.95
+    # As they stand the two are different pictures; flipped, a photo is not itself.
+    assert not verify_pair(photo, mirror, POLICY.duplicate_min_similarity).duplicate
+    assert not verify_mirrored(photo, photo, POLICY.duplicate_min_similarity).duplicate
+
+
+def test_copies_of_a_mirrored_copy_name_the_photo_kept() -> None:
+    rgb = load(TUNE[3])
+    small = resized(rgb, min(rgb.shape[:2]) // 2)
+    analyses = [
+        analyze_bytes(jpeg(rgb), "face/photo.jpg", POLICY),
+        analyze_bytes(jpeg(flipped(small)), "face/mirror.jpg", POLICY),
+        analyze_bytes(jpeg(flipped(small), 70), "face/mirror_again.jpg", POLICY),
+    ]
+    # The near-copy search found the second mirror a copy of the first.
+    merged = with_mirrors(analyses, {2: Copy(1, 0.99, "aligned")}, POLICY)
+    assert merged[1].keep == 0 and merged[1].how == "mirrored"
+    assert merged[2].keep == 0 and merged[2].how == "mirrored"
+    assert merged[2].similarity <= 0.99
+    assert find_mirrors(analyses, {2: Copy(1, 0.99, "aligned")}, POLICY).keys() == {1}
