@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._opencv import cv2
+
 SATURATION_PERCENTILE = 90.0
 """The percentile of the pixels' saturation that sums a photo up."""
 DARK = 24
@@ -39,14 +41,15 @@ def saturation_level(thumb: np.ndarray) -> float | None:
     None when nearly every pixel is black or white (nothing to judge)."""
     if thumb.ndim != 3 or thumb.shape[2] < 3:
         return 0.0 if thumb.size else None
-    rgb = thumb[..., :3]
-    top = rgb.max(axis=2).ravel()
-    low = rgb.min(axis=2).ravel()
+    # Per-channel planes: numpy's max over the last axis of three is six times slower.
+    r, g, b = cv2.split(np.ascontiguousarray(thumb[..., :3]))
+    top = cv2.max(cv2.max(r, g), b).ravel()
+    low = cv2.min(cv2.min(r, g), b).ravel()
     judged = (top >= DARK) & (low <= WHITE)
-    count = int(judged.sum())
+    count = int(np.count_nonzero(judged))
     if count == 0 or count < MIN_LIT_SHARE * top.size:
         return None
-    spread = (top - low)[judged].astype(np.float32)
-    saturation = spread * 100.0 / top[judged]
+    brightest = top[judged].astype(np.float32)
+    saturation = (brightest - low[judged]) * (100.0 / brightest)
     k = min(count - 1, int(count * SATURATION_PERCENTILE / 100.0))
     return float(np.partition(saturation, k)[k])  # nearest rank
