@@ -70,7 +70,6 @@ STAGES = (
     ("face region: sharpness, exposure", "faces.py", "face_sharpness"),
     ("face region: sharpness, exposure", "faces.py", "face_exposure"),
     ("finer face decode", "analysis.py", "_face_sharpness_at_full_detail"),
-    ("colour (saturation)", "colour.py", "saturation_level"),
     ("checks", "checks.py", "run_checks"),
     ("fingerprint + thumbnail", "fingerprint.py", "fingerprint"),
     ("fingerprint + thumbnail", "fingerprint.py", "thumbnail_of"),
