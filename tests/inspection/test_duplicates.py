@@ -11,11 +11,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from animus_prep import Policy, ReasonCode, preflight
 from animus_prep.inspection import hashindex, work
 from animus_prep.inspection.duplicates import FAR_CHECKS, MAX_CHECKS
 from animus_prep.inspection.hashindex import COMPLETE_RADIUS, HashIndex
+from people import TUNE
 from photos import photo, scene, write
 
 NO_FACES = Policy(faces=False)
@@ -288,3 +290,20 @@ def test_a_plan_picks_the_targets_that_asking_again_each_time_would(seed: int) -
         search.checked.append(t)
     again = groups()
     assert got == _asked_again(again, again.search(n - 1, neighbours, distances), None)
+
+
+@pytest.mark.parametrize("names", [("a.jpg", "b.jpg"), ("b.jpg", "a.jpg")])
+def test_a_cmyk_copy_loses_to_the_rgb_photo(tmp_path: Path, names: tuple[str, str]) -> None:
+    # A print re-save in CMYK holds the same picture in more bytes per pixel (four full
+    # channels): the photo in RGB is the one kept, whatever the names' order.
+    face = tmp_path / "face"
+    face.mkdir()
+    rgb_name, cmyk_name = names
+    photo_rgb = Image.open(TUNE[0]).convert("RGB")
+    photo_rgb.save(face / rgb_name, quality=90)
+    photo_rgb.convert("CMYK").save(face / cmyk_name, quality=90)
+    assert (face / cmyk_name).stat().st_size > (face / rgb_name).stat().st_size
+    report = preflight(tmp_path, policy=Policy(identity=False))
+    images = {i.path: i for i in report.images}
+    assert images[f"face/{rgb_name}"].accepted, images[f"face/{rgb_name}"].reasons
+    assert images[f"face/{cmyk_name}"].duplicate_of == f"face/{rgb_name}"

@@ -46,6 +46,8 @@ class ImageAnalysis:
     jpeg_quality: int | None = None
     encoding_quality: int = 0
     orientation: int = 1
+    mode: str | None = None
+    """Pillow mode of the file as stored (e.g. RGB, L, P, CMYK), before normalisation."""
     notes: tuple[str, ...] = ()
     failure: Reason | None = None
     """Set when the file could not be decoded; nothing else was measured."""
@@ -98,7 +100,8 @@ class ImageAnalysis:
         `_passes_as_a_copy`); then the copy that is not enlarged, resolution, sharpness
         and encoding quality in that order, each only when the difference is beyond
         measurement noise (copies of one picture differ by a few hundredths of a pixel in
-        measured sharpness). So a photo kept beside a copy enlarged from it (or from a
+        measured sharpness); then a copy in RGB or grey over a CMYK one, and last the
+        more bytes per pixel. So a photo kept beside a copy enlarged from it (or from a
         smaller copy of it) is the one kept.
         """
         a, b = self.measurements, other.measurements
@@ -124,6 +127,10 @@ class ImageAnalysis:
             return ea < eb
         if abs(self.encoding_quality - other.encoding_quality) >= _ENCODING_TIE:
             return self.encoding_quality > other.encoding_quality
+        # A CMYK copy (a print re-save) loses to one in RGB or grey: its bytes per pixel
+        # count four full channels, and not every trainer reads its colours right.
+        if (self.mode == "CMYK") != (other.mode == "CMYK"):
+            return other.mode == "CMYK"
         density_a = (self.file_bytes or 0) / max(pa, 1)
         density_b = (other.file_bytes or 0) / max(pb, 1)
         return density_a > density_b
@@ -210,6 +217,7 @@ def analyze_decoded(
         jpeg_quality=result.jpeg_quality,
         encoding_quality=result.encoding_quality,
         orientation=result.orientation,
+        mode=result.mode,
         notes=notes,
         measurements=m,
         checks=tuple(checks),
