@@ -116,3 +116,37 @@ def test_copies_of_a_mirrored_copy_name_the_photo_kept() -> None:
     assert merged[2].keep == 0 and merged[2].how == "mirrored"
     assert merged[2].similarity <= 0.99
     assert find_mirrors(analyses, {2: Copy(1, 0.99, "aligned")}, POLICY).keys() == {1}
+
+
+def test_copies_across_kinds_name_a_photo_that_is_kept(tmp_path: Path) -> None:
+    # Misplaced files are searched with each kind: the backup is a copy of the body
+    # photo in one search, and the flipped copy a copy of the backup in the other.
+    rgb = load(TUNE[0])
+    h, w = rgb.shape[:2]
+    (tmp_path / "face").mkdir()
+    (tmp_path / "body" / "front").mkdir(parents=True)
+    (tmp_path / "face" / "other.jpg").write_bytes(jpeg(load(CHECK[3])))
+    body = np.ascontiguousarray(rgb[round(h * 0.05) :, round(w * 0.05) :])
+    (tmp_path / "body" / "front" / "b.jpg").write_bytes(jpeg(body))
+    (tmp_path / "x_backup.jpg").write_bytes(jpeg(rgb))
+    (tmp_path / "y_flipped.jpg").write_bytes(jpeg(resized(flipped(rgb), 600)))
+    report = preflight(tmp_path, policy=Policy(faces=False))
+    named = {i.path: i.duplicate_of for i in report.images if i.duplicate_of is not None}
+    assert set(named) == {"x_backup.jpg", "y_flipped.jpg"}
+    assert set(named.values()) == {"body/front/b.jpg"}  # the kept photo, not a copy
+    (reason,) = [
+        r
+        for i in report.images
+        if i.path == "y_flipped.jpg"
+        for r in i.reasons
+        if r.code.value == "duplicate"
+    ]
+    assert "flipped left to right" in reason.message
+
+
+def test_another_photo_of_the_person_flipped_does_not_verify_as_a_mirror() -> None:
+    oval = analyze_bytes(jpeg(load(TUNE[0])), "oval.jpg", POLICY).print
+    blue = analyze_bytes(jpeg(flipped(load(CHECK[0]))), "blue.jpg", POLICY).print
+    assert oval is not None and blue is not None
+    for a, b in ((oval, blue), (blue, oval)):
+        assert not verify_mirrored(a, b, POLICY.duplicate_min_similarity).duplicate

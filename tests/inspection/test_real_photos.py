@@ -17,6 +17,7 @@ from PIL import Image
 from animus_prep import preflight
 from animus_prep._opencv import cv2
 from animus_prep.inspection.analysis import ImageAnalysis, analyze_bytes
+from animus_prep.inspection.colour import saturation_level
 from animus_prep.policy import Policy
 from animus_prep.reasons import ReasonCode
 from people import (
@@ -431,3 +432,17 @@ def test_a_black_and_white_photo_is_noted_and_warned_of(tmp_path: Path) -> None:
     never = preflight(tmp_path, policy=POLICY.with_overrides({"monochrome_saturation": 0.0}))
     assert not any(n.startswith("monochrome:") for i in never.images for n in i.notes)
     assert not [w for w in never.warnings if "black and white" in w]
+
+
+@pytest.mark.parametrize(
+    ("thumb", "expected"),
+    [
+        (np.zeros((0, 0, 3), np.uint8), None),
+        (np.zeros((20, 20), np.uint8), None),  # black, one channel
+        (np.full((20, 20), 128, np.uint8), 0.0),  # grey, one channel
+        (np.full((20, 20, 3), 250, np.uint8), None),  # white
+        (np.dstack([np.full((20, 20), v, np.uint8) for v in (200, 100, 100)]), 50.0),
+    ],
+)
+def test_saturation_level_of_plain_pictures(thumb: np.ndarray, expected: float | None) -> None:
+    assert saturation_level(thumb) == expected

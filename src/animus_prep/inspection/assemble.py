@@ -248,7 +248,28 @@ def _copies_within_kinds(
                 and analyses[keep].candidate.kind is not None
             ):
                 copies[i] = replace(c, keep=keep)
-    return copies
+    return _to_kept_photos(copies)
+
+
+def _to_kept_photos(copies: Mapping[int, Copy]) -> dict[int, Copy]:
+    """Every copy naming a photo that is kept: a misplaced file found a copy in one kind's
+    search may be the photo kept for another copy in the other's. Each such copy is
+    taken along the links to the photo kept at their end, as alike as its least alike
+    link, and mirrored when an odd number of the links are (two flips cancel out)."""
+    out: dict[int, Copy] = {}
+    for i, copy in copies.items():
+        chain = [copy]
+        seen = {i}
+        while chain[-1].keep in copies and chain[-1].keep not in seen:
+            seen.add(chain[-1].keep)
+            chain.append(copies[chain[-1].keep])
+        if len(chain) == 1 or chain[-1].keep in seen:
+            out[i] = copy  # kept as it was (a loop cannot be followed to a kept photo)
+            continue
+        flips = sum(link.how == MIRRORED for link in chain)
+        how = MIRRORED if flips % 2 else (copy.how if flips == 0 else "aligned")
+        out[i] = Copy(chain[-1].keep, min(link.similarity for link in chain), how)
+    return out
 
 
 def _search_sets(analyses: Sequence[ImageAnalysis]) -> list[tuple[Kind | None, list[int]]]:
@@ -378,9 +399,10 @@ def _monochromes(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int,
         saturation = a.measurements.saturation if a.measurements is not None else None
         if saturation is not None and saturation < policy.monochrome_saturation:
             notes[i] = (
-                f"monochrome: black and white, or nearly (90% of the pixels under "
-                f"{saturation:.0f}% saturation): the LoRA learns the person's colouring "
-                "from the photos"
+                f"monochrome: black and white, or nearly (saturation {saturation:.0f}% "
+                f"at the 90th percentile of its pixels, under "
+                f"{policy.monochrome_saturation:g}%): the LoRA learns the person's "
+                "colouring from the photos"
             )
     return notes
 

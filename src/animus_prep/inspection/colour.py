@@ -39,8 +39,12 @@ def saturation_level(thumb: np.ndarray) -> float | None:
     """The saturation (percent) that `SATURATION_PERCENTILE` percent of ``thumb``'s
     pixels between black and white stay within: 0 for a one-channel (grey) thumbnail;
     None when nearly every pixel is black or white (nothing to judge)."""
+    if thumb.size == 0:
+        return None
     if thumb.ndim != 3 or thumb.shape[2] < 3:
-        return 0.0 if thumb.size else None
+        grey = thumb if thumb.ndim == 2 else thumb[..., 0]
+        lit = int(np.count_nonzero((grey >= DARK) & (grey <= WHITE)))
+        return 0.0 if lit and lit >= MIN_LIT_SHARE * grey.size else None
     # Per-channel planes: numpy's max over the last axis of three is six times slower.
     r, g, b = cv2.split(np.ascontiguousarray(thumb[..., :3]))
     top = cv2.max(cv2.max(r, g), b).ravel()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import replace
 
 import numpy as np
 
@@ -70,8 +71,10 @@ def find_mirrors(
     if not pairs:
         return {}
     ordered = sorted(pairs, key=lambda p: (pairs[p], p))
+    # Sent without their previews (never looked at), as the near-copy search sends them.
+    light = [replace(p, preview=b"") for p in prints]
     jobs: list[MirrorJob] = [
-        (prints[a], prints[b], policy.duplicate_min_similarity) for a, b in ordered
+        (light[a], light[b], policy.duplicate_min_similarity) for a, b in ordered
     ]
     verdicts = list(stream(executor, mirror_batch, jobs, _TASK))
     found: dict[int, Copy] = {}
