@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import os
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from animus_prep import preflight
 from animus_prep.inspection.analysis import analyze_bytes
@@ -14,7 +18,7 @@ from animus_prep.inspection.duplicates import Copy
 from animus_prep.inspection.mirrors import find_mirrors, with_mirrors
 from animus_prep.inspection.report import Report
 from animus_prep.policy import Policy
-from people import CHECK, TUNE, jpeg, load, resized
+from people import CHECK, TUNE, grey, jpeg, load, resized
 
 POLICY = Policy(identity=False)
 
@@ -150,3 +154,44 @@ def test_another_photo_of_the_person_flipped_does_not_verify_as_a_mirror() -> No
     assert oval is not None and blue is not None
     for a, b in ((oval, blue), (blue, oval)):
         assert not verify_mirrored(a, b, POLICY.duplicate_min_similarity).duplicate
+
+
+def _aged(path: Path, data: bytes, seconds_ago: int) -> None:
+    path.write_bytes(data)
+    when = time.time() - seconds_ago
+    os.utime(path, (when, when))
+
+
+@pytest.mark.parametrize("names", [("a.jpg", "b.jpg"), ("b.jpg", "a.jpg")])
+def test_of_a_photo_and_its_flip_saved_alike_the_older_file_is_kept(
+    tmp_path: Path, names: tuple[str, str]
+) -> None:
+    # Saved again at the photo's quality, a flip often takes more bytes for the same
+    # picture (here an editor's comment block): the bytes do not tell the original, the
+    # files' age does.
+    original, flip = names
+    rgb = load(TUNE[3])
+    (tmp_path / "face").mkdir()
+    _aged(tmp_path / "face" / original, jpeg(rgb, 85), 3600)
+    resaved = io.BytesIO()
+    Image.fromarray(flipped(rgb)).save(resaved, "JPEG", quality=85, comment=b"-" * 30_000)
+    _aged(tmp_path / "face" / flip, resaved.getvalue(), 60)
+    sizes = {n: (tmp_path / "face" / n).stat().st_size for n in names}
+    assert sizes[flip] > sizes[original]
+    report = preflight(tmp_path, policy=POLICY)
+    images = {i.path: i for i in report.images}
+    assert images[f"face/{original}"].duplicate_of is None
+    assert images[f"face/{flip}"].duplicate_of == f"face/{original}"
+
+
+def test_a_colour_copy_is_kept_over_a_black_and_white_one(tmp_path: Path) -> None:
+    rgb = load(TUNE[0])
+    (tmp_path / "face").mkdir()
+    # The grey copy is the newer file but saved finer: colour wins all the same.
+    _aged(tmp_path / "face" / "colour.jpg", jpeg(rgb, 80), 60)
+    _aged(tmp_path / "face" / "grey.jpg", jpeg(grey(rgb), 95), 3600)
+    report = preflight(tmp_path, policy=POLICY)
+    images = {i.path: i for i in report.images}
+    assert images["face/colour.jpg"].duplicate_of is None
+    assert images["face/grey.jpg"].duplicate_of == "face/colour.jpg"
+    assert not [w for w in report.warnings if "black and white" in w]

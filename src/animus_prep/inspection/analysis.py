@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from ..faces.types import FaceDetector, FaceEmbedder
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
 from .checks import CheckResult, Evidence, least_side, over_server_limits, run_checks
+from .colour import MONOCHROME_SATURATION
 from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
 from .faces import (
@@ -48,6 +50,10 @@ class ImageAnalysis:
     orientation: int = 1
     mode: str | None = None
     """Pillow mode of the file as stored (e.g. RGB, L, P, CMYK), before normalisation."""
+    mtime_ns: int | None = None
+    """The file's modification time when it was analysed (None for bytes that never
+    touched the disk): of two copies alike in every other way, the older is taken for
+    the original."""
     notes: tuple[str, ...] = ()
     failure: Reason | None = None
     """Set when the file could not be decoded; nothing else was measured."""
@@ -90,18 +96,36 @@ class ImageAnalysis:
         return 0.35 * resolution + 0.4 * sharp + 0.15 * exposure + 0.1 * encoding
 
     def is_better_copy_than(self, other: ImageAnalysis) -> bool:
-        """Whether this is the better of two copies of one picture.
+        """Whether this is the better of two copies of one picture (`copy_preference`;
+        on a tie there, the older file, taken for the original: a copy saved again from
+        it, flipped or not, takes a few more bytes for the same picture; then the more
+        bytes per pixel)."""
+        preferred = self.copy_preference(other)
+        if preferred is not None:
+            return preferred
+        older, newer = self.mtime_ns, other.mtime_ns
+        if older is not None and newer is not None and older != newer:
+            return older < newer
+        pa = (self.width or 0) * (self.height or 0)
+        pb = (other.width or 0) * (other.height or 0)
+        density_a = (self.file_bytes or 0) / max(pa, 1)
+        density_b = (other.file_bytes or 0) / max(pb, 1)
+        return density_a > density_b
+
+    def copy_preference(self, other: ImageAnalysis) -> bool | None:
+        """Whether this is the better of two copies of one picture, or None when only
+        their files' age and size tell them apart (see `is_better_copy_than`).
 
         A copy in its proper place (face/ or body/<view>/, so its kind is known) first: a
         stray backup outside them would be rejected as misplaced, losing the picture.
         Then, when one copy looks enlarged, the detail each holds (an enlarged copy holds
         only what its source held, so it cannot win by its pixels, nor pass the size
         checks by them); then passing the image checks (all but `upscaled`, see
-        `_passes_as_a_copy`); then the copy that is not enlarged, resolution, sharpness
-        and encoding quality in that order, each only when the difference is beyond
-        measurement noise (copies of one picture differ by a few hundredths of a pixel in
-        measured sharpness); then a copy in RGB or grey over a CMYK one, and last the
-        more bytes per pixel. So a photo kept beside a copy enlarged from it (or from a
+        `_passes_as_a_copy`); then the copy that is not enlarged, a colour copy over a
+        black-and-white one, resolution, sharpness and encoding quality in that order,
+        each only when the difference is beyond measurement noise (copies of one picture
+        differ by a few hundredths of a pixel in measured sharpness); then a copy in RGB
+        or grey over a CMYK one. So a photo kept beside a copy enlarged from it (or from a
         smaller copy of it) is the one kept.
         """
         a, b = self.measurements, other.measurements
@@ -119,6 +143,10 @@ class ImageAnalysis:
             return passed_a
         if a.detail.enlarged != b.detail.enlarged:
             return b.detail.enlarged
+        # A black-and-white copy of a colour photo loses: the LoRA learns colour.
+        grey_a, grey_b = _looks_grey(a), _looks_grey(b)
+        if grey_a != grey_b:
+            return grey_b
         pa, pb = a.width * a.height, b.width * b.height
         if max(pa, pb) > _RESOLUTION_TIE * min(pa, pb):
             return pa > pb
@@ -131,15 +159,18 @@ class ImageAnalysis:
         # count four full channels, and not every trainer reads its colours right.
         if (self.mode == "CMYK") != (other.mode == "CMYK"):
             return other.mode == "CMYK"
-        density_a = (self.file_bytes or 0) / max(pa, 1)
-        density_b = (other.file_bytes or 0) / max(pb, 1)
-        return density_a > density_b
+        return None
 
     def _passes_as_a_copy(self) -> bool:
         """Whether every image check passed, but for `upscaled`: copies of one picture hold
         the same detail, so a shrunk copy that no longer looks enlarged is no better (the
         detail comparison before it settles an enlargement against its source)."""
         return all(c.passed for c in self.checks if c.code is not ReasonCode.UPSCALED)
+
+
+def _looks_grey(m: Measurements) -> bool:
+    """Whether the picture is black and white at the default limit (`colour`)."""
+    return m.saturation is not None and m.saturation < MONOCHROME_SATURATION
 
 
 def _detail_pixels(m: Measurements) -> float:
@@ -259,6 +290,8 @@ def analyze(candidate: Candidate, policy: Policy, *, keep_packed: bool = False) 
     carries its pixels packed (~120 KB more), which such a verification unpacks instead.
     """
     a = _analyze_safely(candidate, decode_path(candidate.path, policy), policy)
+    with contextlib.suppress(OSError):  # gone since it was read: no age to compare
+        a = replace(a, mtime_ns=candidate.path.stat().st_mtime_ns)
     if a.print is None or a.sha256 is None:
         return a
     source = Source(str(candidate.path.absolute()), a.sha256, policy.analysis_side)

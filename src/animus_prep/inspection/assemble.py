@@ -160,9 +160,9 @@ def _duplicate_reason(kept: str, copy: Copy, policy: Policy) -> Reason:
         text = f"the same file as {kept} (another path to it), which is kept"
     elif copy.how == MIRRORED:
         text = (
-            f"the picture of {kept} flipped left to right, which is kept (similarity "
-            f"{copy.similarity:.2f}): a mirrored copy adds no view of the person (trainers "
-            "flip photos themselves) and shows the face the wrong way round"
+            f"a mirror image of {kept} (its picture flipped left to right; {kept} is kept, "
+            f"similarity {copy.similarity:.2f}): a mirrored copy adds no view of the person "
+            "(trainers flip photos themselves) and shows the face the wrong way round"
         )
     elif copy.how == "identical":
         text = f"a byte-identical copy of {kept}, which is kept"
@@ -400,7 +400,7 @@ def _monochromes(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int,
         if saturation is not None and saturation < policy.monochrome_saturation:
             notes[i] = (
                 f"monochrome: black and white, or nearly (saturation {saturation:.0f}% "
-                f"at the 90th percentile of its pixels, under "
+                f"at the 90th percentile of its lit pixels, under "
                 f"{policy.monochrome_saturation:g}%): the LoRA learns the person's "
                 "colouring from the photos"
             )

@@ -23,6 +23,9 @@ import numpy as np
 
 from .._opencv import cv2
 
+MONOCHROME_SATURATION = 20.0
+"""The saturation under which a photo is black and white, or nearly (the default of
+`Policy.monochrome_saturation`; which of two copies is kept uses it as it is)."""
 SATURATION_PERCENTILE = 90.0
 """The percentile of the pixels' saturation that sums a photo up."""
 DARK = 24
