@@ -381,8 +381,13 @@ def _close_ups(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int, s
     return notes
 
 
+def _first_three(paths: Sequence[str]) -> str:
+    """The first three paths, and how many more there are."""
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
 def _close_up_warning(paths: Sequence[str], policy: Policy) -> str:
-    named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    named = _first_three(paths)
     count = f"{len(paths)} accepted body photo{'s' if len(paths) > 1 else ''}"
     return (
         f"{count} {'are close-ups' if len(paths) > 1 else 'is a close-up'} of the face "
@@ -408,7 +413,7 @@ def _monochromes(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int,
 
 
 def _monochrome_warning(paths: Sequence[str]) -> str:
-    named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    named = _first_three(paths)
     count = f"{len(paths)} accepted photo{'s' if len(paths) > 1 else ''}"
     return (
         f"{count} {'are' if len(paths) > 1 else 'is'} black and white: {named}; a LoRA "
