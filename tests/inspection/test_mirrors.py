@@ -15,7 +15,13 @@ from animus_prep import preflight
 from animus_prep.inspection.analysis import analyze_bytes
 from animus_prep.inspection.dedup import verify_mirrored, verify_pair
 from animus_prep.inspection.duplicates import Copy
-from animus_prep.inspection.mirrors import find_mirrors, with_mirrors
+from animus_prep.inspection.mirrors import (
+    FACE_NEAR,
+    MIRROR_RADIUS,
+    face_pairs,
+    find_mirrors,
+    with_mirrors,
+)
 from animus_prep.inspection.report import Report
 from animus_prep.policy import Policy
 from people import CHECK, TUNE, grey, jpeg, load, resized
@@ -30,6 +36,12 @@ def flipped(rgb: np.ndarray) -> np.ndarray:
 def cropped(rgb: np.ndarray, share: float) -> np.ndarray:
     h, w = rgb.shape[:2]
     return np.ascontiguousarray(rgb[round(h * share) :, round(w * share) :])
+
+
+def warmer(rgb: np.ndarray) -> np.ndarray:
+    out = rgb.copy()
+    out[..., 0] = np.minimum(255, rgb[..., 0].astype(np.float32) * 1.08).astype(np.uint8)
+    return out
 
 
 def judged(tmp_path: Path, photos: dict[str, bytes], policy: Policy = POLICY) -> Report:
@@ -195,3 +207,57 @@ def test_a_colour_copy_is_kept_over_a_black_and_white_one(tmp_path: Path) -> Non
     assert images["face/colour.jpg"].duplicate_of is None
     assert images["face/grey.jpg"].duplicate_of == "face/colour.jpg"
     assert not [w for w in report.warnings if "black and white" in w]
+
+
+@pytest.mark.parametrize("path", [TUNE[0], TUNE[3], CHECK[0], CHECK[2]], ids=lambda p: p.stem)
+def test_a_mirrored_copy_cropped_past_the_hash_reach_is_found_by_its_face(
+    tmp_path: Path, path: Path
+) -> None:
+    rgb = load(path)
+    photos = {
+        "photo.jpg": jpeg(rgb),
+        "copy.jpg": jpeg(warmer(flipped(cropped(rgb, 0.08))), 90),
+    }
+    prints = [analyze_bytes(data, name, POLICY).print for name, data in photos.items()]
+    assert prints[0] is not None and prints[1] is not None
+    assert bin(prints[0].mirror_phash ^ prints[1].phash).count("1") > MIRROR_RADIUS
+    (tmp_path / "default").mkdir()
+    found = judged(tmp_path / "default", photos, Policy())
+    assert mirrored_of(found) == {"face/copy.jpg": "face/photo.jpg"}
+    # Without face embeddings (no identity check), nothing proposes the pair.
+    (tmp_path / "no-identity").mkdir()
+    assert mirrored_of(judged(tmp_path / "no-identity", photos)) == {}
+
+
+def test_photos_of_one_person_proposed_by_face_are_not_copies(tmp_path: Path) -> None:
+    # Three photos of one person, one flipped, and others: the faces propose pairs of
+    # them, and their pixels tell them apart.
+    photos = {p.stem + ".jpg": jpeg(load(p)) for p in (TUNE[0], TUNE[1], TUNE[5], CHECK[1])}
+    photos["blue_room_flipped.jpg"] = jpeg(flipped(load(CHECK[0])))
+    analyses = [analyze_bytes(data, name, Policy()) for name, data in photos.items()]
+    proposed = face_pairs(analyses)
+    names = list(photos)
+    assert ("obama_oval_office.jpg", "impostor_1.jpg") in {
+        (names[a], names[b]) for a, b in proposed
+    }
+    assert all(s >= FACE_NEAR for s in proposed.values())
+    report = judged(tmp_path, photos, Policy())
+    assert not [i.path for i in report.images if i.duplicate_of is not None]
+
+
+def test_face_pairs_are_each_photos_nearest_faces_only() -> None:
+    rgb = load(TUNE[3])
+    shares = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06)
+    copies = [jpeg(flipped(cropped(rgb, share))) for share in shares]
+    analyses = [analyze_bytes(data, f"{k}.jpg", Policy()) for k, data in enumerate(copies)]
+    vectors = [a.faces.embedding for a in analyses if a.faces is not None]
+    assert len(vectors) == len(copies) and all(v is not None for v in vectors)
+    cosines = np.array(vectors) @ np.array(vectors).T
+    assert cosines.min() >= FACE_NEAR  # every pair alike enough to propose
+    analyses.append(analyze_bytes(b"not an image", "broken.jpg", Policy()))
+    pairs = face_pairs(analyses)
+    # Each photo proposes its two nearest only: not all 21 pairs; never itself.
+    assert len(copies) <= len(pairs) <= 2 * len(copies) < 21
+    assert all(a < b < len(copies) for a, b in pairs)
+    assert face_pairs(analyses, near=1.01) == {}
+    assert face_pairs(analyses[:1]) == {}

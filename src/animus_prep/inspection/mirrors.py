@@ -10,8 +10,17 @@ not propose it: each photo also carries the hash of its picture flipped
 (`dedup.verify_mirrored`: keypoints, alignment and comparison, as for near copies, so a
 slightly cropped or resized mirrored copy is found too).
 
+A mirrored copy cropped by more than a few percent has a flipped hash too far from the
+photo's to be proposed (8-18 bits when cropped by 8%, where different photos start at
+14). Its face is still the same face: the face embeddings (made for the identity check)
+propose such pairs too. A photo's face and the face of its mirrored copy measured a
+cosine similarity of 0.87-0.97 (flipped, cropped by up to 15%, resized, saved again),
+while different photos of one person reached 0.84: faces at `FACE_NEAR` or more are
+verified as well.
+
 Only the best copy of each duplicate group takes part, each verified against at most
-`MIRROR_CHECKS` candidates, nearest first; the checks run on the executor.
+`MIRROR_CHECKS` candidates by hash and as many by face, nearest first; the checks run on
+the executor.
 """
 
 from __future__ import annotations
@@ -33,7 +42,14 @@ MIRROR_RADIUS = 10
 """Bits between a photo's flipped hash and a mirrored copy's hash. Mirrored copies of the
 project's real photos, resized and saved again, measured 0-2; cropped by 3%, 4-14."""
 MIRROR_CHECKS = 2
-"""Candidates a photo is verified against, at most."""
+"""Candidates a photo is verified against, at most, by hash (and as many by face)."""
+FACE_NEAR = 0.82
+"""Cosine similarity of two photos' face embeddings from which they are verified as
+mirrored copies (see above: 0.87 or more between a photo and its copy, at most 0.84
+between different photos of one person; each proposal is verified, so the margin is
+kept on the side of proposing)."""
+_FACE_BLOCK = 512
+"""Faces whose nearest faces are found at once (a block of similarities in memory)."""
 _TASK = 8
 """Verifications per task on the executor."""
 
@@ -59,7 +75,8 @@ def find_mirrors(
     hashes = np.array(own + flipped, dtype=np.uint64).reshape(-1, 1)
     index = HashIndex(hashes)
     radius = min(MIRROR_RADIUS, index.complete_radius)
-    pairs: dict[tuple[int, int], int] = {}
+    # Each pair's rank: by hash distance first, then by face similarity, closest first.
+    pairs: dict[tuple[int, int], tuple[int, float]] = {}
     # The flipped hashes are the rows after the photos' own: every photo's own hash comes
     # before each of them, so "earlier" neighbours are all the candidates.
     for q, js, ds in index.earlier_neighbours(range(n, 2 * n), radius):
@@ -67,7 +84,9 @@ def find_mirrors(
         close = [(int(d), int(j)) for j, d in zip(js, ds, strict=True) if j < n and j != k]
         for d, j in close[:MIRROR_CHECKS]:
             pair = (min(k, j), max(k, j))
-            pairs[pair] = min(d, pairs.get(pair, d))
+            pairs[pair] = min((0, float(d)), pairs.get(pair, (0, float(d))))
+    for pair, similarity in face_pairs([analyses[i] for i in leads]).items():
+        pairs.setdefault(pair, (1, -similarity))
     if not pairs:
         return {}
     ordered = sorted(pairs, key=lambda p: (pairs[p], p))
@@ -89,6 +108,38 @@ def find_mirrors(
         found[copy] = Copy(keep, verdict.similarity, MIRRORED)
         kept.add(keep)
     return found
+
+
+def face_pairs(
+    analyses: Sequence[ImageAnalysis], near: float = FACE_NEAR
+) -> dict[tuple[int, int], float]:
+    """Pairs of photos (i < j) whose face embeddings are at `near` or more, each photo
+    with at most its `MIRROR_CHECKS` nearest: (i, j) -> cosine similarity. Photos
+    without an embedding take no part."""
+    found = [(i, _embedding(a)) for i, a in enumerate(analyses)]
+    embedded = [i for i, e in found if e is not None]
+    if len(embedded) < 2:
+        return {}
+    vectors = np.stack([e for _, e in found if e is not None]).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+    take = min(MIRROR_CHECKS, len(embedded) - 1)
+    out: dict[tuple[int, int], float] = {}
+    for start in range(0, len(embedded), _FACE_BLOCK):
+        block = vectors[start : start + _FACE_BLOCK] @ vectors.T
+        rows = np.arange(block.shape[0])
+        block[rows, rows + start] = -1.0
+        nearest = np.argpartition(-block, take - 1, axis=1)[:, :take]
+        for r, js in enumerate(nearest):
+            for j in js:
+                similarity = float(block[r, j])
+                if similarity >= near:
+                    a, b = embedded[start + r], embedded[int(j)]
+                    out[(min(a, b), max(a, b))] = similarity
+    return out
+
+
+def _embedding(a: ImageAnalysis) -> np.ndarray | None:
+    return None if a.faces is None else a.faces.embedding
 
 
 def with_mirrors(
