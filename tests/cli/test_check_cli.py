@@ -124,7 +124,7 @@ def test_crop_writes_face_centred_squares_never_upscaled(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     written = {c["source"]: c for c in doc["crops"] if c["output"]}
-    assert set(written) == {"face/ardern.jpg", "face/ardern_mirrored.jpg"}
+    assert set(written) == {"face/ardern.jpg", "face/ardern_closeup.jpg"}
     for crop in written.values():
         with Image.open(crop["output"]) as img:
             width, height = img.size

@@ -344,7 +344,7 @@ def test_a_stopped_run_says_what_is_done_and_how_to_resume(
     lines = out.splitlines()
     stop = lines.index(next(ln for ln in lines if ln.startswith("stopped: ")))
     assert "402" in lines[stop]
-    assert lines[stop + 1].startswith("done: pre-flight: 3 of 13 photos accepted; character: ")
+    assert lines[stop + 1].startswith("done: pre-flight: 3 of 14 photos accepted; character: ")
     assert lines[stop + 1].endswith("; uploads: 3 new, 0 already there")
     assert lines[stop + 2] == "not done: face augmentation; dataset; face LoRA; body LoRA"
     assert lines[-1] == f"resume with: {command_line(argv)}"

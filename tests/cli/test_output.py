@@ -111,7 +111,7 @@ def test_verdicts_are_coloured_only_when_wanted(monkeypatch: pytest.MonkeyPatch)
 def test_quiet_prints_the_summary_line_alone(piped: subprocess.CompletedProcess[str]) -> None:
     proc = run("check", str(EXAMPLES), "--workers", "2", "-q")
     assert proc.returncode == 0
-    summary = next(x for x in piped.stdout.splitlines() if x.startswith("13 files:"))
+    summary = next(x for x in piped.stdout.splitlines() if x.startswith("14 files:"))
     assert proc.stdout == summary + "\n"
     coloured = run("check", str(EXAMPLES), "--workers", "2", "-q", "--color", "always")
     assert "\033[32m3 accepted\033[0m" in coloured.stdout
@@ -121,7 +121,7 @@ def test_csv_has_one_row_per_file_with_every_reason_code() -> None:
     proc = run("check", str(EXAMPLES), "--workers", "2", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
-    assert len(rows) == 13
+    assert len(rows) == 14
     small = next(r for r in rows if r["path"] == "face/ardern_small.jpg")
     assert small["reason_codes"].split(";") == ["too_small", "face_too_small", "duplicate"]
     assert len(small["reason_messages"].split(" | ")) == 3
@@ -150,7 +150,7 @@ def test_check_writes_the_html_report(tmp_path: Path) -> None:
     proc = run("check", str(EXAMPLES), "--workers", "2", "--report", str(out), "-q")
     assert proc.returncode == 0, proc.stderr
     assert f"report: {out}" in proc.stderr
-    assert out.read_text(encoding="utf-8").count('<figure class="card') == 13 + 6  # + groups
+    assert out.read_text(encoding="utf-8").count('<figure class="card') == 14 + 7  # + groups
 
 
 @pytest.mark.parametrize(
@@ -223,12 +223,12 @@ def test_upload_lists_every_file_and_writes_its_report(tmp_path: Path) -> None:
         proc = run(*args, "--format", "csv", "--report", str(tmp_path / "u.html"), env=env)
         assert proc.returncode == 0, proc.stderr
         rows = list(csv.DictReader(io.StringIO(proc.stdout)))
-        assert len(rows) == 13
+        assert len(rows) == 14
         statuses = {r["path"]: r["status"] for r in rows}
         assert sorted(p for p, s in statuses.items() if s == "uploaded") == [
             "body/front/ardern_studio.jpg",
             "face/ardern.jpg",
-            "face/ardern_mirrored.jpg",
+            "face/ardern_closeup.jpg",
         ]
         assert statuses["face/coffee.jpg"] == "rejected"
         assert next(r for r in rows if r["path"] == "face/coffee.jpg")["reason_codes"] == "no_face"
@@ -237,7 +237,7 @@ def test_upload_lists_every_file_and_writes_its_report(tmp_path: Path) -> None:
         quiet = run(*args, "-q", env=env)
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout.count("\n") == 1
-    assert ": 0 uploaded, 3 already there, 0 failed; 10 rejected by the pre-flight" in quiet.stdout
+    assert ": 0 uploaded, 3 already there, 0 failed; 11 rejected by the pre-flight" in quiet.stdout
 
 
 def test_an_upload_that_cannot_reach_the_server_says_how_to_go_on(tmp_path: Path) -> None:

@@ -334,7 +334,7 @@ def test_a_removed_journal_finds_its_character_by_copies_made_to_fit(
 ) -> None:
     # Every photo is over this policy's pixel limit, so only copies made to fit are sent:
     # their names carry their originals' digests.
-    policy = Policy(identity=False, fix=True, server_max_pixels=500_000)
+    policy = Policy(identity=False, fix=True, server_max_pixels=370_000)
     root = example_character(tmp_path)
     first = upload_folder(root, client, name="Resume", policy=policy)
     assert first.uploads and all(u.fixed for u in first.uploads), first.to_json()
