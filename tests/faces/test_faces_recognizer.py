@@ -101,6 +101,21 @@ def test_embedding_shape_norm_and_determinism(
     np.testing.assert_array_equal(a, b)
 
 
+def test_the_unnormalised_embedding_is_long_upright_and_short_upside_down(
+    detector: YuNetDetector, embedder: SFaceEmbedder
+) -> None:
+    image = np.asarray(data.astronaut())
+    face = only_face(detector, image)
+    raw = embedder.embed_unnormalised(image, face)
+    assert raw.shape == (128,) and raw.dtype == np.float32
+    np.testing.assert_allclose(raw / np.linalg.norm(raw), embedder.embed(image, face), atol=1e-6)
+    # Upside down, the detector still finds the face, its landmarks placed as if upright:
+    # the crop aligned on them is upside down, and the model's output far shorter.
+    turned = np.ascontiguousarray(image[::-1, ::-1])
+    upside_down = embedder.embed_unnormalised(turned, only_face(detector, turned))
+    assert float(np.linalg.norm(upside_down)) < 0.7 * float(np.linalg.norm(raw))
+
+
 def standalone_sface(folder: Path) -> Path:
     """The shipped SFace as one ONNX file, its external weights put back in place (made
     from sface.weights.npz as the library makes them), for OpenCV to load."""

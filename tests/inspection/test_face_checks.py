@@ -11,12 +11,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from animus_prep.faces import Face, FacesUnavailableError, YuNetDetector
+from animus_prep.faces import Face, FacesUnavailableError, SFaceEmbedder, YuNetDetector
 from animus_prep.inspection.analysis import analyze_decoded
 from animus_prep.inspection.assemble import assemble
 from animus_prep.inspection.decode import decode_bytes
 from animus_prep.inspection.discover import Candidate
-from animus_prep.inspection.faces import DETECT_LONG_SIDE
+from animus_prep.inspection.faces import (
+    DETECT_LONG_SIDE,
+    TURN_MARGIN,
+    TURN_STRENGTH_TRIGGER,
+    TURN_TRIGGER,
+)
 from animus_prep.inspection.references import UnusableReferenceError
 from animus_prep.inspection.run import preflight
 from animus_prep.policy import Policy
@@ -488,6 +493,68 @@ def test_a_photo_turned_from_upright_is_rotated_and_says_which_way(
     assert report.image("face/ardern.jpg").accepted
     # Upright, the same photos are not.
     assert not any(ReasonCode.ROTATED in i.codes for i in report.images if i is not image)
+
+
+UPSIDE_DOWN_SURELY_FOUND = [
+    PEOPLE / "check" / "henner_bokeh.jpg",
+    EXAMPLES / "ardern.jpg",
+    EXAMPLES / "obama.jpg",
+]
+
+
+@pytest.mark.parametrize("path", UPSIDE_DOWN_SURELY_FOUND, ids=lambda p: p.stem)
+def test_an_upside_down_face_found_as_surely_as_upright_is_rotated(
+    tmp_path: Path, path: Path
+) -> None:
+    # The detector finds these faces upside down at 0.89-0.90, as surely as many upright
+    # ones, with landmarks placed as if upright: the scores cannot tell, the embedding can.
+    upright = np.asarray(Image.open(path).convert("RGB"))
+    face = tmp_path / "c" / "face"
+    write(face / "upright.jpg", upright)
+    write(face / "upside_down.jpg", np.ascontiguousarray(upright[::-1, ::-1]))
+    report = preflight(tmp_path / "c")
+    image = report.image("face/upside_down.jpg")
+    reason = next(r for r in image.reasons if r.code is ReasonCode.ROTATED)
+    assert "upside down" in reason.message and "reads as a face only when turned" in reason.message
+    metrics = image.metrics
+    assert metrics["turn_clockwise"] == 180
+    as_is, turned = metrics["face_score_as_is"], metrics["face_score_turned"]
+    assert isinstance(as_is, float) and isinstance(turned, float)
+    assert as_is >= TURN_TRIGGER or turned < as_is + TURN_MARGIN  # the scores could not tell
+    assert metrics["face_strength_as_is"] < TURN_STRENGTH_TRIGGER  # type: ignore[operator]
+    assert reason.score == pytest.approx(metrics["face_strength_turned"], abs=1e-3)
+    assert reason.threshold is not None and reason.score >= reason.threshold
+    assert image.identity_score is None
+    assert not report.image("face/upright.jpg").codes
+    # Without the identity check no face is embedded, and only the scores are looked at.
+    off = preflight(tmp_path / "c", policy=Policy(identity=False))
+    assert ReasonCode.ROTATED not in off.image("face/upside_down.jpg").codes
+
+
+def test_an_upright_face_with_a_weak_embedding_is_not_called_turned(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    # A head tilted by 45 degrees embeds short, under the length that looks at the photo
+    # upside down too; upside down it embeds shorter still. Blur and darkness leave an
+    # upright face's embedding long.
+    h, w = ardern.shape[:2]
+    tilt = cv2.getRotationMatrix2D((w / 2, h / 2), 45, 1)
+    worse = {
+        "tilted.jpg": cv2.warpAffine(ardern, tilt, (w, h)),
+        "blurred.jpg": gaussian(ardern, 8),
+        "dim.jpg": (ardern * 0.3).astype(np.uint8),
+    }
+    embedder, detector = SFaceEmbedder(), YuNetDetector()
+    strengths = {
+        name: float(np.linalg.norm(embedder.embed_unnormalised(rgb, detector.detect(rgb)[0])))
+        for name, rgb in worse.items()
+    }
+    assert strengths["tilted.jpg"] < TURN_STRENGTH_TRIGGER  # the upside-down search runs
+    for name, rgb in worse.items():
+        write(tmp_path / "c" / "face" / name, rgb)
+    report = preflight(tmp_path / "c", policy=Policy(identity_min_faces=99))
+    assert report.image("face/tilted.jpg").faces  # found, and judged
+    assert not [i.path for i in report.images if ReasonCode.ROTATED in i.codes]
 
 
 def test_a_sideways_body_photo_is_rotated_and_a_faceless_one_is_not(tmp_path: Path) -> None:

@@ -64,6 +64,9 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
         out["turn_clockwise"] = turn.clockwise
         out["face_score_as_is"] = round(turn.score_as_is, 4)
         out["face_score_turned"] = round(turn.score_turned, 4)
+        if turn.strength_as_is is not None and turn.strength_turned is not None:
+            out["face_strength_as_is"] = round(turn.strength_as_is, 3)
+            out["face_strength_turned"] = round(turn.strength_turned, 3)
     if a.print is not None:
         out["phash"] = f"{a.print.phash:016x}"
     return out

@@ -335,14 +335,20 @@ def check_upright(e: Evidence, policy: Policy) -> CheckResult | None:
     turn = e.faces.turn
     if turn is None:
         return CheckResult("upright", True, ReasonCode.ROTATED, "upright")
+    if turn.strength_as_is is not None and turn.strength_turned is not None:
+        evidence = (
+            f"its face reads as a face only when turned: embedding strength "
+            f"{turn.strength_turned:.1f} turned, {turn.strength_as_is:.1f} as it stands"
+        )
+    else:
+        evidence = f"face score {turn.score_turned:.2f} turned, {turn.score_as_is:.2f} as it stands"
     return CheckResult(
         "upright",
         False,
         ReasonCode.ROTATED,
-        f"the photo looks {turn.describe()} (face score {turn.score_turned:.2f} turned, "
-        f"{turn.score_as_is:.2f} as it stands; a missing or wrong EXIF orientation?): "
-        "turn it and save it again",
-        score=turn.score_turned,
+        f"the photo looks {turn.describe()} ({evidence}; a missing or wrong EXIF "
+        "orientation?): turn it and save it again",
+        score=turn.measured,
         threshold=turn.bar,
     )
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from .._opencv import cv2
 from ..faces.errors import FacesUnavailableError
+from ..faces.identity import l2_normalize
 from ..faces.types import Face, FaceDetector, FaceEmbedder
 from ..policy import Policy
 from .sharpness import Sharpness, estimate_noise, measure_sharpness
@@ -78,6 +79,16 @@ DETECT_LONG_SIDE = 480
 TURN_TRIGGER = 0.88
 TURN_MIN_SCORE = 0.85
 TURN_MARGIN = 0.08
+# Upside down, many faces are found as surely as upright ones, their landmarks placed as if
+# they were upright. Aligned on those, the crop the embedding model sees is upside down, and
+# its raw embedding is short: 5.0-7.7 on the project's real photos upside down, 9.5-14.4
+# upright (`SFaceEmbedder.embed_unnormalised`). So when the main face's raw embedding is
+# shorter than TURN_STRENGTH_TRIGGER, the photo is looked at upside down too, and called
+# turned when the face found there embeds at TURN_STRENGTH_MIN or more and
+# TURN_STRENGTH_RATIO times as long. (Only where faces are embedded: the identity check on.)
+TURN_STRENGTH_TRIGGER = 8.5
+TURN_STRENGTH_MIN = 9.0
+TURN_STRENGTH_RATIO = 1.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +101,22 @@ class Turn:
     """The best face score as the photo stands (0 when none was found)."""
     score_turned: float
     """The best face score once turned."""
+    strength_as_is: float | None = None
+    """The main face's raw embedding length as the photo stands, when that, not the
+    scores, showed the turn (see `TURN_STRENGTH_TRIGGER`)."""
+    strength_turned: float | None = None
+    """The raw embedding length of the face found once turned (with `strength_as_is`)."""
+
+    @property
+    def measured(self) -> float:
+        """What showed the turn: the turned face's embedding length, or its score."""
+        return self.score_turned if self.strength_turned is None else self.strength_turned
 
     @property
     def bar(self) -> float:
-        """The score a face turned upright had to reach to call the photo turned."""
+        """What `measured` had to reach to call the photo turned."""
+        if self.strength_as_is is not None:
+            return max(TURN_STRENGTH_MIN, self.strength_as_is * TURN_STRENGTH_RATIO)
         return max(TURN_MIN_SCORE, self.score_as_is + TURN_MARGIN)
 
     def describe(self) -> str:
@@ -327,7 +350,11 @@ def find_faces(
             exposure = face_exposure(rgb, main)
             clear = main.box[3] >= embed_min_height and main.score >= embed_min_score
             if embed and embedder is not None and clear and turn is None:
-                embedding = embedder.embed(rgb, main)
+                embedding, strength = _embedded(embedder, rgb, main)
+                if look_for_turn and strength is not None and strength < TURN_STRENGTH_TRIGGER:
+                    turn = upside_down(rgb, main, strength, detector, embedder, policy)
+                    if turn is not None:
+                        embedding = None
     except FacesUnavailableError as exc:
         return FaceFindings((), unavailable=str(exc))
     return FaceFindings(
@@ -356,3 +383,37 @@ def upright_turn(
             best_k, best = k, score
     turn = Turn(360 - 90 * best_k, as_is, best)
     return turn if best >= turn.bar else None
+
+
+def _embedded(
+    embedder: FaceEmbedder, rgb: npt.NDArray[np.uint8], face: Face
+) -> tuple[npt.NDArray[np.float32], float | None]:
+    """The face's embedding, and its raw length when the embedder can give it."""
+    unnormalised = getattr(embedder, "embed_unnormalised", None)
+    if unnormalised is None:
+        return embedder.embed(rgb, face), None
+    raw = np.asarray(unnormalised(rgb, face), dtype=np.float32)
+    return l2_normalize(raw), float(np.linalg.norm(raw))
+
+
+def upside_down(
+    rgb: npt.NDArray[np.uint8],
+    main: Face,
+    strength: float,
+    detector: FaceDetector,
+    embedder: FaceEmbedder,
+    policy: Policy,
+) -> Turn | None:
+    """A turn of 180 degrees, when the main face's raw embedding (`strength` long) is much
+    shorter than that of the face found with the photo upside down (see
+    `TURN_STRENGTH_TRIGGER`); None otherwise."""
+    turned = np.ascontiguousarray(rgb[::-1, ::-1])
+    faces = [f for f in detector.detect(turned) if f.score >= policy.face_min_score]
+    if not faces:
+        return None
+    best = max(faces, key=lambda f: f.box[2] * f.box[3])
+    _, strength_turned = _embedded(embedder, turned, best)
+    if strength_turned is None:
+        return None
+    turn = Turn(180, main.score, best.score, strength, strength_turned)
+    return turn if strength_turned >= turn.bar else None
