@@ -85,6 +85,9 @@ def test_a_mirrored_copy_resized_or_cropped_a_little_is_a_duplicate(
     assert set(mirrored) == flips, (kept, mirrored)
     (reason,) = [r for r in images[min(mirrored)].reasons if r.code.value == "duplicate"]
     assert "trainers flip photos themselves" in reason.message
+    # The JSON says which copies are mirrored, for tools that do not read messages.
+    flagged = {i["path"] for i in report.to_json()["images"] if i["duplicate_mirrored"]}
+    assert flagged == set(mirrored)
     assert reason.score is not None and reason.score >= POLICY.duplicate_min_similarity
 
 

@@ -145,6 +145,7 @@ def assemble(
                 if i in duplicate_of
                 else linked.get(i)
             ),
+            duplicate_mirrored=i in copies and copies[i].how == MIRRORED,
             notes=a.notes + tuple(n[i] for n in (close_ups, monochromes) if i in n),
             faces=_faces(a),
             identity_score=identity.get(i),

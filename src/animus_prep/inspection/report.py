@@ -39,6 +39,8 @@ class ImageReport:
     sha256: str | None = None
     metrics: Mapping[str, MetricValue] = field(default_factory=dict)
     duplicate_of: str | None = None
+    duplicate_mirrored: bool = False
+    """Whether this duplicate is `duplicate_of`'s picture flipped left to right."""
     notes: tuple[str, ...] = ()
     faces: tuple[Face, ...] | None = None
     """Detected faces (full-resolution pixels, largest first), or None when not checked."""
@@ -77,6 +79,7 @@ class ImageReport:
             "sha256": self.sha256,
             "metrics": dict(self.metrics),
             "duplicate_of": self.duplicate_of,
+            "duplicate_mirrored": self.duplicate_mirrored,
             "notes": list(self.notes),
             # Always present: null when faces were not looked for (faces off, an
             # unreadable file, a file outside face/ and body/), [] when none was found.
