@@ -37,8 +37,10 @@ resized to 80% and saved at quality 80, cropped by 3% or 8%), each pair in a fol
 its own, run through the pre-flight: how many are found `duplicate`; and the photos of
 the set together, every other one flipped, where none is a copy of another.
 
-Every variant is upright, so `rotated` is wrong on all of them (its false rejections), and
-every one but the cuts shows the whole face (`face_cut_off` is wrong on them).
+Each original is also turned a quarter either way and upside down, as a lost or wrong
+EXIF orientation leaves it: `rotated` is required there, and wrong on every other
+variant (all upright). Every variant but the cuts shows the whole face (`face_cut_off`
+is wrong on them).
 
 Run with the default policy (faces on), the path users run:
 
@@ -103,7 +105,8 @@ CODES = (
     "over_compressed",
     "bordered",
 )
-"""Codes scored. Every variant is upright: any `rotated` is a false rejection."""
+"""Codes scored. Only the turned originals are not upright: `rotated` on any other
+variant is a false rejection."""
 MONOCHROME = "monochrome"
 """The black-and-white note, scored apart from the codes."""
 
@@ -145,6 +148,14 @@ def _variants(path: Path, policy: Policy) -> Iterator[Variant]:
                 group="compressed",
             )
         yield Variant(f"{stem}/q40", jpeg(rgb, 40), allowed={"upscaled"}, group="compressed")
+        for k, clockwise in ((1, 90), (2, 180), (3, 270)):
+            # np.rot90 turns counter-clockwise: turning back clockwise makes it upright.
+            yield Variant(
+                f"{stem}/turned-{clockwise}",
+                jpeg(np.ascontiguousarray(np.rot90(rgb, k))),
+                required={"rotated"},
+                group=f"turned-{clockwise}",
+            )
         for where in ("eyes", "nose", "half"):
             photo = cut(rgb, where)
             if not has_face(photo):
@@ -292,6 +303,12 @@ def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
     out["white_background_bordered"] = f"{sum('bordered' in g for _, g in white)}/{len(white)}"
     dim = [(v, got) for v, got in rows if v.group == "dim"]
     out["dim_too_dark"] = f"{sum('too_dark' in g for _, g in dim)}/{len(dim)}"
+    for clockwise in (90, 180, 270):
+        turned = [(v, got) for v, got in rows if v.group == f"turned-{clockwise}"]
+        found = sum("rotated" in g for _, g in turned)
+        out[f"rotated_recall_{clockwise}"] = f"{found}/{len(turned)}"
+    upright = [(v, got) for v, got in rows if not v.group.startswith("turned-")]
+    out["upright_rotated"] = f"{sum('rotated' in g for _, g in upright)}/{len(upright)}"
     tp = sum(v.monochrome and MONOCHROME in g for v, g in rows)
     fp = [v.name for v, g in rows if not v.monochrome and MONOCHROME in g]
     fn = [v.name for v, g in rows if v.monochrome and MONOCHROME not in g]
@@ -418,6 +435,11 @@ def main() -> int:
             f"  bars and frames found: {r['bordered_recall_contrasting']} in the colour that "
             f"stands out, {r['bordered_recall_blending']} in the other; white studio "
             f"background called bordered: {r['white_background_bordered']}"
+        )
+        print(
+            f"  turned found rotated, 90 / 180 / 270 degrees: {r['rotated_recall_90']}, "
+            f"{r['rotated_recall_180']}, {r['rotated_recall_270']}; upright variants called "
+            f"rotated: {r['upright_rotated']}"
         )
         mono = r[MONOCHROME]
         assert isinstance(mono, dict)
