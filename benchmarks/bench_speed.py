@@ -66,7 +66,7 @@ STAGES = (
     ("grey copy + measurements", "measure.py", "shrink_gray"),
     ("grey copy + measurements", "decode.py", "gray"),
     ("face detection", "detector.py", "detect"),
-    ("face embedding", "recognizer.py", "embed"),
+    ("face embedding", "recognizer.py", "embed_unnormalised"),
     ("face region: sharpness, exposure", "faces.py", "face_sharpness"),
     ("face region: sharpness, exposure", "faces.py", "face_exposure"),
     ("finer face decode", "analysis.py", "_face_sharpness_at_full_detail"),
