@@ -28,8 +28,9 @@ photos by tests/people.py (nothing derived is stored):
 - over-exposed x3 (`too_bright` required), under-exposed x0.2 and x0.25 and the face in
   shadow against a lit frame (`too_dark` required); dimmed x0.6, a dark but usable photo
   (`too_dark` wrong);
-- made black and white, and with half the saturation: the `monochrome:` note (not a
-  reason code, scored apart) is required on the first, and on every variant of a
+- made black and white, and with half the saturation; standing small (8% of the frame)
+  in a flat grey frame, in colour and made grey: the `monochrome:` note (not a reason
+  code, scored apart) is required on the ones made grey, and on every variant of a
   black-and-white photo, and wrong on every other.
 
 Then mirrored copies: each photo beside a copy of it flipped left to right (as it is,
@@ -88,6 +89,7 @@ from people import (  # noqa: E402
     noise_reduced,
     on_white,
     resized,
+    small_on_grey,
     soft_face,
 )
 
@@ -244,6 +246,11 @@ def _variants(path: Path, policy: Policy) -> Iterator[Variant]:
     yield Variant(f"{stem}/dim-x0.6", jpeg(exposed(rgb, 0.6)), group="dim")
     yield Variant(f"{stem}/grey", jpeg(grey(rgb)), group="colour", monochrome=True)
     yield Variant(f"{stem}/half-saturation", jpeg(drained(rgb, 0.5)), group="colour")
+    # Standing small in a flat grey frame (a full-length shot on a grey backdrop).
+    figure = small_on_grey(rgb, 0.08)
+    yield Variant(f"{stem}/small-on-grey", jpeg(figure), group="small-on-grey")
+    made_grey = jpeg(grey(figure))
+    yield Variant(f"{stem}/small-on-grey-made-grey", made_grey, monochrome=True)
     yield Variant(
         f"{stem}/face-in-shadow", jpeg(backlit(rgb, 0.15)), required={"too_dark"}, group="exposure"
     )
@@ -253,7 +260,7 @@ def judge(v: Variant, policy: Policy) -> set[str]:
     """The variant's reason codes, and `monochrome` when it would get that note."""
     a = analyze_bytes(v.data, v.name.replace("/", "_") + ".jpg", policy, kind="face")
     got = {r.code.value for r in a.reasons()}
-    saturation = a.measurements.saturation if a.measurements is not None else None
+    saturation = a.saturation()
     if saturation is not None and saturation < policy.monochrome_saturation:
         got.add(MONOCHROME)
     return got
@@ -319,6 +326,8 @@ def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
         "fp": fp,
         "fn": fn,
     }
+    small = [(v, got) for v, got in rows if v.name.endswith("/small-on-grey")]
+    out["small_on_grey_monochrome"] = f"{sum(MONOCHROME in g for _, g in small)}/{len(small)}"
     muted = [(v, got) for v, got in rows if v.name.endswith("/half-saturation")]
     out["half_saturation_monochrome"] = f"{sum(MONOCHROME in g for _, g in muted)}/{len(muted)}"
     out["misses"] = [
@@ -446,7 +455,8 @@ def main() -> int:
         print(
             f"  monochrome (note) precision {mono['precision']}  recall {mono['recall']}  "
             f"(tp {mono['tp']} fp {len(mono['fp'])} fn {len(mono['fn'])}); half saturation "
-            f"noted: {r['half_saturation_monochrome']}"
+            f"noted: {r['half_saturation_monochrome']}; colour, small in a grey frame, noted: "
+            f"{r['small_on_grey_monochrome']}"
         )
         mirrors = r["mirrors"]
         assert isinstance(mirrors, dict)

@@ -198,3 +198,14 @@ def grey(rgb: np.ndarray) -> np.ndarray:
 def drained(rgb: np.ndarray, saturation: float) -> np.ndarray:
     """The photo with its colour scaled towards grey (Pillow's ImageEnhance.Color)."""
     return np.asarray(ImageEnhance.Color(Image.fromarray(rgb)).enhance(saturation))
+
+
+def small_on_grey(rgb: np.ndarray, share: float) -> np.ndarray:
+    """The photo standing small (`share` of the frame) at the foot of a flat grey canvas,
+    as a full-length shot on a grey studio backdrop."""
+    canvas = np.full((1800, 2400, 3), 128, np.uint8)
+    f = float(np.sqrt(share * canvas.shape[0] * canvas.shape[1] / (rgb.shape[0] * rgb.shape[1])))
+    w, h = round(rgb.shape[1] * f), round(rgb.shape[0] * f)
+    left = (canvas.shape[1] - w) // 2
+    canvas[-h:, left : left + w] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    return canvas

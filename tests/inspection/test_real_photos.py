@@ -39,6 +39,7 @@ from people import (
     noise_reduced,
     on_white,
     resized,
+    small_on_grey,
     soft_face,
 )
 from photos import gaussian
@@ -432,6 +433,27 @@ def test_a_black_and_white_photo_is_noted_and_warned_of(tmp_path: Path) -> None:
     never = preflight(tmp_path, policy=POLICY.with_overrides({"monochrome_saturation": 0.0}))
     assert not any(n.startswith("monochrome:") for i in never.images for n in i.notes)
     assert not [w for w in never.warnings if "black and white" in w]
+
+
+@pytest.mark.parametrize("path", [TUNE[0], TUNE[1], CHECK[1], CHECK[3]], ids=name)
+def test_a_colour_figure_small_in_a_grey_frame_is_colour_by_its_face(
+    tmp_path: Path, path: Path
+) -> None:
+    body = tmp_path / "body" / "front"
+    body.mkdir(parents=True)
+    figure = small_on_grey(load(path), 0.08)
+    (body / "colour.jpg").write_bytes(jpeg(figure))
+    (body / "grey.jpg").write_bytes(jpeg(grey(figure)))
+    report = preflight(tmp_path, policy=POLICY)
+    images = {i.path: i for i in report.images}
+    colour, grey_one = images["body/front/colour.jpg"], images["body/front/grey.jpg"]
+    # The frame alone measures grey; the face does not.
+    assert colour.metrics["saturation"] < MONOCHROME
+    assert colour.metrics["face_saturation"] > MONOCHROME  # type: ignore[operator]
+    assert not [n for n in colour.notes if n.startswith("monochrome:")]
+    (note,) = [n for n in grey_one.notes if n.startswith("monochrome:")]
+    assert "over the photo" in note and "over its face" in note
+    assert grey_one.metrics["face_saturation"] < 3  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,21 @@ class ImageAnalysis:
             return [self.failure]
         return [c.reason() for c in self.checks if not c.passed]
 
+    def saturation(self) -> float | None:
+        """How colourful the photo is (`colour.saturation_level`): the more colourful of
+        the whole picture and its face's own region (when a face was found and measured),
+        so a colour figure small in a grey frame is colour, and a photo is black and white
+        only when both are grey."""
+        known = [
+            v
+            for v in (
+                self.measurements.saturation if self.measurements is not None else None,
+                self.faces.face_saturation if self.faces is not None else None,
+            )
+            if v is not None
+        ]
+        return max(known) if known else None
+
     def blur_score(self) -> float | None:
         """The sharpness check's 0-1 blur score (0.5 at the policy limit), if measured."""
         for c in self.checks:
@@ -144,7 +159,7 @@ class ImageAnalysis:
         if a.detail.enlarged != b.detail.enlarged:
             return b.detail.enlarged
         # A black-and-white copy of a colour photo loses: the LoRA learns colour.
-        grey_a, grey_b = _looks_grey(a), _looks_grey(b)
+        grey_a, grey_b = _looks_grey(self.saturation()), _looks_grey(other.saturation())
         if grey_a != grey_b:
             return grey_b
         pa, pb = a.width * a.height, b.width * b.height
@@ -168,9 +183,9 @@ class ImageAnalysis:
         return all(c.passed for c in self.checks if c.code is not ReasonCode.UPSCALED)
 
 
-def _looks_grey(m: Measurements) -> bool:
+def _looks_grey(saturation: float | None) -> bool:
     """Whether the picture is black and white at the default limit (`colour`)."""
-    return m.saturation is not None and m.saturation < MONOCHROME_SATURATION
+    return saturation is not None and saturation < MONOCHROME_SATURATION
 
 
 def _detail_pixels(m: Measurements) -> float:

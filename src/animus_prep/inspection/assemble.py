@@ -58,6 +58,9 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
         out["jpeg_quality"] = a.jpeg_quality
     if a.orientation != 1:
         out["exif_orientation"] = a.orientation
+    face_saturation = _face_saturation(a)
+    if face_saturation is not None:
+        out["face_saturation"] = round(face_saturation, 1)
     turn = a.faces.turn if a.faces is not None else None
     if turn is not None:
         # How to turn the photo for its face to be upright, and the scores that say so.
@@ -405,15 +408,26 @@ def _monochromes(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int,
     """Black-and-white photos (`Policy.monochrome_saturation`), each with its note."""
     notes: dict[int, str] = {}
     for i, a in enumerate(analyses):
-        saturation = a.measurements.saturation if a.measurements is not None else None
+        saturation = a.saturation()
         if saturation is not None and saturation < policy.monochrome_saturation:
+            frame = a.measurements.saturation if a.measurements is not None else None
+            face = _face_saturation(a)
+            measured = ", ".join(
+                f"{value:.0f}% {where}"
+                for value, where in ((frame, "over the photo"), (face, "over its face"))
+                if value is not None
+            )
             notes[i] = (
-                f"monochrome: black and white, or nearly (saturation {saturation:.0f}% "
-                f"at the 90th percentile of its lit pixels, under "
+                f"monochrome: black and white, or nearly (saturation at the 90th percentile "
+                f"of the lit pixels: {measured}; under "
                 f"{policy.monochrome_saturation:g}%): the LoRA learns the person's "
                 "colouring from the photos"
             )
     return notes
+
+
+def _face_saturation(a: ImageAnalysis) -> float | None:
+    return a.faces.face_saturation if a.faces is not None else None
 
 
 def _monochrome_warning(paths: Sequence[str]) -> str:
