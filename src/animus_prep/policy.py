@@ -101,7 +101,8 @@ class Policy:
     photo whose face is clear enough to recognise)."""
     rotated: bool = True
     """Look for photos turned sideways or upside down (a missing or wrong EXIF
-    orientation) when their face is unsure or missing: three more detections each."""
+    orientation) when their face is unsure or missing (three more detections each), or
+    embeds weakly (one more detection and embedding, with `identity` on)."""
     face_min_score: float = 0.6
     """Detector confidence below which a detection is ignored."""
     second_face_min_score: float = 0.8

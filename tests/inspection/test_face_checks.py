@@ -535,8 +535,8 @@ def test_an_upright_face_with_a_weak_embedding_is_not_called_turned(
     tmp_path: Path, ardern: np.ndarray
 ) -> None:
     # A head tilted by 45 degrees embeds short, under the length that looks at the photo
-    # upside down too; upside down it embeds shorter still. Blur and darkness leave an
-    # upright face's embedding long.
+    # upside down too; upside down it embeds shorter still. Blurred or dimmed, an upright
+    # face is not called turned either.
     h, w = ardern.shape[:2]
     tilt = cv2.getRotationMatrix2D((w / 2, h / 2), 45, 1)
     worse = {
@@ -555,6 +555,28 @@ def test_an_upright_face_with_a_weak_embedding_is_not_called_turned(
     report = preflight(tmp_path / "c", policy=Policy(identity_min_faces=99))
     assert report.image("face/tilted.jpg").faces  # found, and judged
     assert not [i.path for i in report.images if ReasonCode.ROTATED in i.codes]
+
+
+@pytest.mark.parametrize(
+    ("name", "angle"), [("tune/biden_blue_room.jpg", 40), ("check/obama_blue_room.jpg", 30)]
+)
+def test_another_face_upright_only_when_turned_does_not_turn_the_photo(
+    tmp_path: Path, name: str, angle: int
+) -> None:
+    # The main face tilted (a short embedding: the photo is looked at upside down too,
+    # where its face is not found), and a small picture of someone upside down in a
+    # corner, upright once turned: not the main face, it says nothing of how the photo
+    # stands.
+    photo = np.asarray(Image.open(PEOPLE / name).convert("RGB"))
+    h, w = photo.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1)
+    tilted = cv2.warpAffine(photo, turn, (w, h), borderMode=cv2.BORDER_REFLECT)
+    obama = load("obama.jpg")
+    small = cv2.resize(obama, (w // 4, obama.shape[0] * (w // 4) // obama.shape[1]))
+    tilted[h - small.shape[0] :, w - small.shape[1] :] = small[::-1, ::-1]
+    write(tmp_path / "c" / "face" / "tilted.jpg", tilted)
+    report = preflight(tmp_path / "c")
+    assert ReasonCode.ROTATED not in report.image("face/tilted.jpg").codes
 
 
 def test_a_sideways_body_photo_is_rotated_and_a_faceless_one_is_not(tmp_path: Path) -> None:

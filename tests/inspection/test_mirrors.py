@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from animus_prep.inspection.analysis import analyze_bytes
 from animus_prep.inspection.dedup import verify_mirrored, verify_pair
 from animus_prep.inspection.duplicates import Copy
 from animus_prep.inspection.mirrors import (
+    FACE_CANDIDATES,
     FACE_NEAR,
     MIRROR_RADIUS,
     face_pairs,
@@ -264,3 +266,42 @@ def test_face_pairs_are_each_photos_nearest_faces_only() -> None:
     assert all(a < b < len(copies) for a, b in pairs)
     assert face_pairs(analyses, near=1.01) == {}
     assert face_pairs(analyses[:1]) == {}
+
+
+def _toward(target: np.ndarray, other: np.ndarray, cosine: float) -> np.ndarray:
+    """A unit vector at `cosine` to `target`, in the plane of `target` and `other`."""
+    side = other - float(other @ target) * target
+    side /= np.linalg.norm(side)
+    return (cosine * target + np.sqrt(1 - cosine**2) * side).astype(np.float32)
+
+
+def test_a_mirrored_copy_is_proposed_among_other_shots_whose_faces_are_nearer() -> None:
+    # Other pictures of the person (a closer framing, another day) may stand nearer the
+    # photo's face than its mirrored copy: the flipped hash picks the copy out of them.
+    rgb = load(TUNE[3])
+    photo = analyze_bytes(jpeg(rgb), "photo.jpg", Policy())
+    mirror = analyze_bytes(jpeg(warmer(flipped(cropped(rgb, 0.08))), 90), "mirror.jpg", Policy())
+    assert photo.faces is not None and photo.faces.embedding is not None
+    assert mirror.faces is not None and mirror.faces.embedding is not None
+    face, mirrored_face = photo.faces.embedding, mirror.faces.embedding
+    copy_cosine = float(face @ mirrored_face)
+    assert FACE_NEAR <= copy_cosine < 0.97
+    # Faces between the two, nearer each than they are to each other.
+    between = (face + mirrored_face) / np.linalg.norm(face + mirrored_face)
+    others = []
+    for k, path in enumerate(CHECK[:3] + TUNE[:2]):
+        other = analyze_bytes(jpeg(load(path)), f"other_{k}.jpg", Policy())
+        assert other.faces is not None and other.faces.embedding is not None
+        nearer = _toward(between, other.faces.embedding, 0.995 + 0.001 * k)
+        assert min(float(nearer @ face), float(nearer @ mirrored_face)) > copy_cosine
+        others.append(replace(other, faces=replace(other.faces, embedding=nearer)))
+    # A photo without a face first, so indices are not positions among the faces.
+    faceless = analyze_bytes(jpeg(np.full((600, 600, 3), 90, np.uint8)), "wall.jpg", Policy())
+    analyses = [faceless, photo, *others, mirror]
+    assert len(analyses) - 2 <= FACE_CANDIDATES  # every face a candidate of every other
+    pairs = face_pairs(analyses)
+    assert (1, len(analyses) - 1) in pairs
+    assert pairs[(1, len(analyses) - 1)] == pytest.approx(copy_cosine, abs=1e-5)
+    # Verified, the mirrored copy is found, and only it.
+    found = find_mirrors(analyses, {}, Policy())
+    assert {i: c.keep for i, c in found.items()} == {len(analyses) - 1: 1}

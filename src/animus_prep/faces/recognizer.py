@@ -72,7 +72,7 @@ class SFaceEmbedder:
     def embed_unnormalised(self, rgb: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.float32]:
         """The embedding as the model gives it, before L2 normalisation. Its length says
         how much the aligned crop looks like a face to the model: an upright face measured
-        9.5-14.4 on the project's real photos, the same faces upside down (found by the
+        9.5-14.7 on the project's real photos, the same faces upside down (found by the
         detector, their landmarks placed as if upright) 5.0-7.7."""
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {rgb.dtype} {rgb.shape}")

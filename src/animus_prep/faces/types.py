@@ -67,6 +67,11 @@ class FaceDetector(Protocol):
 
 @runtime_checkable
 class FaceEmbedder(Protocol):
-    """Maps a detected face to a 128-d L2-normalised float32 identity vector."""
+    """Maps a detected face to a 128-d L2-normalised float32 identity vector.
+
+    An embedder may also offer ``embed_unnormalised(rgb, face)``, the vector before its
+    normalisation (as `SFaceEmbedder` does): the pre-flight then calls it instead of
+    ``embed``, normalises the result itself, and reads the raw length (a face that
+    embeds weakly may be upside down: `inspection.faces.upside_down`)."""
 
     def embed(self, rgb: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.float32]: ...

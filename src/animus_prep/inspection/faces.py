@@ -18,7 +18,7 @@ import numpy.typing as npt
 from .._opencv import cv2
 from ..faces.errors import FacesUnavailableError
 from ..faces.identity import l2_normalize
-from ..faces.types import Face, FaceDetector, FaceEmbedder
+from ..faces.types import Box, Face, FaceDetector, FaceEmbedder
 from ..policy import Policy
 from .colour import saturation_level
 from .sharpness import Sharpness, estimate_noise, measure_sharpness
@@ -82,7 +82,7 @@ TURN_MIN_SCORE = 0.85
 TURN_MARGIN = 0.08
 # Upside down, many faces are found as surely as upright ones, their landmarks placed as if
 # they were upright. Aligned on those, the crop the embedding model sees is upside down, and
-# its raw embedding is short: 5.0-7.7 on the project's real photos upside down, 9.5-14.4
+# its raw embedding is short: 5.0-7.7 on the project's real photos upside down, 9.5-14.7
 # upright (`SFaceEmbedder.embed_unnormalised`). So when the main face's raw embedding is
 # shorter than TURN_STRENGTH_TRIGGER, the photo is looked at upside down too, and called
 # turned when the face found there embeds at TURN_STRENGTH_MIN or more and
@@ -90,6 +90,9 @@ TURN_MARGIN = 0.08
 TURN_STRENGTH_TRIGGER = 8.5
 TURN_STRENGTH_MIN = 9.0
 TURN_STRENGTH_RATIO = 1.3
+# The face found upside down must be the main face: its box, turned back, overlapping the
+# main face's box by this much (intersection over union) at least.
+SAME_FACE_OVERLAP = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,15 +427,38 @@ def upside_down(
     policy: Policy,
 ) -> Turn | None:
     """A turn of 180 degrees, when the main face's raw embedding (`strength` long) is much
-    shorter than that of the face found with the photo upside down (see
-    `TURN_STRENGTH_TRIGGER`); None otherwise."""
+    shorter than that of the same face found with the photo upside down (see
+    `TURN_STRENGTH_TRIGGER`); None otherwise. Only a face where the main face is, turned
+    back, counts: another face elsewhere in the photo says nothing of this one."""
+    unnormalised = getattr(embedder, "embed_unnormalised", None)
+    if unnormalised is None:
+        return None
+    h, w = rgb.shape[:2]
     turned = np.ascontiguousarray(rgb[::-1, ::-1])
-    faces = [f for f in detector.detect(turned) if f.score >= policy.face_min_score]
-    if not faces:
+    found = [f for f in detector.detect(turned) if f.score >= policy.face_min_score]
+    overlaps = [(_overlap(_turned_back(f.box, w, h), main.box), f) for f in found]
+    if not overlaps:
         return None
-    best = max(faces, key=lambda f: f.box[2] * f.box[3])
-    _, strength_turned = _embedded(embedder, turned, best)
-    if strength_turned is None:
+    overlap, same = max(overlaps, key=lambda o: o[0])
+    if overlap < SAME_FACE_OVERLAP:
         return None
-    turn = Turn(180, main.score, best.score, strength, strength_turned)
+    strength_turned = float(np.linalg.norm(np.asarray(unnormalised(turned, same))))
+    if not np.isfinite(strength_turned):
+        return None
+    turn = Turn(180, main.score, same.score, strength, strength_turned)
     return turn if strength_turned >= turn.bar else None
+
+
+def _turned_back(box: Box, width: int, height: int) -> Box:
+    """A box found in the photo turned 180 degrees, in the photo's own pixels."""
+    x, y, w, h = box
+    return (width - x - w, height - y - h, w, h)
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0

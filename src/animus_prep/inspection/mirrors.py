@@ -14,11 +14,13 @@ A mirrored copy cropped by more than a few percent has a flipped hash too far fr
 photo's to be proposed (8-18 bits when cropped by 8%, where different photos start at
 14). Its face is still the same face: the face embeddings (made for the identity check)
 propose such pairs too. A photo's face and the face of its mirrored copy measured a
-cosine similarity of 0.87-0.97 (flipped, cropped by up to 15%, resized, saved again),
-while different photos of one person reached 0.84: faces at `FACE_NEAR` or more are
-verified as well.
+cosine similarity of 0.87-0.97 (flipped, 15% or less cut from its edges, resized, saved
+again; less when the cut reaches into the face), while different shots of one person
+reached 0.84 (a closer framing of the same photo, another picture, more): of each
+photo's nearest faces at `FACE_NEAR` or more, those whose hash is nearest its flipped
+hash are verified as well (`face_pairs`).
 
-Only the best copy of each duplicate group takes part, each verified against at most
+Only the best copy of each duplicate group takes part, each proposing at most
 `MIRROR_CHECKS` candidates by hash and as many by face, nearest first; the checks run on
 the executor.
 """
@@ -42,14 +44,22 @@ MIRROR_RADIUS = 10
 """Bits between a photo's flipped hash and a mirrored copy's hash. Mirrored copies of the
 project's real photos, resized and saved again, measured 0-2; cropped by 3%, 4-14."""
 MIRROR_CHECKS = 2
-"""Candidates a photo is verified against, at most, by hash (and as many by face)."""
+"""Candidates a photo proposes by hash, at most (and as many by face). A photo may be in
+more pairs, proposed by others."""
 FACE_NEAR = 0.82
-"""Cosine similarity of two photos' face embeddings from which they are verified as
-mirrored copies (see above: 0.87 or more between a photo and its copy, at most 0.84
-between different photos of one person; each proposal is verified, so the margin is
-kept on the side of proposing)."""
-_FACE_BLOCK = 512
-"""Faces whose nearest faces are found at once (a block of similarities in memory)."""
+"""Cosine similarity of two photos' face embeddings from which they may be verified as
+mirrored copies (see above: 0.87 or more between a photo and its copy, cropped at its
+edges; at most 0.84 between different shots of one person; each proposal is verified,
+so the margin is kept on the side of proposing)."""
+FACE_CANDIDATES = 8
+"""Nearest faces at FACE_NEAR or more that a photo's face proposals are chosen from.
+Other pictures of the person may stand nearer than its mirrored copy (a flip lowers the
+similarity a little; a closer framing of the photo measured 0.96 where its mirrored copy
+measured 0.94): of these, the `MIRROR_CHECKS` whose hash is nearest the photo's flipped
+hash are proposed."""
+_FACE_BLOCK = 64
+"""Faces whose nearest faces are found at once (a block of similarities in memory:
+64 x the number of faces)."""
 _TASK = 8
 """Verifications per task on the executor."""
 
@@ -113,28 +123,38 @@ def find_mirrors(
 def face_pairs(
     analyses: Sequence[ImageAnalysis], near: float = FACE_NEAR
 ) -> dict[tuple[int, int], float]:
-    """Pairs of photos (i < j) whose face embeddings are at `near` or more, each photo
-    with at most its `MIRROR_CHECKS` nearest: (i, j) -> cosine similarity. Photos
-    without an embedding take no part."""
+    """Pairs of photos (i < j) whose face embeddings are at `near` or more: of each
+    photo's `FACE_CANDIDATES` nearest faces, the `MIRROR_CHECKS` whose hash is nearest
+    its flipped hash: (i, j) -> cosine similarity. Photos without an embedding take no
+    part (nor, as candidates, photos without a fingerprint)."""
     found = [(i, _embedding(a)) for i, a in enumerate(analyses)]
     embedded = [i for i, e in found if e is not None]
     if len(embedded) < 2:
         return {}
     vectors = np.stack([e for _, e in found if e is not None]).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
-    take = min(MIRROR_CHECKS, len(embedded) - 1)
+    prints = [analyses[i].print for i in embedded]
+    take = min(FACE_CANDIDATES, len(embedded) - 1)
     out: dict[tuple[int, int], float] = {}
     for start in range(0, len(embedded), _FACE_BLOCK):
         block = vectors[start : start + _FACE_BLOCK] @ vectors.T
         rows = np.arange(block.shape[0])
         block[rows, rows + start] = -1.0
-        nearest = np.argpartition(-block, take - 1, axis=1)[:, :take]
+        nearest = np.argpartition(block, -take, axis=1)[:, -take:]
         for r, js in enumerate(nearest):
-            for j in js:
-                similarity = float(block[r, j])
-                if similarity >= near:
-                    a, b = embedded[start + r], embedded[int(j)]
-                    out[(min(a, b), max(a, b))] = similarity
+            k = start + r
+            close = [int(j) for j in js if block[r, j] >= near]
+            mine = prints[k]
+            if mine is None:
+                continue
+            flips = sorted(
+                (int(mine.mirror_phash ^ other.phash).bit_count(), j)
+                for j in close
+                if (other := prints[j]) is not None
+            )
+            for _, j in flips[:MIRROR_CHECKS]:
+                a, b = embedded[k], embedded[j]
+                out[(min(a, b), max(a, b))] = float(block[r, j])
     return out
 
 
