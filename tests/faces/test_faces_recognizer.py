@@ -35,6 +35,13 @@ def only_face(detector: YuNetDetector, image: RGB) -> Face:
     return found[0]
 
 
+@pytest.fixture(scope="module")
+def astronaut(detector: YuNetDetector) -> tuple[RGB, Face]:
+    """scikit-image's astronaut photo and its only face."""
+    image = np.asarray(data.astronaut())
+    return image, only_face(detector, image)
+
+
 def embed_photo(
     detector: YuNetDetector, embedder: SFaceEmbedder, photo: Callable[[str], RGB], name: str
 ) -> np.ndarray:
@@ -90,10 +97,9 @@ def test_alignment_puts_landmarks_on_template(detector: YuNetDetector) -> None:
 
 
 def test_embedding_shape_norm_and_determinism(
-    detector: YuNetDetector, embedder: SFaceEmbedder
+    astronaut: tuple[RGB, Face], embedder: SFaceEmbedder
 ) -> None:
-    image = np.asarray(data.astronaut())
-    face = only_face(detector, image)
+    image, face = astronaut
     a = embedder.embed(image, face)
     b = embedder.embed(image, face)
     assert a.shape == (128,) and a.dtype == np.float32
@@ -102,10 +108,9 @@ def test_embedding_shape_norm_and_determinism(
 
 
 def test_the_unnormalised_embedding_is_long_upright_and_short_upside_down(
-    detector: YuNetDetector, embedder: SFaceEmbedder
+    astronaut: tuple[RGB, Face], detector: YuNetDetector, embedder: SFaceEmbedder
 ) -> None:
-    image = np.asarray(data.astronaut())
-    face = only_face(detector, image)
+    image, face = astronaut
     raw = embedder.embed_unnormalised(image, face)
     assert raw.shape == (128,) and raw.dtype == np.float32
     np.testing.assert_allclose(raw / np.linalg.norm(raw), embedder.embed(image, face), atol=1e-6)
