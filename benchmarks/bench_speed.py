@@ -69,6 +69,7 @@ STAGES = (
     ("face embedding", "recognizer.py", "embed_unnormalised"),
     ("face region: sharpness, exposure", "faces.py", "face_sharpness"),
     ("face region: sharpness, exposure", "faces.py", "face_exposure"),
+    ("face region: sharpness, exposure", "faces.py", "face_saturation"),
     ("finer face decode", "analysis.py", "_face_sharpness_at_full_detail"),
     ("checks", "checks.py", "run_checks"),
     ("fingerprint + thumbnail", "fingerprint.py", "fingerprint"),
