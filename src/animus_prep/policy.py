@@ -141,7 +141,8 @@ class Policy:
     minus the smallest of R, G and B, over the largest) is black and white, or nearly:
     noted, and warned of when accepted (it is not rejected). Colour photos of people
     measure 39 or more (21 or more with half their colour taken away), a black-and-white
-    print 0-17. 0: never."""
+    print 0-17. A face found and at least 26% saturated (or this, if more) makes the
+    photo colour whatever the whole picture measures. 0: never."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

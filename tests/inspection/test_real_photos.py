@@ -17,7 +17,7 @@ from PIL import Image
 from animus_prep import preflight
 from animus_prep._opencv import cv2
 from animus_prep.inspection.analysis import ImageAnalysis, analyze_bytes
-from animus_prep.inspection.colour import saturation_level
+from animus_prep.inspection.colour import FACE_COLOUR, saturation_level
 from animus_prep.policy import Policy
 from animus_prep.reasons import ReasonCode
 from people import (
@@ -452,8 +452,34 @@ def test_a_colour_figure_small_in_a_grey_frame_is_colour_by_its_face(
     assert colour.metrics["face_saturation"] > MONOCHROME  # type: ignore[operator]
     assert not [n for n in colour.notes if n.startswith("monochrome:")]
     (note,) = [n for n in grey_one.notes if n.startswith("monochrome:")]
-    assert "over the photo" in note and "over its face" in note
+    assert "black and white" in note
     assert grey_one.metrics["face_saturation"] < 3  # type: ignore[operator]
+
+
+def _cast(rgb: np.ndarray, levels: int) -> np.ndarray:
+    """A faint colour cast: red up, blue down by `levels`."""
+    out = rgb.astype(np.int16)
+    out[..., 0] += levels
+    out[..., 2] -= levels
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_a_black_and_white_print_with_a_faint_cast_and_a_shaded_face_is_noted(
+    tmp_path: Path,
+) -> None:
+    # Saturation reads stronger in darker pixels: a faint cast on a face darker than
+    # its backdrop measures over the limit, yet far under any colour face.
+    print_ = load(TUNE[2])
+    assert TUNE[2].stem in BLACK_AND_WHITE
+    (tmp_path / "face").mkdir()
+    (tmp_path / "face" / "warm.jpg").write_bytes(jpeg(_cast(print_, 6)))
+    (tmp_path / "face" / "shaded.jpg").write_bytes(jpeg(_cast(backlit(print_, 0.35), 3)))
+    report = preflight(tmp_path, policy=POLICY)
+    for image in report.images:
+        face = image.metrics["face_saturation"]
+        assert isinstance(face, float) and MONOCHROME < face < FACE_COLOUR
+        (note,) = [n for n in image.notes if n.startswith("monochrome:")]
+        assert f"its face {face:.1f}%, which counts from {FACE_COLOUR:g}%" in note
 
 
 @pytest.mark.parametrize(

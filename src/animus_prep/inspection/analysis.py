@@ -19,7 +19,7 @@ from ..faces.types import FaceDetector, FaceEmbedder
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
 from .checks import CheckResult, Evidence, least_side, over_server_limits, run_checks
-from .colour import MONOCHROME_SATURATION
+from .colour import FACE_COLOUR, MONOCHROME_SATURATION
 from .decode import DecodedImage, DecodeFailure, decode_bytes, decode_path
 from .discover import FACE_IMAGE_TYPE, Candidate, body_image_type
 from .faces import (
@@ -69,20 +69,16 @@ class ImageAnalysis:
             return [self.failure]
         return [c.reason() for c in self.checks if not c.passed]
 
-    def saturation(self) -> float | None:
-        """How colourful the photo is (`colour.saturation_level`): the more colourful of
-        the whole picture and its face's own region (when a face was found and measured),
-        so a colour figure small in a grey frame is colour, and a photo is black and white
-        only when both are grey."""
-        known = [
-            v
-            for v in (
-                self.measurements.saturation if self.measurements is not None else None,
-                self.faces.face_saturation if self.faces is not None else None,
-            )
-            if v is not None
-        ]
-        return max(known) if known else None
+    def saturation(self, face_colour: float = FACE_COLOUR) -> float | None:
+        """How colourful the photo is (`colour.saturation_level`): the whole picture's,
+        or its face's own region's when that is `face_colour` or more (a colour figure
+        small in a grey frame is colour); the face's alone when the whole picture has
+        nothing to judge."""
+        frame = self.measurements.saturation if self.measurements is not None else None
+        face = self.faces.face_saturation if self.faces is not None else None
+        if face is not None and (frame is None or face >= face_colour):
+            return face if frame is None else max(frame, face)
+        return frame
 
     def blur_score(self) -> float | None:
         """The sharpness check's 0-1 blur score (0.5 at the policy limit), if measured."""

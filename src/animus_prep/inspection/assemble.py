@@ -17,6 +17,7 @@ from ..policy import Policy
 from ..reasons import Reason, ReasonCode
 from .analysis import ImageAnalysis, spread_vector
 from .checks import rejection
+from .colour import FACE_COLOUR
 from .dedup import MIRRORED
 from .discover import Kind
 from .duplicates import Copy, find_copies, search_radius
@@ -407,21 +408,18 @@ def _close_up_warning(paths: Sequence[str], policy: Policy) -> str:
 def _monochromes(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int, str]:
     """Black-and-white photos (`Policy.monochrome_saturation`), each with its note."""
     notes: dict[int, str] = {}
+    limit = policy.monochrome_saturation
+    face_colour = max(FACE_COLOUR, limit)
     for i, a in enumerate(analyses):
-        saturation = a.saturation()
-        if saturation is not None and saturation < policy.monochrome_saturation:
-            frame = a.measurements.saturation if a.measurements is not None else None
+        saturation = a.saturation(face_colour)
+        if saturation is not None and saturation < limit:
             face = _face_saturation(a)
-            measured = ", ".join(
-                f"{value:.0f}% {where}"
-                for value, where in ((frame, "over the photo"), (face, "over its face"))
-                if value is not None
-            )
+            measured = f"{saturation:.1f}% at the 90th percentile of its lit pixels"
+            if face is not None and face != saturation:
+                measured += f"; its face {face:.1f}%, which counts from {face_colour:g}%"
             notes[i] = (
-                f"monochrome: black and white, or nearly (saturation at the 90th percentile "
-                f"of the lit pixels: {measured}; under "
-                f"{policy.monochrome_saturation:g}%): the LoRA learns the person's "
-                "colouring from the photos"
+                f"monochrome: black and white, or nearly (saturation {measured}; under "
+                f"{limit:g}%): the LoRA learns the person's colouring from the photos"
             )
     return notes
 
