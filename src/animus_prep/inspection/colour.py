@@ -45,6 +45,27 @@ MIN_LIT_SHARE = 0.05
 """Least share of pixels between DARK and WHITE for the saturation to be measured."""
 
 
+def _saturation_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every pair (largest, smallest) of a pixel's channels, indexed ``largest * 256 +
+    smallest``: whether it is judged (between `DARK` and `WHITE`); and the order of the
+    pairs by their saturation, with the saturations in that order. Computed as the pixels'
+    own would be (float32), so the level read from the table is the same number."""
+    top = np.arange(256, dtype=np.float32)[:, None]
+    low = np.arange(256, dtype=np.uint8)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        saturation = ((top - low) * (100.0 / top)).astype(np.float32).ravel()
+    saturation[~np.isfinite(saturation)] = 0.0
+    pairs = np.arange(256 * 256)
+    judged = ((pairs >> 8) >= DARK) & ((pairs & 255) <= WHITE)
+    order = np.argsort(saturation, kind="stable")
+    return judged, order, saturation[order]
+
+
+_JUDGED, _ORDER, _SORTED = _saturation_table()
+_EXACT_COUNTS = 1 << 24
+"""Pixels up to which a float32 histogram counts exactly."""
+
+
 def saturation_level(thumb: np.ndarray) -> float | None:
     """The saturation (percent) that `SATURATION_PERCENTILE` percent of ``thumb``'s
     pixels between black and white stay within: 0 for a one-channel (grey) thumbnail;
@@ -57,13 +78,21 @@ def saturation_level(thumb: np.ndarray) -> float | None:
         return 0.0 if lit and lit >= MIN_LIT_SHARE * grey.size else None
     # Per-channel planes: numpy's max over the last axis of three is six times slower.
     r, g, b = cv2.split(np.ascontiguousarray(thumb[..., :3]))
-    top = cv2.max(cv2.max(r, g), b).ravel()
-    low = cv2.min(cv2.min(r, g), b).ravel()
-    judged = (top >= DARK) & (low <= WHITE)
-    count = int(np.count_nonzero(judged))
+    top = cv2.max(cv2.max(r, g), b).reshape(-1, 1)
+    low = cv2.min(cv2.min(r, g), b).reshape(-1, 1)
+    # How many pixels hold each (largest, smallest) pair: a pixel's saturation depends on
+    # nothing else, so the level is read from the pairs in order of their saturation
+    # (the nearest rank, as a partition of the pixels' own values would give it).
+    if top.size < _EXACT_COUNTS:
+        counts = cv2.calcHist([top, low], [0, 1], None, [256, 256], [0, 256, 0, 256])
+        hist = counts.ravel().astype(np.int64)
+    else:
+        pairs = top.astype(np.int64) * 256 + low.astype(np.int64)
+        hist = np.bincount(pairs.ravel(), minlength=256 * 256)
+    hist[~_JUDGED] = 0
+    count = int(hist.sum())
     if count == 0 or count < MIN_LIT_SHARE * top.size:
         return None
-    brightest = top[judged].astype(np.float32)
-    saturation = (brightest - low[judged]) * (100.0 / brightest)
     k = min(count - 1, int(count * SATURATION_PERCENTILE / 100.0))
-    return float(np.partition(saturation, k)[k])  # nearest rank
+    rank = int(np.searchsorted(np.cumsum(hist[_ORDER]), k, side="right"))
+    return float(_SORTED[rank])
