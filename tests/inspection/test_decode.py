@@ -147,6 +147,8 @@ def test_exif_orientation_is_applied_like_exif_transpose(orientation: int) -> No
     diff = np.abs(r.rgb.astype(int) - expected.astype(int)).mean()
     assert diff < 2.0
     assert r.orientation == orientation
+    # The arrays may be the decoder's own, which ``image`` shares: nobody may write them.
+    assert not r.rgb.flags.writeable and not r.gray.flags.writeable
 
 
 @pytest.mark.parametrize("orientation", [1, 6, 8])
