@@ -76,6 +76,8 @@ def test_an_answer_without_its_field_is_an_api_error(mode: str, name: str, body:
         run(mode, action, recorder)
     error = info.value
     assert error.status_code == 200
+    # A success came back: a call that acts has acted, and must not be sent blindly again.
+    assert error.may_have_run is any(r.method == "POST" for r in recorder.requests)
     if isinstance(body, dict):
         assert error.field == field
         assert repr(field) in str(error)

@@ -37,6 +37,7 @@ from sandbox_support import (
 
 from animus_prep.client import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -860,6 +861,43 @@ def test_resets_are_retried_when_resending_is_safe(mode: str, tmp_path: Path) ->
     resets = [e for e in log if not isinstance(e.outcome, int)]
     assert resets, "the seeded faults should have reset some connections"
     assert len(clock.sleeps) == len(resets)
+
+
+def test_a_success_answered_unreadably_ran_and_says_so(mode: str, tmp_path: Path) -> None:
+    async def scenario(c: Any) -> tuple[APIResponseValidationError, APIResponseValidationError]:
+        with pytest.raises(APIResponseValidationError) as create:
+            await aw(c.characters.create("Maybe"))
+        with pytest.raises(APIResponseValidationError) as listing:
+            await aw(c.characters.list())
+        return create.value, listing.value
+
+    log: list[Exchange] = []
+    with _faulty_server(tmp_path, "garbled:1", seed=0) as url:
+        create, listing = run(mode, scenario, base_url=url, clock=FakeClock(), log=log)
+        with raw_client(url) as raw:
+            (made,) = raw.get("/characters").json()["characters"]
+    # The POST's success came back as a proxy's page: it ran, and is not sent again.
+    assert made["name"] == "Maybe"
+    assert create.may_have_run is True and create.status_code == 200
+    assert listing.may_have_run is False  # a GET acts on nothing
+    assert [e.method for e in log] == ["POST", "GET"]
+    assert_clean(create)
+
+
+def test_an_upload_answered_unreadably_is_found_on_the_server(mode: str, tmp_path: Path) -> None:
+    async def scenario(c: Any) -> Any:
+        return await aw(c.assets.upload_face(cid, textured(31), filename="f.jpg"))
+
+    log: list[Exchange] = []
+    spec = "garbled:0.5"
+    with _faulty_server(tmp_path, spec, seed=seed_where(spec, [True] + [False] * 5)) as url:
+        with raw_client(url) as raw:
+            cid = raw.post("/characters", json={"name": "Chloe"}).json()["character_id"]
+        uploaded = run(mode, scenario, base_url=url, clock=FakeClock(), retry=PATIENT, log=log)
+        with raw_client(url) as raw:
+            (stored,) = raw.get(f"/{cid}/assets").json()["assets"]
+    assert uploaded.reconciled is True and uploaded.asset_id == stored["asset_id"]
+    assert [e.method for e in log].count("POST") == 1
 
 
 def test_unsafe_calls_are_not_resent_after_a_reset(mode: str, tmp_path: Path) -> None:

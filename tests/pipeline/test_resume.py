@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pipeline_support import example_character
 
@@ -17,6 +18,7 @@ from animus_prep.pipeline.run import JOURNAL_NAME, PipelineError, RunSummary, ru
 from animus_prep.pipeline.upload import upload_folder
 from animus_prep.policy import Policy
 from animus_prep.sandbox import serve_in_thread
+from characters import charges
 
 KEY = "sk-resume-test"
 
@@ -112,6 +114,41 @@ def test_an_augmentation_answer_lost_after_the_charge_is_not_paid_again(
     second = run(root, client)
     assert second.augmented_faces == 0
     assert faces(client, cid) == 5
+
+
+class GarblingAugmentation(httpx.HTTPTransport):
+    """A real connection to the sandbox on which a proxy replaces the augmentation's
+    answer with its own page: the server acts and charges, the client cannot read why."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method != "POST" or not request.url.path.endswith("auto-generate-face-images"):
+            return response
+        response.read()
+        response.close()
+        page = b"<html><body>502 Bad Gateway</body></html>"
+        return httpx.Response(200, headers={"content-type": "text/html"}, content=page)
+
+
+def test_an_augmentation_answered_unreadably_is_watched_for_and_not_paid_again(
+    tmp_path: Path,
+) -> None:
+    root = example_character(tmp_path)
+    data = tmp_path / "sandbox"
+    with (
+        serve_in_thread(data_dir=data, api_keys={KEY: 200}, time_scale=5000, seed=4) as url,
+        Client(api_key=KEY, base_url=url, transport=GarblingAugmentation()) as garbled,
+        Client(api_key=KEY, base_url=url) as client,
+    ):
+        log: list[str] = []
+        first = run(root, garbled, log=log.append)
+        assert any("answer was lost" in line for line in log)
+        cid = only_character(client)
+        assert first.augmented_faces == 3 and first.review is not None
+        second = run(root, client)
+        assert second.augmented_faces == 0
+        assert faces(client, cid) == 5
+    assert charges(data / "sandbox.sqlite3", cid)["face_augmentation"] == 1
 
 
 def test_an_augmentation_request_with_no_answer_stops_until_the_user_says_retry(

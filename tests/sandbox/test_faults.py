@@ -18,7 +18,7 @@ from animus_prep.sandbox import (
     parse_faults,
     serve_in_thread,
 )
-from animus_prep.sandbox.faults import Fault
+from animus_prep.sandbox.faults import GARBLED_PAGE, Fault
 
 from .support import KEY, api_client, upload
 
@@ -49,6 +49,7 @@ def test_parse_the_documented_example() -> None:
         ("503:0.7,429:0.6", "more than 1"),
         ("slow:0.1@fast", "bad duration"),
         ("reset:0.1@2s", "takes no duration"),
+        ("garbled:0.1@2s", "takes no duration"),
         ("503:0.1,503:0.2", "listed twice"),
     ],
 )
@@ -110,6 +111,22 @@ def test_lost_commits_but_never_answers(tmp_path: Path) -> None:
         retry = upload(c, cid, "face", 1, headers={**key, **BYPASS})
         assert retry.json()["asset_id"] == assets[0]["asset_id"]
         assert c.get(f"/{cid}/assets", headers=BYPASS).json()["total"] == 1
+
+
+def test_garbled_commits_and_answers_its_status_as_an_html_page(tmp_path: Path) -> None:
+    assert parse_faults("garbled:0.2") == (Fault("garbled", 0.2),)
+    with (
+        serve_in_thread(data_dir=tmp_path, api_keys={KEY: 1}, faults="garbled:1") as url,
+        api_client(url) as c,
+    ):
+        made = c.post("/characters", json={"name": "A"})
+        assert made.is_success
+        assert made.headers["content-type"] == "text/html"
+        assert made.content == GARBLED_PAGE
+        missing = c.get("/characters/nobody")
+        assert missing.status_code == 404 and missing.content == GARBLED_PAGE
+        (stored,) = c.get("/characters", headers=BYPASS).json()["characters"]
+        assert stored["name"] == "A"  # committed although the answer was unreadable
 
 
 def test_slow_delays_the_response(tmp_path: Path) -> None:

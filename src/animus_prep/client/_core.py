@@ -362,7 +362,25 @@ class ClientCore:
                     self.redact(outcome.headers.get("x-request-id", "")) or None,
                 )
                 if outcome.is_success:
-                    return self.parse(call, outcome)
+                    try:
+                        return self.parse(call, outcome)
+                    except exc.APIResponseValidationError as unreadable:
+                        # A success whose answer cannot be read (a proxy's page, a cut
+                        # body) still ran: a call that acts must be settled, not resent.
+                        if reconcile is not None:
+                            try:
+                                found = yield from reconcile()
+                            except exc.APIError:  # unsettled: the caller is told it ran
+                                found = None
+                            if found is not None:
+                                logger.info(
+                                    "%s %s: its answer was unreadable; found done",
+                                    call.method,
+                                    call.shown,
+                                )
+                                return found
+                        unreadable.may_have_run = not call.idempotent
+                        raise
                 if call.gone_means_done and uncertain and outcome.status_code == 404:
                     logger.info(
                         "%s %s: already done by an earlier attempt", call.method, call.shown

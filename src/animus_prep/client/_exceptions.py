@@ -80,8 +80,8 @@ class APIError(AnimusError):
 
     may_have_run: bool = False
     """True when the call is not safe to resend and an attempt may have reached the server
-    and acted (its answer was lost, or a 5xx came back): find out from the server's state
-    before sending it again."""
+    and acted (its answer was lost, a 5xx came back, or a success came back unreadable):
+    find out from the server's state before sending it again."""
 
     def __init__(self, message: str, *, method: str, url: str) -> None:
         super().__init__(message)
@@ -102,7 +102,8 @@ class APIResponseValidationError(APIError):
     """A successful response whose body is not the JSON the contract promises.
 
     ``field`` names a required field the answer lacks (``"job_id"``,
-    ``"assets[2].asset_id"``), when that is the problem.
+    ``"assets[2].asset_id"``), when that is the problem. The server did answer with a
+    success: a call that acts (a POST) ran, and its ``may_have_run`` is True.
     """
 
     def __init__(

@@ -93,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_faults,
         default="",
         metavar="SPEC",
-        help="e.g. 503:0.1,429:0.05@2s,reset:0.02,slow:0.05@1.5s,lost:0.03",
+        help=(
+            "e.g. 503:0.1,429:0.05@2s,reset:0.02,slow:0.05@1.5s,lost:0.03 "
+            "(also garbled: a success answered as an HTML page)"
+        ),
     )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     return parser

@@ -8,7 +8,9 @@ A spec is a comma-separated list of `KIND:PROBABILITY[@DURATION]` entries, e.g.
 - `reset`: the connection is dropped before the handler runs (nothing committed);
 - `slow`: the response is delayed by DURATION (default 1 s), then served normally;
 - `lost`: the handler runs and commits, then the connection is dropped so the response
-  never arrives; the case that makes naive retries act twice.
+  never arrives; the case that makes naive retries act twice;
+- `garbled`: the handler runs and commits, then its answer arrives with its status but
+  as an HTML page (as from a proxy in between): a success the client cannot read.
 
 At most one fault is drawn per request from one seeded generator, so a sequence of
 requests meets the same faults on every run. Faults apply to `/v2` routes only; a request
@@ -82,10 +84,10 @@ def parse_faults(spec: str) -> tuple[Fault, ...]:
         if kind.isdigit():
             if not 400 <= int(kind) <= 599:
                 raise FaultSpecError(f"bad status {kind!r} in {entry!r}: use 400-599")
-        elif kind not in {"reset", "slow", "lost"}:
+        elif kind not in {"reset", "slow", "lost", "garbled"}:
             raise FaultSpecError(
                 f"unknown fault kind {kind!r} in {entry!r}: use a status (e.g. 503), "
-                "reset, slow or lost"
+                "reset, slow, lost or garbled"
             )
         if kind in seen:
             raise FaultSpecError(f"fault {kind!r} is listed twice")
@@ -98,7 +100,7 @@ def parse_faults(spec: str) -> tuple[Fault, ...]:
         if not math.isfinite(probability) or not 0.0 <= probability <= 1.0:
             raise FaultSpecError(f"probability in {entry!r} must be within [0, 1]")
         duration = _parse_duration(dur_text, entry) if at else None
-        if duration is not None and kind in {"reset", "lost"}:
+        if duration is not None and kind in {"reset", "lost", "garbled"}:
             raise FaultSpecError(f"{kind} takes no duration ({entry!r})")
         faults.append(Fault(kind, probability, duration))
     if sum(f.probability for f in faults) > 1.0 + 1e-9:
@@ -138,6 +140,26 @@ async def _drop(scope: Scope, receive: Receive) -> None:
         pass
 
 
+GARBLED_PAGE = b"<html><body><h1>Bad gateway</h1></body></html>"
+"""What a `garbled` answer's body is replaced with."""
+
+
+def _garbling(send: Send) -> Send:
+    """A `send` that passes on the answer's status with `GARBLED_PAGE` as its body."""
+
+    async def garble(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [
+                (b"content-type", b"text/html"),
+                (b"content-length", b"%d" % len(GARBLED_PAGE)),
+            ]
+            await send({**message, "headers": headers})
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            await send({"type": "http.response.body", "body": GARBLED_PAGE})
+
+    return garble
+
+
 class FaultInjector:
     """ASGI middleware applying a `FaultPlan` to `/v2` requests."""
 
@@ -164,6 +186,8 @@ class FaultInjector:
 
             await self.app(scope, receive, swallow)
             await _drop(scope, receive)
+        elif fault.kind == "garbled":
+            await self.app(scope, receive, _garbling(send))
         else:
             await self._error(fault, send)
 
