@@ -53,6 +53,8 @@ class EffectivePolicy:
         return ", ".join(sorted(named)) if named else "the defaults"
 
     def to_json(self) -> dict[str, Any]:
+        """The `animus-prep config --json` document: each setting, its value and where
+        it came from."""
         return {
             "schema": "animus-prep.config/1",
             "file": None if self.file is None else str(self.file),

@@ -49,6 +49,7 @@ class CropResult:
 
     @property
     def ok(self) -> bool:
+        """Whether a crop was made (else `reason` says why not)."""
         return self.image is not None
 
 
@@ -146,6 +147,7 @@ class CropOutcome:
     """The same, as reasons with their stable codes (empty when a crop was written)."""
 
     def to_json(self) -> dict[str, object]:
+        """One entry of `animus-prep crop --json`'s ``crops`` list."""
         return {
             "source": self.source,
             "output": self.output,

@@ -205,6 +205,7 @@ class Policy:
         return self.face_cap if kind == "face" else self.body_cap
 
     def to_json(self) -> dict[str, Any]:
+        """Every setting by name (the JSON report's ``policy``)."""
         return asdict(self)
 
     def with_overrides(self, values: dict[str, Any]) -> Policy:

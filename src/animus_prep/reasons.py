@@ -54,6 +54,7 @@ class Reason:
     threshold: float | None = None
 
     def to_json(self) -> dict[str, object]:
+        """``code`` and ``message``, with ``score`` and ``threshold`` when measured."""
         out: dict[str, object] = {"code": self.code.value, "message": self.message}
         if self.score is not None:
             out["score"] = round(self.score, 4)

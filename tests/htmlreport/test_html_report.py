@@ -142,6 +142,22 @@ def test_a_report_that_cannot_be_written_names_its_own_path(tmp_path: Path) -> N
     assert info.value.filename == str(target) and str(target) in str(info.value)
 
 
+def test_a_report_replaces_only_an_earlier_report_or_an_empty_file(tmp_path: Path) -> None:
+    report = Report(str(tmp_path), Policy(), ())
+    photo_file = tmp_path / "chloe.jpg"
+    photo_file.write_bytes(b"\xff\xd8 a photo named by mistake")
+    with pytest.raises(FileExistsError, match="never overwritten"):
+        write_html_report(report, photo_file)
+    assert photo_file.read_bytes() == b"\xff\xd8 a photo named by mistake"
+    earlier = write_html_report(report, tmp_path / "r.html")
+    assert write_html_report(report, earlier) == earlier  # an earlier report: replaced
+    empty = tmp_path / "empty.html"
+    empty.touch()
+    assert write_html_report(report, empty).stat().st_size > 0
+    write_html_report(report, photo_file, replace=True)  # asked for in so many words
+    assert "<html" in photo_file.read_text(encoding="utf-8")
+
+
 def test_a_sixty_photo_folder_makes_a_report_under_3_mb(tmp_path: Path) -> None:
     root = tmp_path / "sixty"
     names = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "cat")

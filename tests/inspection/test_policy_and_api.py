@@ -143,6 +143,22 @@ def test_all_matches_the_real_public_names() -> None:
             assert doc, f"{name} has no docstring"
 
 
+def test_the_public_classes_document_their_public_methods() -> None:
+    undocumented = []
+    for name in animus_prep.__all__:
+        cls = getattr(animus_prep, name)
+        if not isinstance(cls, type) or not cls.__module__.startswith("animus_prep"):
+            continue
+        for attr, value in vars(cls).items():
+            func = value.fget if isinstance(value, property) else value
+            func = getattr(func, "__func__", func)  # static and class methods
+            if attr.startswith("_") or isinstance(func, type) or not callable(func):
+                continue
+            if not func.__doc__:
+                undocumented.append(f"{name}.{attr}")
+    assert undocumented == []
+
+
 def test_an_image_that_breaks_a_measurement_is_a_verdict_from_file_or_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

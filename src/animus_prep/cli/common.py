@@ -15,9 +15,8 @@ from typing import TypeAlias
 
 from .._argtypes import number_between, positive_int
 from ..config import EffectivePolicy, effective_policy
-from ..htmlreport import write_html_report
+from ..htmlreport import replaceable, write_html_report
 from ..htmlreport.page import Subject
-from ..inspection.discover import carries_report_mark
 from ..policy import Policy, PolicyError
 
 EXIT_OK = 0
@@ -217,7 +216,7 @@ def report_path(value: str) -> Path:
         raise argparse.ArgumentTypeError(f"{value} is a folder; name the report file")
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"{value}: no folder {path.parent} to write it in")
-    if path.exists() and not (path.is_file() and _is_earlier_report(path)):
+    if path.exists() and not replaceable(path):
         raise argparse.ArgumentTypeError(
             f"{value} exists and is not an HTML report of animus-prep: it is never overwritten "
             "(a photo or a page of your own named by mistake would be lost); name a new "
@@ -227,16 +226,6 @@ def report_path(value: str) -> Path:
     if problem is not None:
         raise argparse.ArgumentTypeError(f"cannot write the report {value}: {problem}")
     return path
-
-
-def _is_earlier_report(path: Path) -> bool:
-    """Whether an existing file is an HTML report of animus-prep (it may be replaced), or
-    empty (nothing to lose)."""
-    try:
-        empty = path.stat().st_size == 0
-    except OSError:
-        return False
-    return empty or carries_report_mark(path)
 
 
 def _unwritable(path: Path) -> str | None:

@@ -33,6 +33,7 @@ class Face:
 
     @property
     def center(self) -> Point:
+        """The middle of the face's box (x, y), in the image's pixels."""
         x, y, w, h = self.box
         return (x + w / 2, y + h / 2)
 
@@ -62,7 +63,9 @@ class Face:
 class FaceDetector(Protocol):
     """Finds faces in an RGB uint8 array (H, W, 3), already EXIF-oriented."""
 
-    def detect(self, rgb: npt.NDArray[np.uint8]) -> list[Face]: ...
+    def detect(self, rgb: npt.NDArray[np.uint8]) -> list[Face]:
+        """Every face found in ``rgb``, in its pixels (any order)."""
+        ...
 
 
 @runtime_checkable
@@ -74,4 +77,6 @@ class FaceEmbedder(Protocol):
     ``embed``, normalises the result itself, and reads the raw length (a face that
     embeds weakly may be upside down: `inspection.faces.upside_down`)."""
 
-    def embed(self, rgb: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.float32]: ...
+    def embed(self, rgb: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.float32]:
+        """The identity vector of ``face`` (found in ``rgb``): 128 float32, unit length."""
+        ...

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..inspection.discover import carries_report_mark
 from .page import Subject, build_page
 from .render import render_page
 
@@ -61,9 +62,22 @@ def write_html_report(
     policy_origins: Mapping[str, str] | None = None,
     stopped: str | None = None,
     generated: datetime | None = None,
+    replace: bool = False,
 ) -> Path:
     """Write the report of `render_html_report` to ``path`` (replaced whole, never left
-    half-written) and return the path. Raises OSError when it cannot be written."""
+    half-written) and return the path.
+
+    An existing file there is replaced only when it is an earlier report of animus-prep
+    or empty (`replaceable`), or with ``replace``: a photo or a page of your own named
+    by mistake raises FileExistsError and is kept. Raises OSError when the report cannot
+    be written.
+    """
+    target = Path(path)
+    if not replace and target.exists() and not replaceable(target):
+        raise FileExistsError(
+            f"{target} exists and is not an HTML report of animus-prep: it is never "
+            "overwritten (a photo or a page of your own named by mistake would be lost)"
+        )
     text = render_html_report(
         subject,
         title=title,
@@ -72,7 +86,6 @@ def write_html_report(
         stopped=stopped,
         generated=generated,
     )
-    target = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     except OSError as exc:
@@ -89,4 +102,14 @@ def write_html_report(
     return target
 
 
-__all__ = ["render_html_report", "write_html_report"]
+def replaceable(path: Path) -> bool:
+    """Whether an existing file may be replaced by a report: an HTML report of
+    animus-prep (its mark is in its head), or empty (nothing to lose)."""
+    try:
+        empty = path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return False
+    return empty or carries_report_mark(path)
+
+
+__all__ = ["render_html_report", "replaceable", "write_html_report"]

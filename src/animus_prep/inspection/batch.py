@@ -272,8 +272,10 @@ def check_batch(
     work on `executor`. A reason why reports could not be kept is added
     to `warnings` (once). `policies`, when given, makes each character folder's policy
     (the command line's: the folder's own policy file); a folder whose policy cannot be
-    made (`PolicyError`) is an `error` result (`bad_policy`). Otherwise `policy` applies to
-    every folder."""
+    made (`PolicyError`) is an `error` result (`bad_policy`). Otherwise `policy` (None: the
+    defaults) applies to every folder, whatever policy files they hold; ``policies=lambda
+    folder: animus_prep.effective_policy(folder).policy`` judges each as `animus-prep check
+    --batch` does."""
     policy = policy_or_default(policy)
     base = Path(root)
     folders, _ = character_folders(base)

@@ -60,13 +60,16 @@ class ImageReport:
 
     @property
     def accepted(self) -> bool:
+        """Whether the image passed every check (no reasons against it)."""
         return not self.reasons
 
     @property
     def codes(self) -> tuple[ReasonCode, ...]:
+        """The codes of `reasons`, in order."""
         return tuple(r.code for r in self.reasons)
 
     def to_json(self) -> dict[str, Any]:
+        """One entry of the JSON report's ``images`` list."""
         out: dict[str, Any] = {
             "path": self.path,
             "kind": self.kind,
@@ -105,10 +108,12 @@ class Report:
 
     @property
     def accepted(self) -> tuple[ImageReport, ...]:
+        """The images that passed, in report order."""
         return tuple(i for i in self.images if i.accepted)
 
     @property
     def rejected(self) -> tuple[ImageReport, ...]:
+        """The images rejected for at least one reason, in report order."""
         return tuple(i for i in self.images if not i.accepted)
 
     def image(self, path: str) -> ImageReport:
@@ -119,10 +124,13 @@ class Report:
         raise KeyError(path)
 
     def rejected_by_reason(self) -> dict[str, int]:
+        """How many images each reason code rejected (an image may count under several)."""
         counts = Counter(code.value for img in self.images for code in img.codes)
         return dict(sorted(counts.items()))
 
     def summary(self) -> dict[str, Any]:
+        """The counts the JSON report carries under ``summary`` (a method here, a key
+        there): total, accepted, rejected, ``rejected_by_reason`` and ``by_kind``."""
         by_kind: dict[str, dict[str, int]] = {}
         for img in self.images:
             entry = by_kind.setdefault(img.kind or "unclassified", {"total": 0, "accepted": 0})
@@ -137,6 +145,7 @@ class Report:
         }
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON report (`animus-prep.report/1`) as a dict."""
         return {
             "schema": SCHEMA,
             "root": self.root,
@@ -147,4 +156,5 @@ class Report:
         }
 
     def dumps(self, indent: int | None = 2) -> str:
+        """The JSON report (`to_json`) as text, as `animus-prep check --json` prints it."""
         return json.dumps(self.to_json(), indent=indent, ensure_ascii=False, allow_nan=False)

@@ -57,6 +57,9 @@ def preflight(
     photo can be used (the identity check is never silently skipped).
     `executor` runs the per-file work (e.g. a `ProcessPoolExecutor`, or a dask
     `Client.get_executor()`; its workers must see the files at the same absolute paths).
+    `policy` is used as given, None meaning the defaults: a policy file in the folder is
+    not read here (`animus_prep.effective_policy(path).policy` is what `animus-prep
+    check` would use).
     """
     policy = policy_or_default(policy)
     root = Path(path)
