@@ -877,11 +877,38 @@ def test_a_success_answered_unreadably_ran_and_says_so(mode: str, tmp_path: Path
         with raw_client(url) as raw:
             (made,) = raw.get("/characters").json()["characters"]
     # The POST's success came back as a proxy's page: it ran, and is not sent again.
+    # The GET is sent again as after any passing fault, until its retries run out.
     assert made["name"] == "Maybe"
     assert create.may_have_run is True and create.status_code == 200
     assert listing.may_have_run is False  # a GET acts on nothing
-    assert [e.method for e in log] == ["POST", "GET"]
+    assert [e.method for e in log] == ["POST", "GET", "GET", "GET"]
     assert_clean(create)
+
+
+def test_a_read_answered_once_by_a_proxy_s_page_is_read_again(mode: str, tmp_path: Path) -> None:
+    async def scenario(c: Any) -> Any:
+        return await aw(c.characters.get(cid))
+
+    spec = "garbled:0.5"
+    with _faulty_server(tmp_path, spec, seed=seed_where(spec, [True, False])) as url:
+        with raw_client(url) as raw:
+            cid = raw.post("/characters", json={"name": "Chloe"}).json()["character_id"]
+        got = run(mode, scenario, base_url=url, clock=FakeClock(), retry=PATIENT)
+    assert got.character_id == cid and got.name == "Chloe"
+
+
+def test_a_delete_answered_by_a_proxy_s_page_is_done(mode: str, tmp_path: Path) -> None:
+    async def scenario(c: Any) -> Any:
+        return await aw(c.characters.delete(cid))
+
+    spec = "garbled:0.5"
+    with _faulty_server(tmp_path, spec, seed=seed_where(spec, [True, False])) as url:
+        with raw_client(url) as raw:
+            cid = raw.post("/characters", json={"name": "Chloe"}).json()["character_id"]
+        result = run(mode, scenario, base_url=url, clock=FakeClock(), retry=PATIENT)
+        with raw_client(url) as raw:
+            assert raw.get(f"/characters/{cid}").status_code == 404
+    assert result.success is True  # its second sending found it gone: done
 
 
 def test_an_upload_answered_unreadably_is_found_on_the_server(mode: str, tmp_path: Path) -> None:

@@ -344,6 +344,7 @@ class ClientCore:
         start = self.clock()
         attempt = 0
         uncertain = False  # an earlier attempt may have run on the server
+        acted = False  # an earlier attempt of a call that acts was answered with a success
         while True:
             attempt += 1
             if attempt > 1 and reconcile is not None:
@@ -352,6 +353,7 @@ class ClientCore:
                     logger.info("%s %s: already done, not resending", call.method, call.shown)
                     return found
             outcome = yield Send(self.build_request(call, key), self.body_limit(call))
+            success = isinstance(outcome, httpx.Response) and outcome.is_success
             if isinstance(outcome, httpx.Response):
                 logger.debug(
                     "%s %s -> %s (attempt %d, request id %s)",
@@ -361,40 +363,34 @@ class ClientCore:
                     attempt,
                     self.redact(outcome.headers.get("x-request-id", "")) or None,
                 )
-                if outcome.is_success:
+                if success:
                     try:
                         return self.parse(call, outcome)
                     except exc.APIResponseValidationError as unreadable:
-                        # A success whose answer cannot be read (a proxy's page, a cut
-                        # body) still ran: a call that acts must be settled, not resent.
-                        if reconcile is not None:
-                            try:
-                                found = yield from reconcile()
-                            except exc.APIError:  # unsettled: the caller is told it ran
-                                found = None
-                            if found is not None:
-                                logger.info(
-                                    "%s %s: its answer was unreadable; found done",
-                                    call.method,
-                                    call.shown,
-                                )
-                                return found
-                        unreadable.may_have_run = not call.idempotent
-                        raise
-                if call.gone_means_done and uncertain and outcome.status_code == 404:
+                        garbled = unreadable
+                    # The call ran. An answer that is not JSON at all (a proxy's page, a
+                    # cut body) is a passing fault: a call safe to resend is sent again.
+                    uncertain, acted = True, acted or not call.idempotent
+                    if not (safe and self._decode(outcome)[1] is not None):
+                        return (yield from self._settle(call, garbled, reconcile))
+                    error: exc.APIError = garbled
+                    retryable, retry_after = True, None
+                elif call.gone_means_done and uncertain and outcome.status_code == 404:
                     logger.info(
                         "%s %s: already done by an earlier attempt", call.method, call.shown
                     )
                     return call.parse({"success": True, "message": "already deleted"})
-            uncertain = uncertain or _may_have_run(outcome)
-            error, retryable, retry_after = self.classify(call, outcome, safe)
+            if not success:
+                uncertain = uncertain or _may_have_run(outcome)
+                error, retryable, retry_after = self.classify(call, outcome, safe)
             wait = None
             if retryable:
                 elapsed = self.clock() - start
                 wait = self.retry.next_wait(attempt, elapsed, self.rng, retry_after)
             if wait is None:
-                # Only a call that is not safe to resend leaves its caller in doubt.
-                error.may_have_run = uncertain and not safe
+                # Only a call that is not safe to resend leaves its caller in doubt, and
+                # one that acts and was answered with a success did run.
+                error.may_have_run = (uncertain and not safe) or acted
                 # Never the httpx error itself: its request holds the key in its headers.
                 cause = (
                     self.safe_cause(outcome) if isinstance(outcome, httpx.RequestError) else None
@@ -410,6 +406,26 @@ class ClientCore:
                 self.retry.attempts,
             )
             yield Sleep(wait)
+
+    def _settle(
+        self,
+        call: Call[T],
+        unreadable: exc.APIResponseValidationError,
+        reconcile: Callable[[], Flow[T | None]] | None,
+    ) -> Flow[T]:
+        """The answer to a call that ran but whose success could not be read, from the
+        server's state (``reconcile``); else raise ``unreadable``, flagged
+        ``may_have_run`` when the call acts."""
+        if reconcile is not None:
+            try:
+                found = yield from reconcile()
+            except exc.APIError:  # unsettled: the caller learns that the call ran
+                found = None
+            if found is not None:
+                logger.info("%s %s: answer unreadable; found done", call.method, call.shown)
+                return found
+        unreadable.may_have_run = not call.idempotent
+        raise unreadable
 
     def classify(
         self, call: Call[Any], outcome: Outcome, safe: bool
