@@ -99,3 +99,24 @@ def test_the_config_command_shows_each_value_and_its_origin(
     assert doc["schema"] == "animus-prep.config/1" and doc["policy"]["min_side"] == 900
     assert doc["origins"]["min_side"].endswith("[tool.animus-prep]")
     assert main(["config", str(project / "nowhere")]) == 2
+
+
+def test_a_folder_that_cannot_be_looked_into_is_a_clear_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As for a folder without read permission (the tests may run as root, whom no mode
+    # keeps out): looking for its policy file raises PermissionError.
+    real_is_file = Path.is_file
+
+    def locked(path: Path) -> bool:
+        if path.parent == project.resolve():
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", locked)
+    with pytest.raises(PolicyError, match="cannot look for a policy file in .*Permission denied"):
+        find_policy_file(project)
+    for command in (["config", str(project)], ["check", str(project), "--no-faces"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "Permission denied" in err and "Traceback" not in err

@@ -65,18 +65,31 @@ class EffectivePolicy:
 
 def find_policy_file(folder: str | Path) -> tuple[Path, str] | None:
     """The policy file that applies to ``folder`` without ``--config`` (see the module
-    docstring), with the label its values are credited to; None when there is none."""
+    docstring), with the label its values are credited to; None when there is none.
+
+    Raises PolicyError when a folder on the way cannot be looked into (a policy file
+    there could not be seen, so the policy would be a guess).
+    """
     start = Path(folder).resolve()
-    if start.is_file():
+    if _is_file(start):
         start = start.parent
     own = start / FOLDER_FILE
-    if own.is_file():
+    if _is_file(own):
         return own, str(own)
     for place in (start, *start.parents):
         candidate = place / PYPROJECT
-        if candidate.is_file() and _tool_table(candidate) is not None:
+        if _is_file(candidate) and _tool_table(candidate) is not None:
             return candidate, f"{candidate} [tool.{TOOL_TABLE}]"
     return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError as exc:
+        raise PolicyError(
+            f"cannot look for a policy file in {path.parent}: {exc.strerror or exc}"
+        ) from None
 
 
 def effective_policy(

@@ -11,11 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
 from animus_prep.cli import build_parser, main
+from animus_prep.sandbox import serve_in_thread
 from photos import gaussian, photo, scene, write
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -208,6 +210,43 @@ def test_bad_values_are_usage_errors_before_anything_runs(
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["upload", "run"])
+def test_a_folder_that_cannot_keep_its_journal_stops_before_the_check(
+    tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    char = tmp_path / "char"
+    write(char / "face" / "good.jpg", photo("astronaut", 700))
+    (char / ".animus-prep").write_text("not a folder")  # as an unwritable folder would
+    monkeypatch.setenv("ANIMUS_API_KEY", "sk-journal-test")
+    closed = ["--base-url", "http://127.0.0.1:9", "--max-retries", "0"]
+    assert main([command, str(char), "--name", "X", *closed]) == 1
+    out, err = capsys.readouterr()
+    assert "the work journal cannot be kept in" in out + err
+    assert "a file of that name is in the way" in out + err
+    assert "Traceback" not in err and "accepted" not in out + err  # no check ran
+
+
+def test_an_upload_with_nothing_accepted_creates_nothing_and_says_so_in_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    char = tmp_path / "char"
+    (char / "face").mkdir(parents=True)
+    (char / "face" / "empty.jpg").write_bytes(b"")
+    monkeypatch.setenv("ANIMUS_API_KEY", "sk-nothing-accepted")
+    with serve_in_thread(api_keys={"sk-nothing-accepted": 10}) as url:
+        code = main(["upload", str(char), "--name", "Empty", "--base-url", url, "--json"])
+        out, err = capsys.readouterr()
+        listed = httpx.get(
+            url + "/characters", headers={"Authorization": "Bearer sk-nothing-accepted"}
+        ).json()
+    assert code == 1 and "Traceback" not in err
+    assert "no photo was accepted of 1 judged (unreadable 1): nothing was sent" in err
+    assert listed["characters"] == []  # no empty character left on the server
+    doc = json.loads(out)
+    assert doc["schema"] == "animus-prep.upload/1" and doc["uploads"] == []
+    assert doc["error"].startswith("no photo was accepted") and doc["resume"] is None
 
 
 def test_a_missing_api_key_names_the_environment_variable(tmp_path: Path) -> None:

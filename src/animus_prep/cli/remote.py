@@ -204,20 +204,23 @@ def _run_upload(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     except UploadError as exc:
         sys.stderr.write(f"animus-prep: error: {exc}\n")
+        _upload_stopped_json(args, str(exc), None)
         return EXIT_REJECTED
     except (AnimusError, KeyboardInterrupt) as exc:
         check_bar.clear()
         bar.clear()
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
         settled = [f"{sent[0]} of {sent[1]} accepted photos settled"] if sent[1] else []
+        resume = command_line(args.argv)
         report_stop(
             tell_for(args),
             reason,
             settled,
             ["the uploads left (those made are in the folder's journal: none goes twice)"],
-            command_line(args.argv),
+            resume,
             error=exc,
         )
+        _upload_stopped_json(args, reason, resume)
         if isinstance(exc, KeyboardInterrupt):
             raise
         return EXIT_REJECTED
@@ -253,6 +256,23 @@ def _run_upload(args: argparse.Namespace) -> int:
         )
         return EXIT_REJECTED
     return EXIT_OK
+
+
+def _upload_stopped_json(args: argparse.Namespace, reason: str, resume: str | None) -> None:
+    """With --json, the document of an upload that stopped: what it says of one that
+    finished, with nothing in it, and ``error`` and ``resume`` (None: a rerun as it is
+    cannot succeed)."""
+    if output_format(args) != "json":
+        return
+    doc = {
+        "schema": "animus-prep.upload/1",
+        "character_id": args.character,
+        "preflight": None,
+        "uploads": [],
+        "error": reason,
+        "resume": resume,
+    }
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
 def _run_pipeline(args: argparse.Namespace) -> int:

@@ -101,7 +101,7 @@ class WorkJournal:
         self.path = Path(path)
         self._lock_file: IO[bytes] | None = None
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_writable(self.path)
             if lock:
                 self._lock_file = _exclusive(self.path.with_name(self.path.name + ".lock"))
         self._lock = threading.Lock()
@@ -294,10 +294,35 @@ class WorkJournal:
             )
 
 
+def ensure_writable(path: str | Path) -> None:
+    """Make the journal's folder and prove a file can be made in it, or raise
+    JournalError naming it: found before a long check, not after it."""
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{uuid.uuid4().hex}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if folder.exists() and not folder.is_dir():
+            why = "a file of that name is in the way"
+        raise JournalError(
+            f"the work journal cannot be kept in {folder} ({why}): the "
+            "character folder must be writable, since its journal records the work done "
+            "on the server so that a rerun never uploads or pays twice"
+        ) from None
+
+
 def _exclusive(path: Path) -> IO[bytes] | None:
     if fcntl is None:
         return None
-    handle = path.open("ab")
+    try:
+        handle = path.open("ab")
+    except OSError as exc:
+        raise JournalError(
+            f"the work journal's lock {path} cannot be made ({exc.strerror or exc})"
+        ) from None
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

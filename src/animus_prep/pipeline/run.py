@@ -19,7 +19,7 @@ from ..inspection.run import preflight
 from ..policy import Policy
 from .character import CharacterError, folder_character
 from .dataset import review_character
-from .journal import JOURNAL_NAME, JournalError, WorkJournal
+from .journal import JOURNAL_NAME, JournalError, WorkJournal, ensure_writable
 from .review import ReviewSummary
 from .training import (
     MIN_FACE_IMAGES,
@@ -194,6 +194,10 @@ def _run(
 ) -> RunSummary:
     root = Path(path)
     summary.train = train
+    try:
+        ensure_writable(journal_path or root / JOURNAL_NAME)
+    except JournalError as exc:
+        raise PipelineError(str(exc)) from exc
     report = preflight(root, policy=policy, executor=executor, reference=reference)
     summary.report = report
     faces = [i for i in report.accepted if i.kind == "face"]

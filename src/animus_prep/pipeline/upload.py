@@ -20,7 +20,7 @@ from ..inspection.run import ProgressCallback, preflight
 from ..policy import Policy
 from .character import CharacterError, folder_character
 from .fitting import fitted_copy, needs_fitting
-from .journal import JOURNAL_NAME, JournalError, WorkJournal
+from .journal import JOURNAL_NAME, JournalError, WorkJournal, ensure_writable
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +98,27 @@ def upload_folder(
     its own (by default a copy, like a moved folder, resumes the character its journal
     names). ``reference`` is a folder of photos known to show the character, for the identity
     check (an unusable one raises `UnusableReferenceError` before anything is sent).
-    Raises `UploadError` when the folder is busy or the character cannot be settled.
+    Raises `UploadError` when no photo was accepted (before anything is sent), when the
+    folder is busy, or when the character cannot be settled.
     """
     if (character_id is None) == (name is None):
         raise ValueError("give a character_id or a name, not both")
     root = Path(path)
+    try:
+        ensure_writable(root / JOURNAL_NAME)
+    except JournalError as exc:
+        raise UploadError(str(exc)) from exc
     report = preflight(
         root, policy=policy, executor=executor, progress=check_progress, reference=reference
     )
+    if not report.accepted:
+        # Nothing to send: a character made now would stand empty on the server.
+        reasons = ", ".join(f"{code} {n}" for code, n in report.rejected_by_reason().items())
+        raise UploadError(
+            f"no photo was accepted of {len(report.images)} judged"
+            f"{f' ({reasons})' if reasons else ''}: nothing was sent; see `animus-prep "
+            "check` for each file's reasons"
+        )
     say = log or (lambda _msg: None)
     try:
         with WorkJournal(root / JOURNAL_NAME, lock=True) as journal:
