@@ -264,3 +264,13 @@ def main_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
     status = main(["check", *args, "--workers", "1"])
     out, err = capsys.readouterr()
     return status, out, err
+
+
+def test_quiet_prints_the_summary_line_alone_and_warnings_on_stderr(
+    studio: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (studio / "loose.txt").write_text("x")
+    status, out, err = check(capsys, str(studio), "--batch", "-q")
+    assert status == 0
+    assert len(out.splitlines()) == 1 and out.startswith("3 characters")
+    assert "warning: loose.txt: not a folder" in err

@@ -197,6 +197,9 @@ def test_file_names_that_are_not_utf8_still_give_valid_json(
         (["check", "{char}", "--reference", "{file}"], "is a file, not a folder"),
         (["sandbox", "--port", "99999"], "0-65535"),
         (["sandbox", "--data", "{file}"], "is a file, not a folder"),
+        (["sandbox", "--port", "0", "--log-level", "nope"], "invalid choice: 'nope'"),
+        (["sandbox", "--port", "0", "--data", "{file}/state"], "cannot keep the sandbox's state"),
+        (["sandbox", "--port", "0", "--data", "{junk}"], "(not a sandbox database)"),
     ],
 )
 def test_bad_values_are_usage_errors_before_anything_runs(
@@ -206,7 +209,10 @@ def test_bad_values_are_usage_errors_before_anything_runs(
     write(char / "face" / "good.jpg", photo("astronaut", 700))
     afile = tmp_path / "afile.txt"
     afile.write_text("x")
-    proc = run(*(a.format(char=char, file=afile) for a in args))
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "sandbox.sqlite3").write_text("not a database, some text in its place\n" * 40)
+    proc = run(*(a.format(char=char, file=afile, junk=junk) for a in args))
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr

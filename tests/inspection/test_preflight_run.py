@@ -196,6 +196,27 @@ def test_a_folder_that_cannot_be_read_is_reported_not_skipped(tmp_path: Path) ->
         (root / "face").chmod(0o755)
 
 
+def test_a_kind_s_own_folder_that_cannot_be_listed_is_unreadable_not_misplaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "c"
+    write(root / "face" / "a.jpg", scene(1))
+    write(root / "body" / "front" / "b.jpg", scene(2))
+    write(root / "body" / "stray.jpg", scene(3))
+    locked = {root / "face", root / "body" / "front"}
+    real_list = discover_module._list
+    # As for folders without read permission (whom no mode keeps root out of).
+    monkeypatch.setattr(
+        discover_module, "_list", lambda folder: None if folder in locked else real_list(folder)
+    )
+    report = preflight(root, policy=NO_FACES)
+    face, front = report.image("face"), report.image("body/front")
+    assert (face.kind, face.codes) == ("face", (ReasonCode.UNREADABLE,))
+    assert (front.kind, front.image_type) == ("body", "body_image_front")
+    assert front.codes == (ReasonCode.UNREADABLE,)
+    assert ReasonCode.MISPLACED in report.image("body/stray.jpg").codes  # a file, still
+
+
 def test_duplicates_keep_the_best_copy_wherever_it_is(tmp_path: Path) -> None:
     root = tmp_path / "c"
     arr = photo("astronaut", 1200)

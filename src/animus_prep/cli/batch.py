@@ -166,7 +166,8 @@ def _write_rollup(rollup: Rollup, fmt: str, *, quiet: bool = False) -> None:
             + (f" ({reasons})" if reasons else "")
             + "\n"
         )
-        out.writelines(f"warning: {as_printed(w)}\n" for w in doc["warnings"])
-    if fmt != "text":
+        if not quiet:
+            out.writelines(f"warning: {as_printed(w)}\n" for w in doc["warnings"])
+    if fmt != "text" or quiet:  # with -q, the summary line alone is on stdout
         for w in doc["warnings"]:
             sys.stderr.write(f"warning: {as_printed(w)}\n")

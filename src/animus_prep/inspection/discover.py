@@ -224,11 +224,21 @@ def carries_report_mark(path: Path) -> bool:
 def _placed(path: Path, rel: str) -> Candidate:
     """A file of a character folder, its kind known from where it is."""
     parts = rel.split("/")
-    if parts[0] == "face" and len(parts) >= 2:
+    # A folder is an entry only when it cannot be listed (`_walk`): the face folder's or
+    # a body view's files are of that kind, whatever keeps them from being read.
+    shallow = 1 if _is_folder(path) else 2
+    if parts[0] == "face" and len(parts) >= shallow:
         return Candidate(path, rel, "face", FACE_IMAGE_TYPE)
-    if parts[0] == "body" and len(parts) >= 3 and _VIEW.match(parts[1].lower()):
+    if parts[0] == "body" and len(parts) >= shallow + 1 and _VIEW.match(parts[1].lower()):
         return Candidate(path, rel, "body", body_image_type(parts[1].lower()))
     return Candidate(path, rel, None, None)
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _with_facts(c: Candidate, same_as: str | None) -> Candidate:

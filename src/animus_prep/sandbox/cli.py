@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -98,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
             "(also garbled: a success answered as an HTML page)"
         ),
     )
-    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug", "trace"),
+        help="uvicorn log level (default: warning)",
+    )
     return parser
 
 
@@ -109,15 +115,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.data is not None and Path(args.data).exists() and not Path(args.data).is_dir():
         parser.error(f"--data {args.data} is a file, not a folder")
     keys = dict(args.api_key or [(DEFAULT_API_KEY, DEFAULT_CREDITS)])
-    app = create_app(
-        data_dir=args.data,
-        api_keys=keys,
-        seed=args.seed,
-        time_scale=args.time_scale,
-        defect_rate=args.defect_rate,
-        faults=args.faults,
-        training_failure_rate=args.training_failure_rate,
-    )
+    try:
+        app = create_app(
+            data_dir=args.data,
+            api_keys=keys,
+            seed=args.seed,
+            time_scale=args.time_scale,
+            defect_rate=args.defect_rate,
+            faults=args.faults,
+            training_failure_rate=args.training_failure_rate,
+        )
+    except (OSError, sqlite3.Error) as exc:
+        where = args.data if args.data is not None else "a temporary folder"
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        hint = " (not a sandbox database)" if isinstance(exc, sqlite3.DatabaseError) else ""
+        parser.error(f"cannot keep the sandbox's state in {where}: {why}{hint}")
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
