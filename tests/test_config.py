@@ -114,7 +114,7 @@ def test_a_folder_that_cannot_be_looked_into_is_a_clear_error(
         return real_is_file(path)
 
     monkeypatch.setattr(Path, "is_file", locked)
-    with pytest.raises(PolicyError, match="cannot look for a policy file in .*Permission denied"):
+    with pytest.raises(PolicyError, match=r"cannot look for a policy file in .*Permission denied"):
         find_policy_file(project)
     for command in (["config", str(project)], ["check", str(project), "--no-faces"]):
         assert main(command) == 2

@@ -220,7 +220,10 @@ def test_bad_values_are_usage_errors_before_anything_runs(
 
 @pytest.mark.parametrize("command", ["upload", "run"])
 def test_a_folder_that_cannot_keep_its_journal_stops_before_the_check(
-    tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    command: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     char = tmp_path / "char"
     write(char / "face" / "good.jpg", photo("astronaut", 700))
