@@ -110,19 +110,27 @@ def test_an_augmentation_answer_lost_after_the_charge_is_not_paid_again(
     assert any("answer was lost" in line for line in log)
     cid = only_character(client)
     assert first.augmented_faces == 3 and first.review is not None
+    # Its charge was never reported: not counted, and said so, rather than a silent 0.
+    assert first.credits_spent == 0 and first.credits_unreported == ["face augmentation"]
+    assert first.to_json()["credits_unreported"] == ["face augmentation"]
     client.face_augmentation.create = real_create  # type: ignore[method-assign]
     second = run(root, client)
     assert second.augmented_faces == 0
     assert faces(client, cid) == 5
 
 
-class GarblingAugmentation(httpx.HTTPTransport):
-    """A real connection to the sandbox on which a proxy replaces the augmentation's
-    answer with its own page: the server acts and charges, the client cannot read why."""
+class GarblingProxy(httpx.HTTPTransport):
+    """A real connection to the sandbox on which a proxy replaces the answers to POSTs
+    to paths ending in ``suffix`` with its own page: the server acts and charges, the
+    client cannot read what it said."""
+
+    def __init__(self, suffix: str) -> None:
+        super().__init__()
+        self.suffix = suffix
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = super().handle_request(request)
-        if request.method != "POST" or not request.url.path.endswith("auto-generate-face-images"):
+        if request.method != "POST" or not request.url.path.endswith(self.suffix):
             return response
         response.read()
         response.close()
@@ -137,7 +145,9 @@ def test_an_augmentation_answered_unreadably_is_watched_for_and_not_paid_again(
     data = tmp_path / "sandbox"
     with (
         serve_in_thread(data_dir=data, api_keys={KEY: 200}, time_scale=5000, seed=4) as url,
-        Client(api_key=KEY, base_url=url, transport=GarblingAugmentation()) as garbled,
+        Client(
+            api_key=KEY, base_url=url, transport=GarblingProxy("auto-generate-face-images")
+        ) as garbled,
         Client(api_key=KEY, base_url=url) as client,
     ):
         log: list[str] = []
@@ -149,6 +159,23 @@ def test_an_augmentation_answered_unreadably_is_watched_for_and_not_paid_again(
         assert second.augmented_faces == 0
         assert faces(client, cid) == 5
     assert charges(data / "sandbox.sqlite3", cid)["face_augmentation"] == 1
+
+
+def test_a_training_whose_start_was_answered_unreadably_is_found_and_its_charge_unreported(
+    tmp_path: Path,
+) -> None:
+    root = example_character(tmp_path)
+    data = tmp_path / "sandbox"
+    with (
+        serve_in_thread(data_dir=data, api_keys={KEY: 200}, time_scale=5000, seed=4) as url,
+        Client(api_key=KEY, base_url=url, transport=GarblingProxy("face-lora")) as garbled,
+    ):
+        summary = run_pipeline(root, "Resume", garbled, poll_interval=0.05)
+        cid = summary.character_id or ""
+    assert summary.trainings == {"face": "succeeded", "body": "succeeded"}
+    assert summary.credits_unreported == ["face LoRA"]
+    assert summary.credits_spent == 1.5 + 45  # the augmentation and the body LoRA
+    assert charges(data / "sandbox.sqlite3", cid)["face_lora"] == 1
 
 
 def test_an_augmentation_request_with_no_answer_stops_until_the_user_says_retry(
@@ -337,7 +364,7 @@ def test_a_paid_step_under_way_is_never_listed_as_not_done(tmp_path: Path) -> No
         assert "face LoRA" in summary.started and "face LoRA" not in summary.steps
         assert summary.not_done == ["body LoRA"]
         assert summary.to_json()["started"] == summary.started
-        assert summary.credits_spent == 31.5
+        assert summary.credits_spent == 31.5 and summary.credits_unreported == []
 
 
 def test_an_augmentation_interrupted_while_it_runs_is_under_way(

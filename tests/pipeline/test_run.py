@@ -36,6 +36,7 @@ def test_a_run_trains_the_character_and_a_rerun_resumes_without_repeating(
         # 3 synthesized faces at 0.5 credit, then two trainings: all of it reported.
         assert first.credits_spent > 1.5
         assert first.to_json()["credits_spent"] == first.credits_spent
+        assert first.credits_unreported == []
         cid = first.character_id or ""
         jobs = client.training.jobs(cid).total
         balance_probe = client.characters.get(cid)

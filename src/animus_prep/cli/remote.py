@@ -322,9 +322,11 @@ def _run_pipeline(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
     else:
         ready = " is ready for generation" if summary.generation_ready else ""
+        unreported = ", ".join(summary.credits_unreported)
+        besides = f", besides the {unreported}, whose charge was not reported" if unreported else ""
         sys.stdout.write(
             f"done: character {summary.character_id}{ready} "
-            f"({summary.credits_spent:g} credits spent by this run)\n"
+            f"({summary.credits_spent:g} credits spent by this run{besides})\n"
         )
     write_report(args, summary, effective)
     return EXIT_OK

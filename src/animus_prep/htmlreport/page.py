@@ -171,7 +171,11 @@ def _report_facts(report: Report) -> list[tuple[str, str]]:
 
 
 def _run_facts(run: RunSummary) -> list[tuple[str, str]]:
-    out = [("Credits spent", f"{run.credits_spent:g} (by this run)")]
+    spent = f"{run.credits_spent:g} (by this run)"
+    if run.credits_unreported:
+        unreported = ", ".join(run.credits_unreported)
+        spent += f"; besides the {unreported}, whose charge was not reported"
+    out = [("Credits spent", spent)]
     if run.augmented_faces:
         out.append(("Synthesized faces", str(run.augmented_faces)))
     if run.trainings:

@@ -80,6 +80,10 @@ class RunSummary:
     credits_spent: float = 0.0
     """Credits this run's paid requests were charged, as the server reported them."""
 
+    credits_unreported: list[str] = field(default_factory=list)
+    """The paid steps this run asked for whose charge the server never reported (their
+    answer was lost, and the step was found done or under way): not in `credits_spent`."""
+
     started: dict[str, str] = field(default_factory=dict)
     """Each step of `STEPS` asked for (and paid, where it costs) but not finished when the
     run stopped -> what is under way. A rerun waits for it; it never asks again."""
@@ -114,6 +118,7 @@ class RunSummary:
             "not_done": self.not_done,
             "training_jobs": {k: o.to_json() for k, o in self.training_jobs.items()},
             "credits_spent": self.credits_spent,
+            "credits_unreported": list(self.credits_unreported),
         }
 
 
@@ -376,6 +381,7 @@ def _augment_faces(
         if not _faces_arrive(client, cid, have, wanted, interval):
             raise AugmentationInDoubt(have) from exc
         journal.record_job(cid, AUGMENTATION, None, "done")
+        summary.credits_unreported.append("face augmentation")
         summary.augmented_faces = missing
         summary.done(done, f"{missing} faces synthesized (the answer was lost; faces arrived)")
         return
@@ -456,6 +462,9 @@ def _train(
         raise PipelineError(str(exc)) from exc
     finally:
         summary.credits_spent += sum(o.credits or 0.0 for o in outcomes.values() if o.started)
+        summary.credits_unreported.extend(
+            f"{kind} LoRA" for kind, o in outcomes.items() if o.started and o.credits is None
+        )
         for kind, o in outcomes.items():
             summary.trainings[kind] = o.status
             if o.state is Status.SUCCEEDED:
