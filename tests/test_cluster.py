@@ -117,3 +117,33 @@ def test_an_unreachable_scheduler_is_a_clear_error(
     status = main(["check", str(tmp_path), "--kind", "face", "--scheduler", "tcp://127.0.0.1:9"])
     assert status == 2
     assert "cannot reach the dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_an_address_dask_cannot_use_is_a_usage_error_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "a.jpg", scene(1))
+    status = main(["check", str(tmp_path), "--kind", "face", "--scheduler", "garbage"])
+    assert status == 2
+    assert "--scheduler garbage: missing port number" in capsys.readouterr().err
+
+
+def test_a_peer_that_is_no_scheduler_is_a_clear_error_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    from animus_prep.sandbox import serve_in_thread
+
+    write(tmp_path / "a.jpg", scene(1))
+    with serve_in_thread() as url:  # an HTTP server, not a dask scheduler
+        address = "tcp://" + url.removeprefix("http://").split("/")[0]
+        proc = subprocess.run(
+            [sys.executable, "-m", "animus_prep.cli", "check", str(tmp_path)]
+            + ["--kind", "face", "--scheduler", address],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert proc.returncode == 2
+    assert f"cannot reach the dask scheduler at {address}" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr

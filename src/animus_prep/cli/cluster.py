@@ -8,7 +8,9 @@ tasks are its functions). Both are checked before any work is sent.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from pathlib import Path
@@ -41,16 +43,49 @@ def cluster_executor(address: str, shared: list[Path]) -> Iterator[Executor]:
         raise UsageError(
             "--scheduler needs dask.distributed: pip install 'animus-prep[dask]'"
         ) from exc
+    _check_address(address)
     connect: Any = distributed.Client  # untyped
+    failure = None
     try:
         client: Any = connect(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise UsageError(f"cannot reach the dask scheduler at {address}: {exc}") from exc
+    except Exception as exc:  # dask's own, or what a peer that is no scheduler provokes
+        failure = str(exc).strip() or type(exc).__name__
+    if failure is not None:  # out of the handler: nothing holds the half-built client
+        _let_go_quietly()
+        raise UsageError(
+            f"cannot reach the dask scheduler at {address}: {failure} (is a dask "
+            "scheduler listening there?)"
+        )
     try:
         _check_workers(client, [str(p.absolute()) for p in shared])
         yield client.get_executor()
     finally:
         client.close(timeout=CONNECT_TIMEOUT)
+
+
+def _check_address(address: str) -> None:
+    """A usage error for an address dask could not use (before it tries, and waits)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise UsageError(
+            f"--scheduler {address}: {exc}; use tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786)"
+        ) from None
+
+
+def _let_go_quietly() -> None:
+    """Collect a client that failed half-built now, not at exit: its own clean-up may
+    only time out, and says so in a traceback of its own."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _unraisable: None
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def _check_workers(client: Any, paths: list[str]) -> None:
