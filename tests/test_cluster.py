@@ -136,9 +136,9 @@ def test_a_peer_that_is_no_scheduler_is_a_clear_error_without_a_traceback(
     write(tmp_path / "a.jpg", scene(1))
     with serve_in_thread() as url:  # an HTTP server, not a dask scheduler
         address = "tcp://" + url.removeprefix("http://").split("/")[0]
+        command = ["check", str(tmp_path), "--kind", "face", "--scheduler", address]
         proc = subprocess.run(
-            [sys.executable, "-m", "animus_prep.cli", "check", str(tmp_path)]
-            + ["--kind", "face", "--scheduler", address],
+            [sys.executable, "-m", "animus_prep.cli", *command],
             capture_output=True,
             text=True,
             timeout=120,
