@@ -443,3 +443,15 @@ def test_a_refused_key_or_too_few_credits_says_what_to_fix_before_resuming(
     broke = cli("train", poor, "--body")
     assert broke.code == 1 and "stopped: HTTP 402" in broke.out
     assert "not enough credits (or no subscription for this)" in broke.out
+
+
+def test_an_unknown_character_or_a_refused_request_says_what_to_fix_before_resuming(
+    cli: Cli, tmp_path: Path
+) -> None:
+    folder = example_copy(tmp_path)
+    missing = cli("upload", str(folder), "--character", "char_nobody", "-q")
+    assert missing.code == 1 and "stopped: HTTP 404" in missing.out
+    assert "the server has no such character or job for this key" in missing.out
+    long_name = cli("upload", str(folder), "--name", "N" * 200, "-q")
+    assert long_name.code == 1 and "422" in long_name.out, long_name.out + long_name.err
+    assert "the server refused the request as made" in long_name.out

@@ -15,10 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
 from ..client import (
+    APIStatusError,
     AuthenticationError,
+    BadRequestError,
     Client,
     ClientConfigError,
     MissingAPIKeyError,
+    NotFoundError,
     PaymentRequiredError,
     RetryPolicy,
 )
@@ -246,4 +249,13 @@ def _what_to_fix(error: BaseException | None) -> str | None:
         return (
             "not enough credits (or no subscription for this): see to the account before resuming"
         )
+    if isinstance(error, NotFoundError):
+        return (
+            "the server has no such character or job for this key: check the id given "
+            "(or the character the folder's journal names) before resuming"
+        )
+    if isinstance(error, BadRequestError) or (
+        isinstance(error, APIStatusError) and error.status_code == 422
+    ):
+        return "the server refused the request as made: change what it names before resuming"
     return None
