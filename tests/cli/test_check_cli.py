@@ -191,6 +191,10 @@ def test_file_names_that_are_not_utf8_still_give_valid_json(
     [
         (["run", "{char}", "--name", "X", "--sandbox", "--poll-interval", "0"], "must be within"),
         (["run", "{char}", "--name", "X", "--sandbox", "--time-scale", "nan"], "not a finite"),
+        (
+            ["run", "{char}", "--name", "X", "--sandbox", "--base-url", "http://x/v2"],
+            "--base-url (a server to use) goes without it",
+        ),
         (["crop", "{char}", "--out", "{file}"], "cannot make a folder"),
         (["check", "{char}", "--view", "back"], "--view goes with --kind body"),
         (["upload", "{file}", "--name", "X"], "is a file, not a folder"),

@@ -265,6 +265,10 @@ def test_cancel_stops_a_running_training_and_refuses_a_finished_one(
     finished = cli("cancel", cid, done)
     assert finished.code == 1 and "not cancelled" in finished.err
     assert "succeeded" in finished.err
+    as_json = cli("cancel", cid, done, "--json")
+    doc = json.loads(as_json.out)  # a stop prints its document too
+    assert as_json.code == 1 and doc["status"] == "succeeded"
+    assert doc["error"].startswith("not cancelled")
 
 
 def test_train_before_the_dataset_is_approved_is_refused_without_charge(
@@ -279,6 +283,10 @@ def test_train_before_the_dataset_is_approved_is_refused_without_charge(
     # Waiting does not cure a refusal: the command to go on is the same, not --wait.
     assert "--wait" not in result.out and "the server refused" in result.out
     assert "face_lora" not in charges(server.database, cid)
+    as_json = cli("train", cid, "--json")
+    doc = json.loads(as_json.out)
+    assert as_json.code == 1 and doc["error"].startswith("HTTP 409")
+    assert doc["resume"] == f"animus-prep train {cid} --json" and doc["trainings"] == []
 
 
 # upload and run under faults
@@ -321,6 +329,10 @@ def test_upload_rides_out_lost_answers_and_refusals_in_one_go(tmp_path: Path) ->
     doc = json.loads(proc.stdout)
     assert len(stored) == len(doc["uploads"]) == len({a.filename for a in stored})
     assert {u["status"] for u in doc["uploads"]} <= {"uploaded", "already"}
+    # Every file is accounted for, as in the csv and jsonl rows: the rest are rejected.
+    rejected = {r["path"]: r["reason_codes"] for r in doc["rejected"]}
+    assert len(rejected) + len(doc["uploads"]) == doc["preflight"]["total"]
+    assert rejected["face/coffee.jpg"] == ["no_face"]
 
 
 def test_a_stopped_run_says_what_is_done_and_how_to_resume(

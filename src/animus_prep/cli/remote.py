@@ -269,6 +269,7 @@ def _upload_stopped_json(args: argparse.Namespace, reason: str, resume: str | No
         "character_id": args.character,
         "preflight": None,
         "uploads": [],
+        "rejected": [],
         "error": reason,
         "resume": resume,
     }
@@ -279,6 +280,11 @@ def _run_pipeline(args: argparse.Namespace) -> int:
     existing_folder(args.path)
     if args.time_scale is not None and not args.sandbox:
         raise UsageError("--time-scale sets the embedded sandbox's pace: it needs --sandbox")
+    if args.sandbox and args.base_url is not None:
+        raise UsageError(
+            "--sandbox runs against a sandbox of its own: --base-url (a server to use) "
+            "goes without it"
+        )
     if args.reference:
         existing_folder(args.reference)
     effective = resolve_policy(args)

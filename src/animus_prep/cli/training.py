@@ -91,7 +91,17 @@ def _run_train(args: argparse.Namespace) -> int:
                 ready = bool(caps.generation_ready)
     except (AnimusError, TrainingError, KeyboardInterrupt) as exc:
         console.close()
-        _stopped(args, console, outcomes, exc, kinds)
+        reason, resume = _stopped(args, console, outcomes, exc, kinds)
+        if args.json:
+            doc = {
+                "schema": TRAIN_SCHEMA,
+                "character_id": args.character_id,
+                "trainings": [o.to_json() for o in outcomes.values()],
+                "generation_ready": None,
+                "error": reason,
+                "resume": resume,
+            }
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         if isinstance(exc, KeyboardInterrupt):
             raise
         return EXIT_REJECTED
@@ -120,7 +130,9 @@ def _stopped(
     outcomes: dict[str, TrainingOutcome],
     exc: BaseException,
     kinds: list[str],
-) -> None:
+) -> tuple[str, str]:
+    """Say what the stopped command did and did not; return why it stopped and the
+    command that goes on."""
     reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
     done = [
         f"{o.kind} LoRA {'started' if o.started else 'found'} (job {o.job_id}, {o.status})"
@@ -143,6 +155,7 @@ def _stopped(
     add = [] if failed or refused or args.wait else ["--wait"]
     resume = command_line(args.argv, add=add)
     report_stop(console.say, reason, done, not_done, resume, note, error=exc)
+    return reason, resume
 
 
 def add_logs(sub: Subcommands) -> None:
@@ -234,6 +247,16 @@ def _run_cancel(args: argparse.Namespace) -> int:
             job = next((j for j in jobs if j.job_id == args.job_id), None)
             if job is None or job.state is not Status.CANCELLED:
                 sys.stderr.write(f"animus-prep: not cancelled: {exc.message}\n")
+                if args.json:
+                    doc = {
+                        "schema": "animus-prep.cancel/1",
+                        "character_id": args.character_id,
+                        "job_id": args.job_id,
+                        "status": None if job is None else job.status,
+                        "message": exc.message,
+                        "error": f"not cancelled: {exc.message}",
+                    }
+                    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
                 return EXIT_REJECTED
             result = TrainingCancel(
                 success=True, message="already cancelled", job_id=job.job_id, status=job.status

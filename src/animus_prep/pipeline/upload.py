@@ -72,6 +72,14 @@ class UploadSummary:
             "character_id": self.character_id,
             "preflight": self.report.summary(),
             "uploads": [u.to_json() for u in self.uploads],
+            "rejected": [
+                {
+                    "path": i.path,
+                    "image_type": i.image_type,
+                    "reason_codes": [c.value for c in i.codes],
+                }
+                for i in self.report.rejected
+            ],
         }
 
 
