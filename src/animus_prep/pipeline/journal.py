@@ -294,15 +294,20 @@ class WorkJournal:
             )
 
 
-def ensure_writable(path: str | Path) -> None:
+def ensure_writable(path: str | Path, *, keep: bool = True) -> None:
     """Make the journal's folder and prove a file can be made in it, or raise
-    JournalError naming it: found before a long check, not after it."""
+    JournalError naming it: found before a long check, not after it. Unless ``keep``,
+    a folder made for the proof is removed again (nothing is left by a command that
+    stops before its work)."""
     folder = Path(path).parent
     try:
+        made = not folder.is_dir()
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".probe-{uuid.uuid4().hex}"
         probe.touch()
         probe.unlink()
+        if made and not keep:
+            folder.rmdir()
     except OSError as exc:
         why = exc.strerror or str(exc)
         if folder.exists() and not folder.is_dir():

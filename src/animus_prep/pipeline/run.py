@@ -200,7 +200,7 @@ def _run(
     root = Path(path)
     summary.train = train
     try:
-        ensure_writable(journal_path or root / JOURNAL_NAME)
+        ensure_writable(journal_path or root / JOURNAL_NAME, keep=False)
     except JournalError as exc:
         raise PipelineError(str(exc)) from exc
     report = preflight(root, policy=policy, executor=executor, reference=reference)

@@ -113,7 +113,7 @@ def upload_folder(
         raise ValueError("give a character_id or a name, not both")
     root = Path(path)
     try:
-        ensure_writable(root / JOURNAL_NAME)
+        ensure_writable(root / JOURNAL_NAME, keep=False)
     except JournalError as exc:
         raise UploadError(str(exc)) from exc
     report = preflight(
