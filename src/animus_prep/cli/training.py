@@ -93,28 +93,14 @@ def _run_train(args: argparse.Namespace) -> int:
         console.close()
         reason, resume = _stopped(args, console, outcomes, exc, kinds)
         if args.json:
-            doc = {
-                "schema": TRAIN_SCHEMA,
-                "character_id": args.character_id,
-                "trainings": [o.to_json() for o in outcomes.values()],
-                "generation_ready": None,
-                "error": reason,
-                "resume": resume,
-            }
-            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+            _write_train_json(args, outcomes, None, error=reason, resume=resume)
         if isinstance(exc, KeyboardInterrupt):
             raise
         return EXIT_REJECTED
     finally:
         console.close()
     if args.json:
-        doc = {
-            "schema": TRAIN_SCHEMA,
-            "character_id": args.character_id,
-            "trainings": [o.to_json() for o in outcomes.values()],
-            "generation_ready": ready,
-        }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        _write_train_json(args, outcomes, ready)
     elif args.wait:
         for o in outcomes.values():
             console.say(f"{o.kind} LoRA: {o.status} (job {o.job_id})")
@@ -122,6 +108,23 @@ def _run_train(args: argparse.Namespace) -> int:
     elif any(not o.state.is_terminal for o in outcomes.values()):
         console.say(f"watch with: animus-prep train {args.character_id} --wait")
     return EXIT_OK
+
+
+def _write_train_json(
+    args: argparse.Namespace,
+    outcomes: dict[str, TrainingOutcome],
+    ready: bool | None,
+    **stop: str,
+) -> None:
+    """The `train --json` document; a stopped command's carries ``error`` and ``resume``."""
+    doc = {
+        "schema": TRAIN_SCHEMA,
+        "character_id": args.character_id,
+        "trainings": [o.to_json() for o in outcomes.values()],
+        "generation_ready": ready,
+        **stop,
+    }
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
 def _stopped(
