@@ -226,10 +226,14 @@ def _placed(path: Path, rel: str) -> Candidate:
     parts = rel.split("/")
     # A folder is an entry only when it cannot be listed (`_walk`): the face folder's or
     # a body view's files are of that kind, whatever keeps them from being read.
-    shallow = 1 if _is_folder(path) else 2
-    if parts[0] == "face" and len(parts) >= shallow:
+    if parts[0] == "face" and (len(parts) >= 2 or _is_folder(path)):
         return Candidate(path, rel, "face", FACE_IMAGE_TYPE)
-    if parts[0] == "body" and len(parts) >= shallow + 1 and _VIEW.match(parts[1].lower()):
+    if (
+        parts[0] == "body"
+        and len(parts) >= 2
+        and _VIEW.match(parts[1].lower())
+        and (len(parts) >= 3 or _is_folder(path))
+    ):
         return Candidate(path, rel, "body", body_image_type(parts[1].lower()))
     return Candidate(path, rel, None, None)
 
