@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import unicodedata
 from collections.abc import Callable
 
 
@@ -49,7 +50,13 @@ def api_id(value: str) -> str:
 
 
 def character_name(value: str) -> str:
-    """argparse type: a character's name (the API refuses an empty one)."""
+    """argparse type: a character's name (the API refuses an empty one), on one line: a
+    line break or another control character in it is a paste gone wrong, and would show
+    as one in every list of characters."""
     if not value.strip():
         raise argparse.ArgumentTypeError("a name must not be empty")
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: a name must be one line of text (it holds a control character)"
+        )
     return value

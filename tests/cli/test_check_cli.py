@@ -410,6 +410,7 @@ def test_an_explicit_poll_interval_is_kept_even_when_it_equals_a_default(
         (["cancel", "c1", ".."], "'..' is not an id"),
         (["upload", str(EXAMPLES / "character"), "--character", ""], "an id must not be empty"),
         (["upload", str(EXAMPLES / "character"), "--name", ""], "a name must not be empty"),
+        (["upload", str(EXAMPLES / "character"), "--name", "Chloe\nB"], "one line of text"),
         (["run", str(EXAMPLES / "character"), "--name", "  "], "a name must not be empty"),
     ],
 )
