@@ -189,3 +189,38 @@ def test_an_animated_image_is_judged_on_its_first_frame_and_says_so(fmt: str) ->
     assert isinstance(r, DecodedImage)
     assert "animated: 3 frames; judged on the first frame only" in r.notes
     assert abs(float(r.rgb.mean()) - float(first.mean())) < 5  # the first frame, not black
+
+
+def _tiff_claiming_samples_per_pixel(count: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, "TIFF")
+    data = bytearray(buf.getvalue())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for i in range(struct.unpack_from("<H", data, ifd)[0]):
+        entry = ifd + 2 + 12 * i
+        if struct.unpack_from("<H", data, entry)[0] == 277:  # SamplesPerPixel
+            struct.pack_into("<H", data, entry + 8, count)
+    return bytes(data)
+
+
+def test_damage_pillow_logs_is_said_by_the_verdict_not_on_stderr(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = _tiff_claiming_samples_per_pixel(65535)
+    failure = decode_bytes(data, POLICY)
+    assert isinstance(failure, DecodeFailure) and failure.reason.code is ReasonCode.UNREADABLE
+    # An application that handles logging still hears Pillow's line.
+    assert "More samples per pixel than can be decoded" in caplog.text
+    (tmp_path / "face").mkdir()
+    (tmp_path / "face" / "odd.tif").write_bytes(data)
+    proc = subprocess.run(
+        [sys.executable, "-m", "animus_prep.cli", "check", str(tmp_path), "--no-faces", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (image,) = json.loads(proc.stdout)["images"]
+    assert image["reasons"][0]["code"] == "unreadable"
+    assert "More samples per pixel" not in proc.stderr, proc.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import stat
 import struct
@@ -73,6 +74,11 @@ _DECODER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow logs some damage it then raises (a TIFF's absurd sample count) at error level,
+# naming no file; without a handler of the application's, Python's last resort prints it
+# on stderr. The file's verdict already says it (with its name), so those lines are not
+# printed by themselves; an application that handles logging still receives them.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSE_FOR_ORIENTATION = {
