@@ -260,6 +260,24 @@ def test_an_upload_with_nothing_accepted_creates_nothing_and_says_so_in_json(
     doc = json.loads(out)
     assert doc["schema"] == "animus-prep.upload/1" and doc["uploads"] == []
     assert doc["error"].startswith("no photo was accepted") and doc["resume"] is None
+    # The verdicts the stop rests on are in it, as in a finished upload's document.
+    assert doc["preflight"]["total"] == 1
+    assert doc["rejected"] == [
+        {"path": "face/empty.jpg", "image_type": "face_image", "reason_codes": ["unreadable"]}
+    ]
+
+
+def test_cancel_json_prints_its_document_whatever_stopped_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ANIMUS_API_KEY", "sk-cancel-json")
+    closed = ["--base-url", "http://127.0.0.1:9/v2", "--max-retries", "0"]
+    assert main(["cancel", "c1", "j1", "--json", *closed]) == 1
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc["schema"] == "animus-prep.cancel/1" and doc["job_id"] == "j1"
+    assert doc["status"] is None and "Connection refused" in doc["error"]
+    assert err.startswith("animus-prep: error: ") and "Traceback" not in err
 
 
 def test_a_missing_api_key_names_the_environment_variable(tmp_path: Path) -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from animus_prep.pipeline.journal import JobRecord, JournalBusyError, WorkJournal
+from animus_prep.pipeline.journal import (
+    JobRecord,
+    JournalBusyError,
+    JournalError,
+    WorkJournal,
+    ensure_writable,
+)
 
 
 def test_uploads_and_characters_survive_a_reopen(tmp_path: Path) -> None:
@@ -86,3 +92,38 @@ def test_regeneration_counts_survive_a_reopen(tmp_path: Path) -> None:
     with WorkJournal(path) as j:
         assert j.regenerations("c1") == {"img1": 2}
         assert j.regenerations("c2") == {"img9": 1}
+
+
+def test_the_check_before_the_work_leaves_nothing_behind(tmp_path: Path) -> None:
+    deep = tmp_path / "a" / "b" / ".animus-prep" / "journal.sqlite"
+    ensure_writable(deep, keep=False)
+    assert list(tmp_path.iterdir()) == []  # not even a probe, nor a folder on the way
+    ensure_writable(":memory:", keep=False)  # no folder at all
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / ".animus-prep").write_text("a file")
+    with pytest.raises(JournalError, match=r"\.animus-prep: a file of that name is in the way"):
+        ensure_writable(tmp_path / "c" / ".animus-prep" / "journal.sqlite", keep=False)
+    ensure_writable(deep)  # for the journal itself, its folder is made
+    assert deep.parent.is_dir()
+
+
+def test_two_commands_checking_one_fresh_folder_both_pass(tmp_path: Path) -> None:
+    # The check makes nothing in the journal's folder, so neither can remove it from
+    # under the other.
+    journal = tmp_path / ".animus-prep" / "journal.sqlite"
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: ensure_writable(journal, keep=False), range(400)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_character_folder_is_not_made_by_an_upload(tmp_path: Path) -> None:
+    from animus_prep import Client, LayoutError
+    from animus_prep.pipeline.upload import upload_folder
+
+    missing = tmp_path / "no-such-character"
+    with (
+        Client(api_key="sk-unused", base_url="http://127.0.0.1:9/v2") as client,
+        pytest.raises(LayoutError, match="no such file or folder"),
+    ):
+        upload_folder(missing, client, name="X")
+    assert not missing.exists()

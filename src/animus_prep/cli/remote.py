@@ -15,8 +15,9 @@ from ..client import AnimusError
 from ..config import EffectivePolicy
 from ..inspection.discover import LayoutError
 from ..inspection.references import UnusableReferenceError
+from ..inspection.report import Report
 from ..pipeline.run import AugmentationInDoubt, PipelineError, RunSummary, run_pipeline
-from ..pipeline.upload import UploadError, upload_folder
+from ..pipeline.upload import UploadError, rejected_json, upload_folder
 from .common import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -204,7 +205,7 @@ def _run_upload(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     except UploadError as exc:
         sys.stderr.write(f"animus-prep: error: {exc}\n")
-        _upload_stopped_json(args, str(exc), None)
+        _upload_stopped_json(args, str(exc), None, exc.report)
         return EXIT_REJECTED
     except (AnimusError, KeyboardInterrupt) as exc:
         check_bar.clear()
@@ -258,18 +259,20 @@ def _run_upload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _upload_stopped_json(args: argparse.Namespace, reason: str, resume: str | None) -> None:
+def _upload_stopped_json(
+    args: argparse.Namespace, reason: str, resume: str | None, report: Report | None = None
+) -> None:
     """With --json, the document of an upload that stopped: what it says of one that
-    finished, with nothing in it, and ``error`` and ``resume`` (None: a rerun as it is
-    cannot succeed)."""
+    finished, as far as it got (the pre-flight's verdicts when it ran), and ``error`` and
+    ``resume`` (None: a rerun as it is cannot succeed)."""
     if output_format(args) != "json":
         return
     doc = {
         "schema": "animus-prep.upload/1",
         "character_id": args.character,
-        "preflight": None,
+        "preflight": None if report is None else report.summary(),
         "uploads": [],
-        "rejected": [],
+        "rejected": [] if report is None else rejected_json(report),
         "error": reason,
         "resume": resume,
     }

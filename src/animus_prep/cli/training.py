@@ -9,6 +9,7 @@ import sys
 from .._argtypes import api_id
 from ..client import (
     AnimusError,
+    APIError,
     APIStatusError,
     ConflictError,
     RateLimitError,
@@ -240,39 +241,65 @@ def add_cancel(sub: Subcommands) -> None:
 
 
 def _run_cancel(args: argparse.Namespace) -> int:
-    with open_client(args) as client:
-        try:
-            result = client.training.cancel(args.character_id, args.job_id)
-        except ConflictError as exc:
-            # The job has ended. Cancelled already is what was asked for; anything else
-            # (it finished, or failed) cannot be cancelled any more.
-            jobs = client.training.jobs(args.character_id).training_jobs
-            job = next((j for j in jobs if j.job_id == args.job_id), None)
-            if job is None or job.state is not Status.CANCELLED:
-                sys.stderr.write(f"animus-prep: not cancelled: {exc.message}\n")
-                if args.json:
-                    doc = {
-                        "schema": "animus-prep.cancel/1",
-                        "character_id": args.character_id,
-                        "job_id": args.job_id,
-                        "status": None if job is None else job.status,
-                        "message": exc.message,
-                        "error": f"not cancelled: {exc.message}",
-                    }
-                    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-                return EXIT_REJECTED
-            result = TrainingCancel(
-                success=True, message="already cancelled", job_id=job.job_id, status=job.status
-            )
+    try:
+        result = _cancel(args)
+    except (_NotCancelled, AnimusError) as exc:
+        # Whatever stopped it (the job ended otherwise, an unknown job, no connection),
+        # --json still gets its document, with `error`.
+        reason = str(exc)
+        said = reason if isinstance(exc, _NotCancelled) else f"error: {reason}"
+        sys.stderr.write(f"animus-prep: {said}\n")
+        if args.json:
+            status = exc.status if isinstance(exc, _NotCancelled) else None
+            message = exc.message if isinstance(exc, _NotCancelled | APIError) else reason
+            _write_cancel_json(args, status, message, error=reason)
+        return EXIT_REJECTED
     if args.json:
-        doc = {
-            "schema": "animus-prep.cancel/1",
-            "character_id": args.character_id,
-            "job_id": result.job_id or args.job_id,
-            "status": result.status,
-            "message": result.message,
-        }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        _write_cancel_json(args, result.status, result.message, job_id=result.job_id)
     else:
         say_for(args)(f"job {args.job_id}: {result.status or 'cancelled'} ({result.message})")
     return EXIT_OK
+
+
+class _NotCancelled(Exception):
+    """The job ended otherwise (it finished, or failed): it cannot be cancelled now."""
+
+    def __init__(self, message: str, status: str | None) -> None:
+        super().__init__(f"not cancelled: {message}")
+        self.message = message
+        self.status = status
+
+
+def _cancel(args: argparse.Namespace) -> TrainingCancel:
+    """Cancel the job; a job cancelled already is what was asked for."""
+    with open_client(args) as client:
+        try:
+            return client.training.cancel(args.character_id, args.job_id)
+        except ConflictError as exc:
+            jobs = client.training.jobs(args.character_id).training_jobs
+            job = next((j for j in jobs if j.job_id == args.job_id), None)
+            if job is None or job.state is not Status.CANCELLED:
+                raise _NotCancelled(exc.message, None if job is None else job.status) from exc
+            return TrainingCancel(
+                success=True, message="already cancelled", job_id=job.job_id, status=job.status
+            )
+
+
+def _write_cancel_json(
+    args: argparse.Namespace,
+    status: str | None,
+    message: str | None,
+    *,
+    job_id: str | None = None,
+    **stop: str,
+) -> None:
+    """The `cancel --json` document; a stopped command's carries ``error``."""
+    doc = {
+        "schema": "animus-prep.cancel/1",
+        "character_id": args.character_id,
+        "job_id": job_id or args.job_id,
+        "status": status,
+        "message": message,
+        **stop,
+    }
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")

@@ -344,11 +344,18 @@ class ClientCore:
         start = self.clock()
         attempt = 0
         uncertain = False  # an earlier attempt may have run on the server
-        acted = False  # an earlier attempt of a call that acts was answered with a success
         while True:
             attempt += 1
             if attempt > 1 and reconcile is not None:
-                found = yield from reconcile()
+                try:
+                    found = yield from reconcile()
+                except exc.APIError as unsettled:
+                    # The call itself may have run: its caller must not take this for
+                    # a refusal of it.
+                    unsettled.may_have_run = unsettled.may_have_run or (
+                        uncertain and not call.idempotent
+                    )
+                    raise
                 if found is not None:
                     logger.info("%s %s: already done, not resending", call.method, call.shown)
                     return found
@@ -369,9 +376,11 @@ class ClientCore:
                     except exc.APIResponseValidationError as unreadable:
                         garbled = unreadable
                     # The call ran. An answer that is not JSON at all (a proxy's page, a
-                    # cut body) is a passing fault: a call safe to resend is sent again.
-                    uncertain, acted = True, acted or not call.idempotent
-                    if not (safe and self._decode(outcome)[1] is not None):
+                    # cut body) is a passing fault: a call idempotent by itself is sent
+                    # again. One that acts never is (its state may lag behind): it is
+                    # settled, or its caller learns that it ran.
+                    uncertain = True
+                    if not (call.idempotent and self._decode(outcome)[1] is not None):
                         return (yield from self._settle(call, garbled, reconcile))
                     error: exc.APIError = garbled
                     retryable, retry_after = True, None
@@ -388,9 +397,8 @@ class ClientCore:
                 elapsed = self.clock() - start
                 wait = self.retry.next_wait(attempt, elapsed, self.rng, retry_after)
             if wait is None:
-                # Only a call that is not safe to resend leaves its caller in doubt, and
-                # one that acts and was answered with a success did run.
-                error.may_have_run = (uncertain and not safe) or acted
+                # Only a call that is not safe to resend leaves its caller in doubt.
+                error.may_have_run = uncertain and not safe
                 # Never the httpx error itself: its request holds the key in its headers.
                 cause = (
                     self.safe_cause(outcome) if isinstance(outcome, httpx.RequestError) else None

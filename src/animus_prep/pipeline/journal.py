@@ -12,7 +12,9 @@ off the same folder while it runs.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import tempfile
 import threading
 import time
 import uuid
@@ -295,23 +297,25 @@ class WorkJournal:
 
 
 def ensure_writable(path: str | Path, *, keep: bool = True) -> None:
-    """Make the journal's folder and prove a file can be made in it, or raise
-    JournalError naming it: found before a long check, not after it. Unless ``keep``,
-    a folder made for the proof is removed again (nothing is left by a command that
-    stops before its work)."""
+    """Prove the journal at ``path`` can be kept, or raise JournalError naming its folder
+    and why: found before a long check, not after it. With ``keep`` its folder is made;
+    without, nothing is left behind (nor raced with another command making it): a
+    folder is made and removed beside where the journal's would go."""
+    if str(path) == ":memory:":
+        return
     folder = Path(path).parent
     try:
-        made = not folder.is_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".probe-{uuid.uuid4().hex}"
-        probe.touch()
-        probe.unlink()
-        if made and not keep:
-            folder.rmdir()
+        if keep:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe_in = folder
+        else:
+            probe_in = next(p for p in (folder, *folder.parents) if p.exists())
+        os.rmdir(tempfile.mkdtemp(prefix=".animus-prep-probe-", dir=probe_in))
     except OSError as exc:
         why = exc.strerror or str(exc)
-        if folder.exists() and not folder.is_dir():
-            why = "a file of that name is in the way"
+        blocker = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+        if not blocker.is_dir():
+            why = f"{blocker.name}: a file of that name is in the way"
         raise JournalError(
             f"the work journal cannot be kept in {folder} ({why}): the "
             "character folder must be writable, since its journal records the work done "

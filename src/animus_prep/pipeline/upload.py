@@ -51,7 +51,21 @@ UploadProgress = Callable[[int, int, str], None]
 
 
 class UploadError(RuntimeError):
-    """The uploads could not start: the folder is busy, or its character cannot be found."""
+    """The uploads could not start: nothing passed the pre-flight, the folder is busy, or
+    its character cannot be found."""
+
+    def __init__(self, message: str, *, report: Report | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+        """The pre-flight's report, when it ran (every file's verdict)."""
+
+
+def rejected_json(report: Report) -> list[dict[str, object]]:
+    """The files the pre-flight rejected, as `upload --json` lists them."""
+    return [
+        {"path": i.path, "image_type": i.image_type, "reason_codes": [c.value for c in i.codes]}
+        for i in report.rejected
+    ]
 
 
 @dataclass(slots=True)
@@ -72,14 +86,7 @@ class UploadSummary:
             "character_id": self.character_id,
             "preflight": self.report.summary(),
             "uploads": [u.to_json() for u in self.uploads],
-            "rejected": [
-                {
-                    "path": i.path,
-                    "image_type": i.image_type,
-                    "reason_codes": [c.value for c in i.codes],
-                }
-                for i in self.report.rejected
-            ],
+            "rejected": rejected_json(self.report),
         }
 
 
@@ -125,7 +132,8 @@ def upload_folder(
         raise UploadError(
             f"no photo was accepted of {len(report.images)} judged"
             f"{f' ({reasons})' if reasons else ''}: nothing was sent; see `animus-prep "
-            "check` for each file's reasons"
+            "check` for each file's reasons",
+            report=report,
         )
     say = log or (lambda _msg: None)
     try:
