@@ -897,6 +897,48 @@ def test_a_read_answered_once_by_a_proxy_s_page_is_read_again(mode: str, tmp_pat
     assert got.character_id == cid and got.name == "Chloe"
 
 
+def _uploaded_photo(url: str, data: bytes) -> str:
+    """The view_url of a face photo uploaded to a new character (past any fault)."""
+    with raw_client(url) as raw:
+        cid = raw.post("/characters", json={"name": "Chloe"}).json()["character_id"]
+        files = {"file": ("f.jpg", data, "image/jpeg")}
+        raw.post(f"/{cid}/upload/face-image", files=files).raise_for_status()
+        (asset,) = raw.get(f"/{cid}/assets").json()["assets"]
+    view_url: str = asset["view_url"]
+    return view_url
+
+
+def test_a_download_answered_once_by_a_proxy_s_page_is_fetched_again(
+    mode: str, tmp_path: Path
+) -> None:
+    photo = textured(32)
+
+    async def scenario(c: Any) -> Any:
+        return await aw(c.download(view_url))
+
+    log: list[Exchange] = []
+    spec = "garbled:0.5"
+    with _faulty_server(tmp_path, spec, seed=seed_where(spec, [True, False])) as url:
+        view_url = _uploaded_photo(url, photo)
+        got = run(mode, scenario, base_url=url, clock=FakeClock(), retry=PATIENT, log=log)
+    # The page is not the photo: it is fetched again, and the photo's own bytes come back.
+    assert got == photo
+    assert [e.method for e in log] == ["GET", "GET"]
+
+
+def test_a_download_always_answered_by_a_page_fails_and_says_so(mode: str, tmp_path: Path) -> None:
+    async def scenario(c: Any) -> Any:
+        with pytest.raises(APIResponseValidationError) as caught:
+            await aw(c.download(view_url))
+        return caught.value
+
+    with _faulty_server(tmp_path, "garbled:1", seed=0) as url:
+        view_url = _uploaded_photo(url, textured(33))
+        error = run(mode, scenario, base_url=url, clock=FakeClock(), max_retries=2)
+    assert "expected a file, got an HTML page (text/html)" in str(error)
+    assert error.may_have_run is False
+
+
 def test_a_delete_answered_by_a_proxy_s_page_is_done(mode: str, tmp_path: Path) -> None:
     async def scenario(c: Any) -> Any:
         return await aw(c.characters.delete(cid))

@@ -220,6 +220,14 @@ class ClientCore:
         if not response.is_success:
             raise self.status_error(call, response, self._body(response))
         if call.binary:
+            page = _error_page(response)
+            if page is not None:
+                raise exc.APIResponseValidationError(
+                    f"{call.method} {self._url(call)}: expected a file, got {page}",
+                    method=call.method,
+                    url=self._url(call),
+                    status_code=response.status_code,
+                )
             return call.parse(response.content)
         body, problem = self._decode(response)
         result: object = None
@@ -482,6 +490,18 @@ class ClientCore:
     def _url(self, call: Call[Any]) -> str:
         # A view_url comes from the server, which could have put the key in it.
         return self.redact(self._where(call))
+
+
+_PAGE_START = re.compile(rb"\s*(<!doctype\s+html|<html)", re.IGNORECASE)
+
+
+def _error_page(response: httpx.Response) -> str | None:
+    """What a download's success is, when it is a web page in place of the file (a
+    proxy's or a gateway's "Bad gateway" page answered with 200); else None."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "text/html" or _PAGE_START.match(response.content[:512]):
+        return f"an HTML page ({kind or 'no content type'})"
+    return None
 
 
 def _json_kind(value: object) -> str:
