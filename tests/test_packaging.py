@@ -123,3 +123,17 @@ def test_a_consumer_script_type_checks_against_the_installed_package(tmp_path: P
     errors = [line for line in out.stdout.splitlines() if ": error:" in line]
     assert len(errors) == 1 and "consumer.py:10" in errors[0], out.stdout
     assert "return-value" in errors[0]
+
+
+def test_the_library_s_log_records_reach_no_stream_by_themselves() -> None:
+    # Python prints a warning with no handler to stderr ("last resort"): an application
+    # that imports the library decides where its records go.
+    code = (
+        "import logging, animus_prep.client\n"
+        "logging.getLogger('animus_prep.review').warning('cannot download r1: gone')\n"
+        "logging.getLogger('elsewhere').warning('not ours')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stderr == "not ours\n"  # the control: a logger of no library's still prints

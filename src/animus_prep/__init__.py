@@ -9,7 +9,12 @@ sandbox) does not pay for OpenCV, onnxruntime and the image stack it does not ne
 """
 
 import importlib as _importlib
+import logging as _logging
 import typing as _typing
+
+# A library says nothing by itself: its log records reach only the handlers an
+# application sets up (the command line sets up its own).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __version__ = "0.1.0"
 

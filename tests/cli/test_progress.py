@@ -85,3 +85,14 @@ def test_no_bar_off_a_terminal_or_when_quiet() -> None:
     ProgressBar(quiet, min_interval=0.0, quiet=True)(1, 2, "a.jpg")
     clear_progress()
     assert piped.getvalue() == "" and quiet.getvalue() == ""
+
+
+def test_the_library_s_warnings_are_notices_and_its_chatter_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    term = Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    with _retries_said(notice_for(argparse.Namespace(quiet=False))):
+        logging.getLogger("animus_prep.review").warning("cannot download %s: %s", "r1", "gone")
+        logging.getLogger("animus_prep.client").info("GET /characters: already done")
+    assert term.getvalue() == "animus-prep: cannot download r1: gone\n"

@@ -132,7 +132,8 @@ def notice_for(args: argparse.Namespace) -> Say:
 
 
 class _RetryNotices(logging.Handler):
-    """The client's retry records, as progress lines."""
+    """The client's retry records and the library's warnings (a render that could not
+    be downloaded, a poll that failed), as notices."""
 
     def __init__(self, say: Say) -> None:
         super().__init__(logging.INFO)
@@ -140,13 +141,13 @@ class _RetryNotices(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if message.startswith("retrying "):
+        if record.levelno >= logging.WARNING or message.startswith("retrying "):
             self._say(message)
 
 
 @contextlib.contextmanager
 def _retries_said(say: Say) -> Iterator[None]:
-    log = logging.getLogger("animus_prep.client")
+    log = logging.getLogger("animus_prep")
     handler = _RetryNotices(say)
     level = log.level
     log.addHandler(handler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sqlite3
 import sys
 from pathlib import Path
@@ -143,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     print("  Press Ctrl+C to stop.", flush=True)
     from .app import close_app
 
+    # The sandbox's own records (a background render that failed) on stderr, beside
+    # uvicorn's: the library leaves its records to the application's handlers.
+    level = logging.DEBUG if args.log_level == "trace" else getattr(logging, args.log_level.upper())
+    own = logging.StreamHandler(sys.stderr)
+    own.setLevel(level)
+    logging.getLogger("animus_prep.sandbox").addHandler(own)
     try:
         run(app, sock, args.log_level)
     finally:
