@@ -391,6 +391,83 @@ def _on_canvas(rgb: np.ndarray, face_height: float, box_height: float) -> np.nda
     return canvas
 
 
+STRANGERS = (
+    "tune/biden_blue_room.jpg",
+    "check/hopper_navy.jpg",
+    "check/henner_bokeh.jpg",
+    "check/freckles_light.jpg",
+    "check/giunchedi_foliage.jpg",
+    "tune/studio_grey_bw.jpg",
+)
+
+
+def _three_arderns(folder: Path, ardern: np.ndarray) -> None:
+    write(folder / "ardern.jpg", ardern)
+    write(folder / "ardern_closeup.jpg", closer(ardern))
+    shutil.copy(STUDIO / "ardern_studio.jpg", folder / "ardern_studio.jpg")
+
+
+def test_a_folder_of_different_people_is_unclear_not_accepted(tmp_path: Path) -> None:
+    face = tmp_path / "c" / "face"
+    face.mkdir(parents=True)
+    for name in STRANGERS:
+        shutil.copy(PEOPLE / name, face / Path(name).name)
+    report = preflight(tmp_path / "c")
+    for image in report.images:
+        assert ReasonCode.IDENTITY_UNCLEAR in image.codes, image.path
+        assert image.identity_score is None
+    (reason,) = [r for r in report.images[0].reasons if r.code is ReasonCode.IDENTITY_UNCLEAR]
+    assert reason.message.startswith(
+        "the 6 photos that can tell who the character is show 6 different people"
+    )
+    assert not report.accepted
+
+
+def test_three_photos_of_one_person_among_strangers_name_the_character(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    # 3 of 7 is no majority, but no one else is in more than one photo.
+    face = tmp_path / "c" / "face"
+    _three_arderns(face, ardern)
+    for name in STRANGERS[:4]:
+        shutil.copy(PEOPLE / name, face / Path(name).name)
+    report = preflight(tmp_path / "c")
+    for name in ("ardern.jpg", "ardern_closeup.jpg", "ardern_studio.jpg"):
+        assert report.image(f"face/{name}").accepted, name
+    for name in STRANGERS[:4]:
+        assert ReasonCode.IDENTITY_MISMATCH in report.image(f"face/{Path(name).name}").codes
+
+
+def test_body_photos_alone_vote_for_the_character(tmp_path: Path, ardern: np.ndarray) -> None:
+    body = tmp_path / "c" / "body" / "front"
+    _three_arderns(body, ardern)
+    shutil.copy(PEOPLE / "check" / "hopper_navy.jpg", body / "stranger.jpg")
+    report = preflight(tmp_path / "c")
+    assert report.image("body/front/stranger.jpg").codes == (ReasonCode.IDENTITY_MISMATCH,)
+    assert report.image("body/front/ardern_studio.jpg").accepted
+    assert not any("identity not checked" in w for w in report.warnings)
+
+
+def test_reference_photos_of_someone_else_than_the_folder_s_person_are_questioned(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    _three_arderns(tmp_path / "c" / "face", ardern)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    shutil.copy(EXAMPLES / "obama.jpg", ref / "known.jpg")
+    report = preflight(tmp_path / "c", reference=ref)
+    assert all(ReasonCode.IDENTITY_MISMATCH in i.codes for i in report.images)
+    assert (
+        "3 of the 3 photos that could vote show one person, who is not the person of the "
+        "reference photos: check that --reference names this character"
+    ) in report.warnings
+    # The right reference: no doubt raised.
+    shutil.copy(EXAMPLES / "ardern.jpg", ref / "known.jpg")
+    right = preflight(tmp_path / "c", reference=ref)
+    assert all(i.accepted for i in right.images)
+    assert not any("--reference names" in w for w in right.warnings)
+
+
 def test_a_body_photo_of_someone_else_is_an_identity_mismatch(
     tmp_path: Path, ardern: np.ndarray
 ) -> None:
@@ -439,12 +516,16 @@ def test_body_photos_alone_are_judged_against_reference_photos(tmp_path: Path) -
     report = preflight(tmp_path / "c", reference=ref)
     assert report.image("body/front/ardern.jpg").accepted
     assert ReasonCode.IDENTITY_MISMATCH in report.image("body/front/stranger.jpg").codes
-    # Without references there is nothing to judge body photos alone against.
+    # Without references two body photos are too few to tell who the character is,
+    # and the report says so, and that they show two people.
     alone = preflight(tmp_path / "c")
     assert all(i.identity_score is None for i in alone.images)
-    # No warning but the one about the head-and-shoulders portrait among body photos.
-    (warning,) = alone.warnings
-    assert warning.startswith("1 accepted body photo is a close-up") and "stranger" in warning
+    close_up, unchecked = sorted(alone.warnings)
+    assert close_up.startswith("1 accepted body photo is a close-up") and "stranger" in close_up
+    assert unchecked == (
+        "identity not checked: 2 photos with a usable face, and they look like 2 different "
+        "people; 3 needed to tell who the character is (or give reference photos)"
+    )
 
 
 def test_a_face_not_surely_found_in_a_body_photo_is_not_judged(

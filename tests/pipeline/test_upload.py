@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from animus_prep import Client, Policy, preflight
 from animus_prep.client import RetryPolicy
 from animus_prep.pipeline.journal import WorkJournal
-from animus_prep.pipeline.upload import upload_accepted
+from animus_prep.pipeline.upload import UploadError, upload_accepted, upload_folder
 from animus_prep.sandbox import serve_in_thread
 from photos import scene, write
 
@@ -78,3 +80,35 @@ def test_a_file_changed_since_the_check_is_not_uploaded(tmp_path: Path) -> None:
         assert "changed since the check" in (outcomes["face/f0.jpg"].error or "")
         assert outcomes["face/f1.jpg"].status == "uploaded"
         assert len(client.assets.list(cid).assets) == 2
+
+
+PEOPLE = Path(__file__).resolve().parents[1] / "data" / "people"
+STRANGERS = ("tune/biden_blue_room.jpg", "check/henner_bokeh.jpg", "check/hopper_navy.jpg")
+
+
+def test_photos_of_strangers_are_not_uploaded_as_one_character(tmp_path: Path) -> None:
+    face = tmp_path / "c" / "face"
+    face.mkdir(parents=True)
+    for name in STRANGERS:
+        shutil.copy(PEOPLE / name, face)
+    with serve_in_thread(api_keys={KEY: 100}) as url, _client(url) as client:
+        with pytest.raises(UploadError) as stopped:
+            upload_folder(tmp_path / "c", client, name="Strangers")
+        assert not client.characters.list().characters
+    assert "identity_unclear 3" in str(stopped.value)
+
+
+def test_the_pre_flight_s_warnings_are_said_before_uploading(tmp_path: Path) -> None:
+    face = tmp_path / "c" / "face"
+    face.mkdir(parents=True)
+    for name in STRANGERS[:2]:
+        shutil.copy(PEOPLE / name, face)
+    said: list[str] = []
+    with serve_in_thread(api_keys={KEY: 100}) as url, _client(url) as client:
+        summary = upload_folder(tmp_path / "c", client, name="Two", log=said.append)
+    assert [o.status for o in summary.uploads] == ["uploaded", "uploaded"]
+    assert (
+        "pre-flight warning: identity not checked: 2 photos with a usable face, and they "
+        "look like 2 different people; 3 needed to tell who the character is (or give "
+        "reference photos)"
+    ) in said

@@ -26,7 +26,10 @@ class IdentityVerdict:
 
     target: Embedding | None
     source: str
-    """`reference`, `dominant` (the set's largest same-person group, a majority), `none`."""
+    """`reference`; `dominant` (the set's largest same-person group: a majority, or at
+    least `min_faces` photos and more than twice any other group); `unclear` (enough
+    photos, but no such group: they show several people, and which one is the character
+    cannot be told); `none` (too few photos to tell)."""
     note: str | None = None
 
 
@@ -78,28 +81,55 @@ def judge_identity(
     reference: Sequence[Embedding] = (),
     min_faces: int = 3,
 ) -> IdentityVerdict:
-    """The identity from reference photos, or the one most of `embeddings` share."""
+    """The identity from reference photos, or the one most of `embeddings` share.
+
+    With no reference, the photos are split into same-person groups. The largest is the
+    character when it is a majority, or when it holds at least `min_faces` photos and
+    more than twice the next largest (three photos of one person among strangers).
+    Otherwise, from `min_faces` photos up, the verdict is `unclear`, with a note that
+    says how many people the photos show.
+    """
     if reference:
         return IdentityVerdict(centroid(reference), "reference")
-    if len(embeddings) < min_faces:
-        n = len(embeddings)
+    n = len(embeddings)
+    matrix = np.stack(list(embeddings.values())) if n else np.zeros((0, 0), np.float32)
+    groups = same_person_groups(matrix, threshold)
+    if n < min_faces:
+        several = f", and they look like {len(groups)} different people" if len(groups) > 1 else ""
         return IdentityVerdict(
             None,
             "none",
-            note=f"identity not checked: {n} distinct face photo{'' if n == 1 else 's'} "
-            f"of one person with a usable face, {min_faces} needed to tell who the "
-            "character is (or give reference photos)",
+            note=f"identity not checked: {n} photo{'' if n == 1 else 's'} with a usable "
+            f"face{several}; {min_faces} needed to tell who the character is (or give "
+            "reference photos)",
         )
-    matrix = np.stack(list(embeddings.values()))
-    same = (matrix @ matrix.T) >= threshold
-    best = int(np.argmax(same.sum(axis=1)))
-    group = np.flatnonzero(same[best])
-    # The dominant identity must be a true majority, or nobody can be called an impostor.
-    if len(group) * 2 <= len(embeddings):
-        return IdentityVerdict(
-            None,
-            "none",
-            note="identity not checked: no person appears in most of the face photos "
-            "(give reference photos to check them against)",
-        )
-    return IdentityVerdict(centroid([matrix[i] for i in group]), "dominant")
+    largest = len(groups[0])
+    runner_up = len(groups[1]) if len(groups) > 1 else 0
+    if largest * 2 > n or (largest >= min_faces and largest > 2 * runner_up):
+        return IdentityVerdict(centroid([matrix[i] for i in groups[0]]), "dominant")
+    if largest == 1:
+        shown = f"{n} different people, each in one photo"
+    else:
+        shown = f"{len(groups)} people, none of them in more than {largest} photos"
+    return IdentityVerdict(
+        None,
+        "unclear",
+        note=f"the {n} photos that can tell who the character is show {shown}: keep one "
+        "person's photos, or name the character with --reference",
+    )
+
+
+def same_person_groups(matrix: npt.NDArray[np.float32], threshold: float) -> list[list[int]]:
+    """Rows of `matrix` (unit embeddings) split into same-person groups, largest first:
+    the face alike to the most others takes them all as its group, then the same among
+    the rest, until none is left."""
+    left = list(range(len(matrix)))
+    groups: list[list[int]] = []
+    while left:
+        rest = matrix[left]
+        same = (rest @ rest.T) >= threshold
+        best = int(np.argmax(same.sum(axis=1)))
+        group = [left[i] for i in np.flatnonzero(same[best])]
+        groups.append(group)
+        left = [i for i in left if i not in group]
+    return groups

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
 
-from ..faces.identity import Embedding, judge_identity, similarities
+from ..faces.identity import Embedding, cosine, judge_identity, similarities
 from ..faces.types import Face
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
@@ -317,8 +317,10 @@ def _apply_identity(
 ) -> tuple[dict[int, float], list[str], Embedding | None]:
     """Score face photos, and body photos whose face was embedded, against the
     character's identity; flag the other people. The identity comes from the reference
-    photos, or from the person most face photos show (body photos do not vote). Also
-    returns the identity (an embedding) when one was found."""
+    photos, or from the person most face photos show (`judge_identity`; body photos vote
+    only when too few face photos can). Photos that show several people, none of whom
+    can be taken for the character, are `identity_unclear`. Also returns the identity
+    (an embedding) when one was found."""
     warnings: list[str] = []
     unavailable = next(
         (a.faces.unavailable for a in analyses if a.faces and a.faces.unavailable), None
@@ -327,21 +329,24 @@ def _apply_identity(
         return {}, [f"{unavailable}; face checks were skipped"], None
     if not policy.faces or not policy.identity:
         return {}, warnings, None
-    if not references and not any(a.candidate.kind == "face" for a in analyses):
-        # Body photos only, or no photo at all, and no reference: there is no identity to
-        # check against, so saying it was not checked would only be noise.
-        return {}, warnings, None
     embeddings = main_face_embeddings(analyses)
+    if not references and not embeddings and not any(a.candidate.kind == "face" for a in analyses):
+        # Body photos only, none with a face clear enough to recognise, and no reference:
+        # there is no identity to check, so saying it was not checked would be noise.
+        return {}, warnings, None
     # Each picture votes once: copies of one photo must not outvote the rest. A photo of
     # several people does not vote: its main face need not be the character's, and group
-    # photos of others could outvote the character (they are still scored below).
-    voters = {
+    # photos of others could outvote the character (they are still scored below). Body
+    # photos vote only when too few face photos can (a folder of body photos).
+    eligible = {
         i: e
         for i, e in embeddings.items()
         if i not in duplicate_of
-        and analyses[i].candidate.kind == "face"
         and all(r.code is not ReasonCode.MULTIPLE_FACES for r in reasons[i])
     }
+    voters = {i: e for i, e in eligible.items() if analyses[i].candidate.kind == "face"}
+    if len(voters) < policy.identity_min_faces:
+        voters = eligible
     ref = [
         a.faces.embedding
         for a in references
@@ -353,12 +358,18 @@ def _apply_identity(
     verdict = judge_identity(
         voters, policy.identity_threshold, reference=ref, min_faces=policy.identity_min_faces
     )
+    if verdict.source == "unclear":
+        for i in voters:
+            reasons[i].append(Reason(ReasonCode.IDENTITY_UNCLEAR, verdict.note or ""))
+        return {}, warnings, None
     if verdict.note:
         warnings.append(verdict.note)
     if verdict.target is None:
         return {}, warnings, None
+    if ref:
+        warnings.extend(_reference_doubts(voters, verdict.target, policy))
     # Every embedded face is scored, copies included, against the one identity.
-    against = "the reference photos" if ref else "the person in most of the face photos"
+    against = "the reference photos" if ref else "the person in the most photos"
     scores, mismatches = identity_mismatches(embeddings, verdict.target, policy, against)
     for i, reason in mismatches.items():
         if any(r.code is ReasonCode.MULTIPLE_FACES for r in reasons[i]):
@@ -368,11 +379,26 @@ def _apply_identity(
     strangers = sum(1 for i in voters if i in mismatches)
     if not ref and strangers >= 2 and strangers * 4 >= len(voters):
         warnings.append(
-            f"{strangers} of the {len(voters)} face photos that could vote show someone "
-            "other than the person most of them show: check that this is the right "
+            f"{strangers} of the {len(voters)} photos that could vote show someone other "
+            "than the person in the most of them: check that this is the right "
             "character's folder, or name photos of the character with --reference"
         )
     return scores, warnings, verdict.target
+
+
+def _reference_doubts(
+    voters: Mapping[int, Embedding], reference: Embedding, policy: Policy
+) -> list[str]:
+    """A warning when the person most of the photos show is not the reference photos'
+    (the wrong folder given as --reference, or the wrong photos in this one)."""
+    own = judge_identity(voters, policy.identity_threshold, min_faces=policy.identity_min_faces)
+    if own.target is None or cosine(own.target, reference) >= policy.identity_threshold:
+        return []
+    mine = sum(cosine(e, own.target) >= policy.identity_threshold for e in voters.values())
+    return [
+        f"{mine} of the {len(voters)} photos that could vote show one person, who is not "
+        "the person of the reference photos: check that --reference names this character"
+    ]
 
 
 def _close_ups(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int, str]:

@@ -208,6 +208,8 @@ def _run(
     faces = [i for i in report.accepted if i.kind == "face"]
     bodies = [i for i in report.accepted if i.kind == "body"]
     say(f"pre-flight: {len(report.accepted)} of {len(report.images)} photos accepted")
+    for warning in report.warnings:
+        say(f"pre-flight warning: {warning}")
     if not faces:
         raise PipelineError("no face photo was accepted; fix the rejected ones and run again")
     summary.done("pre-flight", f"{len(report.accepted)} of {len(report.images)} photos accepted")

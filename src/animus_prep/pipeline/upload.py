@@ -136,6 +136,8 @@ def upload_folder(
             report=report,
         )
     say = log or (lambda _msg: None)
+    for warning in report.warnings:
+        say(f"pre-flight warning: {warning}")
     try:
         with WorkJournal(root / JOURNAL_NAME, lock=True) as journal:
             cid = character_id
