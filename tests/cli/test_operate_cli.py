@@ -105,6 +105,21 @@ def test_status_of_an_unknown_character_is_a_clear_error(cli: Cli) -> None:
     assert "404" in result.err and "Traceback" not in result.err
 
 
+def test_status_and_review_of_an_unknown_character_still_print_their_json(cli: Cli) -> None:
+    # A script reading stdout gets a document that says what went wrong, not nothing.
+    status = cli("status", "char_nobody", "--json")
+    assert status.code == 1
+    doc = json.loads(status.out)
+    assert doc["schema"] == "animus-prep.status/1" and doc["character_id"] == "char_nobody"
+    assert "404" in doc["error"]
+    review = cli("review", "char_nobody", "--json")
+    assert review.code == 1 and "Traceback" not in review.err
+    doc = json.loads(review.out)
+    assert doc["schema"] == "animus-prep.review/1" and doc["references"] is None
+    assert "404" in doc["error"] and doc["resume"].startswith("animus-prep review char_nobody")
+    assert doc["dataset_approved"] is False
+
+
 # review
 
 

@@ -108,15 +108,13 @@ def _run_review(args: argparse.Namespace) -> int:
         existing_folder(args.reference)
     say = say_for(args)
     summary = ReviewSummary()
+    references: list[ImageReport] | None = None
+    source = ""
     with open_client(args) as client:
         try:
             references, source = _references(args, client, policy)
-        except NoReferencesError as exc:
-            sys.stderr.write(f"animus-prep: error: {exc}\n")
-            return EXIT_REJECTED
-        faces = sum(r.embedding is not None for r in references)
-        say(f"references: {faces} face photos of {source} for identity")
-        try:
+            faces = sum(r.embedding is not None for r in references)
+            say(f"references: {faces} face photos of {source} for identity")
             review_character(
                 client,
                 args.character_id,
@@ -128,31 +126,56 @@ def _run_review(args: argparse.Namespace) -> int:
                 log=say,
                 summary=summary,
             )
+        except NoReferencesError as exc:
+            sys.stderr.write(f"animus-prep: error: {exc}\n")
+            _write_json(args, summary, references, source, error=str(exc), resume=None)
+            return EXIT_REJECTED
         except (AnimusError, KeyboardInterrupt) as exc:
             _stopped(args, summary, exc)
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
             write_report(args, summary, effective, character_id=args.character_id, stopped=reason)
+            _write_json(
+                args, summary, references, source, error=reason, resume=command_line(args.argv)
+            )
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return EXIT_REJECTED
     write_report(args, summary, effective, character_id=args.character_id)
     if output_format(args) == "json":
-        doc = {
-            "schema": SCHEMA,
-            "character_id": args.character_id,
-            "references": {
-                "source": source,
-                "identity": sum(r.embedding is not None for r in references),
-                "photos": len(references),
-            },
-            **summary.to_json(),
-        }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        _write_json(args, summary, references, source)
     else:
         _print(summary, say)
     if args.dry_run:
         return EXIT_OK
     return EXIT_OK if summary.dataset_approved else EXIT_REJECTED
+
+
+def _write_json(
+    args: argparse.Namespace,
+    summary: ReviewSummary,
+    references: list[ImageReport] | None,
+    source: str,
+    **stop: str | None,
+) -> None:
+    """With --json, the `animus-prep.review/1` document; a stopped review's carries
+    ``error`` and ``resume`` (None: a rerun as it is cannot succeed), and ``references``
+    None when it stopped before they were known."""
+    if output_format(args) != "json":
+        return
+    doc = {
+        "schema": SCHEMA,
+        "character_id": args.character_id,
+        "references": None
+        if references is None
+        else {
+            "source": source,
+            "identity": sum(r.embedding is not None for r in references),
+            "photos": len(references),
+        },
+        **summary.to_json(),
+        **stop,
+    }
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
 def _references(

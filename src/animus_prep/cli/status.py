@@ -7,6 +7,8 @@ import json
 import sys
 
 from .._argtypes import api_id
+from ..client import AnimusError
+from ..pipeline.status import SCHEMA as STATUS_SCHEMA
 from ..pipeline.status import CharacterStatus, character_status
 from .common import EXIT_OK, Subcommands
 from .connect import add_connection_options, open_client
@@ -28,8 +30,15 @@ def add_status(sub: Subcommands) -> None:
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    with open_client(args) as client:
-        status = character_status(client, args.character_id)
+    try:
+        with open_client(args) as client:
+            status = character_status(client, args.character_id)
+    except (AnimusError, KeyboardInterrupt) as exc:
+        if args.json:  # the document still comes, with `error`
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            doc = {"schema": STATUS_SCHEMA, "character_id": args.character_id, "error": reason}
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        raise
     if args.json:
         sys.stdout.write(json.dumps(status.to_json(), indent=2) + "\n")
     else:
