@@ -752,3 +752,30 @@ def test_in_a_photo_of_two_people_the_mismatch_names_the_largest_face(
     assert ReasonCode.MULTIPLE_FACES in pair.codes
     (reason,) = [r for r in pair.reasons if r.code is ReasonCode.IDENTITY_MISMATCH]
     assert reason.message.startswith("its largest face looks like someone else")
+
+
+def _in_a_wide_frame(photo: Path, person_height: int) -> bytes:
+    """The photo, ``person_height`` px tall, in the middle of a 6000x4000 frame of grain."""
+    rng = np.random.default_rng(3)
+    noise = rng.normal(128, 60, (4000, 6000, 3)).astype(np.float32)
+    frame = cv2.GaussianBlur(noise, (0, 0), 1.2).clip(0, 255).astype(np.uint8)
+    img = Image.open(photo).convert("RGB")
+    img = img.resize((round(img.width * person_height / img.height), person_height), Image.LANCZOS)
+    y, x = (4000 - img.height) // 2, (6000 - img.width) // 2
+    frame[y : y + img.height, x : x + img.width] = np.asarray(img)
+    return jpeg(frame)
+
+
+@pytest.mark.parametrize(
+    ("photo", "verdict"),
+    [("tune/studio_grey_bw.jpg", set()), ("tune/biden_blue_room.jpg", {"face_too_small"})],
+)
+def test_a_small_head_in_a_wide_frame_is_found_not_called_no_face(
+    photo: str, verdict: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _in_a_wide_frame(PEOPLE / photo, 700)
+    # The face is about 25 px at the first look's size: found only on a closer look, and
+    # then judged for what it is (sharp and large enough, or too small for a crop).
+    assert codes(data) == verdict
+    monkeypatch.setattr("animus_prep.inspection.faces.CLOSER_LONG_SIDE", 1)
+    assert codes(data) == {"no_face"}

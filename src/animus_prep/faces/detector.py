@@ -129,6 +129,17 @@ class YuNetDetector:
             fx, fy = fx * to_full, fy * to_full
         return [face.scaled(fx, fy) for face in found.to_faces()]
 
+    def closer(self, long_side: int) -> YuNetDetector:
+        """The same detector at another input size: a larger one finds smaller faces,
+        at a cost that grows with its area."""
+        return YuNetDetector(
+            score_threshold=self.score_threshold,
+            nms_threshold=self.nms_threshold,
+            top_k=self.top_k,
+            long_side=long_side,
+            threads=self.threads,
+        )
+
     def confirm(self, rgb: npt.NDArray[np.uint8], face: Face, *, min_score: float) -> bool:
         """Whether ``face`` (in ``rgb``'s pixels) is found again at a finer scale.
 

@@ -240,6 +240,7 @@ def analyze_decoded(
             look_for_turn=policy.rotated
             and min(result.width, result.height) >= least_side(candidate.kind, policy),
             turn_needs_face=candidate.kind == "body",
+            look_closer=candidate.kind == "face",
         )
         findings = _face_sharpness_at_full_detail(result, findings)
     usable = findings if findings is not None and findings.unavailable is None else None

@@ -68,6 +68,11 @@ _BOX_MIDDLE = 0.2
 # 150-250 px here, inside YuNet's 10-300 px range, and a second person at a third of
 # that size is still 50 px; 480 px runs in half the time of 640 px.
 DETECT_LONG_SIDE = 480
+# A face photo with no face found at that size is looked at again at twice it, when the
+# photo is that large: a head in a wide frame (a 340 px face in a 6000x4000 photo is 27
+# px at 480) is found and judged for its size, not called "no face". Photos with a face
+# never pay for it.
+CLOSER_LONG_SIDE = 2 * DETECT_LONG_SIDE
 
 
 # A photo turned sideways or upside down (a missing or wrong EXIF orientation) shows its
@@ -330,6 +335,16 @@ def _confirmed(
     return kept
 
 
+def _closer_look(rgb: npt.NDArray[np.uint8], detector: FaceDetector, policy: Policy) -> list[Face]:
+    """The faces found by `detector` at `CLOSER_LONG_SIDE` (or the photo's own size when
+    smaller), when it has that size and the photo is notably larger than the first look."""
+    closer = getattr(detector, "closer", None)
+    long_side = min(CLOSER_LONG_SIDE, max(rgb.shape[:2]))
+    if closer is None or long_side < DETECT_LONG_SIDE * 5 // 4:
+        return []
+    return [f for f in closer(long_side).detect(rgb) if f.score >= policy.face_min_score]
+
+
 def find_faces(
     rgb: npt.NDArray[np.uint8],
     scale: float,
@@ -342,19 +357,23 @@ def find_faces(
     embed_min_score: float = 0.0,
     look_for_turn: bool = False,
     turn_needs_face: bool = False,
+    look_closer: bool = False,
 ) -> FaceFindings:
     """Detect faces in an upright reduced copy (`scale` = full pixels per copy pixel).
     With ``embed``, the main face is embedded when it is at least ``embed_min_height``
     px tall in ``rgb`` and its detector score at least ``embed_min_score``. With
     ``look_for_turn``, whether the photo looks turned (`upright_turn`); with
     ``turn_needs_face`` too, only when a face was found as it stands (a body photo may
-    rightly show none)."""
+    rightly show none). With ``look_closer``, a large photo in which no face is found is
+    searched again at `CLOSER_LONG_SIDE` (detectors that have a `closer` size)."""
     try:
         if detector is None or (embed and embedder is None):
             default_detector, default_embedder = _default_models()
             detector = detector or default_detector
             embedder = embedder or default_embedder
         found = [f for f in detector.detect(rgb) if f.score >= policy.face_min_score]
+        if not found and look_closer:
+            found = _closer_look(rgb, detector, policy)
         # The largest face is the subject; a confident small face does not outrank it.
         found.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         found = _confirmed(rgb, found, detector, policy)
