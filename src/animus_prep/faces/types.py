@@ -75,7 +75,7 @@ class FaceEmbedder(Protocol):
     An embedder may also offer ``embed_unnormalised(rgb, face)``, the vector before its
     normalisation (as `SFaceEmbedder` does): the pre-flight then calls it instead of
     ``embed``, normalises the result itself, and reads the raw length (a face that
-    embeds weakly may be upside down: `inspection.faces.upside_down`)."""
+    embeds weakly may be turned: `inspection.faces.turned_by_strength`)."""
 
     def embed(self, rgb: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.float32]:
         """The identity vector of ``face`` (found in ``rgb``): 128 float32, unit length."""
