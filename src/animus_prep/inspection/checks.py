@@ -178,8 +178,8 @@ def check_upscaled(e: Evidence, policy: Policy) -> CheckResult:
         "resolution",
         source >= policy.min_side,
         ReasonCode.UPSCALED,
-        f"looks enlarged from about {w}x{h}: it holds no more detail than a photo that "
-        f"size, under {policy.min_side} px (a blur applied after it was taken does the same)",
+        f"looks enlarged from about {w}x{h}, or blurred: it holds no more detail than a "
+        f"photo that size, under {policy.min_side} px (find the original, or a sharper one)",
         score=source,
         threshold=float(policy.min_side),
     )
@@ -441,8 +441,8 @@ Check = Callable[[Evidence, Policy], CheckResult | None]
 CHECKS: tuple[Check, ...] = (
     check_size,
     check_server_limits,
-    check_upscaled,
     check_sharpness,
+    check_upscaled,
     check_server_sharpness,
     check_dark,
     check_bright,
