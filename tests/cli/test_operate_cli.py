@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from animus_prep.cli import build_parser, main
 from animus_prep.cli.connect import command_line, retry_policy
 from animus_prep.client import Status
+from animus_prep.pipeline.journal import WorkJournal
 from animus_prep.sandbox import close_app, create_app, injected_defects, serve_in_thread
 from characters import charges, example_copy, prepared_character, setup_client
 
@@ -187,6 +188,41 @@ def test_review_approves_the_dataset_with_only_clean_renders(
     # Rerun: the dataset is approved already, nothing to do.
     again = cli("review", cid, "--workers", "1")
     assert again.code == 0 and "approved already" in again.out
+
+
+def test_the_regeneration_budget_holds_across_reviews_of_one_character(
+    cli: Cli, server: Server, tmp_path: Path, state_dir: Path
+) -> None:
+    # As if an earlier review, interrupted, had sent every flawed render back once: with
+    # a budget of one, this review deletes them rather than paying for more renders.
+    cid = character(server, tmp_path, "Budget", augment=False, approve=False)
+    dry = json.loads(cli("review", cid, "--dry-run", "--json", "--workers", "1").out)
+    flawed = {v["image_id"] for v in dry["verdicts"] if v["action"] == "regenerate"}
+    assert flawed
+    with WorkJournal(state_dir / "journal.sqlite") as journal:
+        for image_id in flawed:
+            journal.record_regeneration(cid, image_id, 1)
+    result = cli(
+        "review", cid, "--json", "--workers", "1", "--poll-interval", "0.05",
+        "--max-regenerations", "1",
+    )  # fmt: skip
+    doc = json.loads(result.out)
+    actions = {v["image_id"]: v["action"] for v in doc["verdicts"]}
+    assert {actions[i] for i in flawed} == {"delete"}
+    assert doc["regenerated"] == 0
+
+
+def test_a_review_whose_state_journal_cannot_be_kept_goes_on_and_says_so(
+    cli: Cli, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = character(server, tmp_path, "Stateless", augment=False, approve=False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    monkeypatch.setenv("ANIMUS_PREP_STATE_DIR", str(blocker / "state"))
+    result = cli("review", cid, "--workers", "1", "--poll-interval", "0.05")
+    assert "the regeneration budget holds for this run only" in result.err
+    assert result.code == 0 and "dataset approved" in result.out
+    assert "Traceback" not in result.err
 
 
 def test_review_writes_its_html_report(cli: Cli, server: Server, tmp_path: Path) -> None:

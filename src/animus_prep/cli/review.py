@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator, MutableMapping
 
 from .._argtypes import api_id
 from ..client import AnimusError, Client
@@ -18,6 +20,7 @@ from ..pipeline.dataset import (
     review_character,
     review_references,
 )
+from ..pipeline.journal import JournaledTries, JournalError, WorkJournal, state_journal_path
 from ..pipeline.review import ReviewSummary
 from ..policy import Policy
 from .common import (
@@ -38,6 +41,7 @@ from .connect import (
     Say,
     add_connection_options,
     command_line,
+    notice_for,
     open_client,
     report_stop,
     say_for,
@@ -115,17 +119,19 @@ def _run_review(args: argparse.Namespace) -> int:
             references, source = _references(args, client, policy)
             faces = sum(r.embedding is not None for r in references)
             say(f"references: {faces} face photos of {source} for identity")
-            review_character(
-                client,
-                args.character_id,
-                references,
-                policy,
-                max_regenerations=args.max_regenerations,
-                dry_run=args.dry_run,
-                poll_interval=args.poll_interval,
-                log=say,
-                summary=summary,
-            )
+            with _regenerations(args) as tries:
+                review_character(
+                    client,
+                    args.character_id,
+                    references,
+                    policy,
+                    max_regenerations=args.max_regenerations,
+                    dry_run=args.dry_run,
+                    poll_interval=args.poll_interval,
+                    log=say,
+                    tries=tries,
+                    summary=summary,
+                )
         except NoReferencesError as exc:
             sys.stderr.write(f"animus-prep: error: {exc}\n")
             _write_json(args, summary, references, source, error=str(exc), resume=None)
@@ -148,6 +154,26 @@ def _run_review(args: argparse.Namespace) -> int:
     if args.dry_run:
         return EXIT_OK
     return EXIT_OK if summary.dataset_approved else EXIT_REJECTED
+
+
+@contextlib.contextmanager
+def _regenerations(args: argparse.Namespace) -> Iterator[MutableMapping[str, int]]:
+    """The regenerations asked of each render of the character, kept in the user's state
+    journal (`state_journal_path`) so that --max-regenerations holds across an
+    interrupted review and its rerun; for this run only when that journal cannot be
+    opened (said as a notice)."""
+    if args.dry_run:
+        yield {}
+        return
+    path = state_journal_path()
+    try:
+        journal = WorkJournal(path)
+    except JournalError as exc:
+        notice_for(args)(f"the regeneration budget holds for this run only: {exc}")
+        yield {}
+        return
+    with journal:
+        yield JournaledTries(journal, args.character_id)
 
 
 def _write_json(

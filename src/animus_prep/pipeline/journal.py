@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -28,6 +29,21 @@ except ImportError:  # Windows: no advisory locks; commands are then not kept ap
 
 JOURNAL_NAME = ".animus-prep/journal.sqlite"
 """Where a character folder keeps its journal, relative to the folder."""
+
+STATE_DIR_VARIABLE = "ANIMUS_PREP_STATE_DIR"
+"""Where commands that work on a character without its folder (`review`) keep their
+journal: this folder when set, else ``$XDG_STATE_HOME/animus-prep`` (by default
+``~/.local/state/animus-prep``)."""
+
+
+def state_journal_path() -> Path:
+    """The journal of commands that have no character folder (`STATE_DIR_VARIABLE`)."""
+    folder = os.environ.get(STATE_DIR_VARIABLE)
+    if not folder:
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        folder = str(Path(base) / "animus-prep")
+    return Path(folder) / "journal.sqlite"
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -341,3 +357,27 @@ def _exclusive(path: Path) -> IO[bytes] | None:
             "wait for it to finish"
         ) from None
     return handle
+
+
+class JournaledTries(MutableMapping[str, int]):
+    """Regenerations per render, kept in the journal so the budget holds across runs."""
+
+    def __init__(self, journal: WorkJournal, cid: str) -> None:
+        self._journal, self._cid = journal, cid
+        self._counts = journal.regenerations(cid)
+
+    def __getitem__(self, key: str) -> int:
+        return self._counts[key]
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self._journal.record_regeneration(self._cid, key, value)
+        self._counts[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._counts[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._counts)
+
+    def __len__(self) -> int:
+        return len(self._counts)

@@ -8,7 +8,7 @@ uploads, renders or pays for anything twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from ..inspection.run import preflight
 from ..policy import Policy
 from .character import CharacterError, folder_character
 from .dataset import review_character
-from .journal import JOURNAL_NAME, JournalError, WorkJournal, ensure_writable
+from .journal import JOURNAL_NAME, JournaledTries, JournalError, WorkJournal, ensure_writable
 from .review import ReviewSummary
 from .training import (
     MIN_FACE_IMAGES,
@@ -249,30 +249,6 @@ def _run(
     return summary
 
 
-class _JournaledTries(MutableMapping[str, int]):
-    """Regenerations per render, kept in the journal so the budget holds across runs."""
-
-    def __init__(self, journal: WorkJournal, cid: str) -> None:
-        self._journal, self._cid = journal, cid
-        self._counts = journal.regenerations(cid)
-
-    def __getitem__(self, key: str) -> int:
-        return self._counts[key]
-
-    def __setitem__(self, key: str, value: int) -> None:
-        self._journal.record_regeneration(self._cid, key, value)
-        self._counts[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._counts[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._counts)
-
-    def __len__(self) -> int:
-        return len(self._counts)
-
-
 def _approve_dataset(
     client: Client,
     journal: WorkJournal,
@@ -291,7 +267,7 @@ def _approve_dataset(
         policy,
         poll_interval=min(poll_interval, 2.0),
         log=say,
-        tries=_JournaledTries(journal, cid),
+        tries=JournaledTries(journal, cid),
     )
     if not r.verdicts and r.dataset_approved:
         summary.done("dataset", r.note or "approved earlier")
