@@ -134,6 +134,18 @@ def test_odd_file_names_are_escaped_and_the_page_still_writes(tmp_path: Path) ->
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".r.html")] == []
 
 
+def test_a_name_with_a_direction_override_or_a_line_break_cannot_pass_for_another(
+    tmp_path: Path,
+) -> None:
+    # Shown raw, U+202E makes "\u202eevil.jpg" read "gpj.live", and U+2028 breaks a line.
+    face = tmp_path / "c" / "face"
+    write(face / "\u202eevil.jpg", photo("astronaut", 700))
+    write(face / "two\u2028lines\nhere.jpg", photo("astronaut", 600))
+    html = write_html_report(preflight(tmp_path / "c"), tmp_path / "r.html").read_text("utf-8")
+    assert "\u202e" not in html and "\u2028" not in html
+    assert "face/\\u202eevil.jpg" in html and "two\\u2028lines\\nhere.jpg" in html
+
+
 def test_a_report_that_cannot_be_written_names_its_own_path(tmp_path: Path) -> None:
     report = Report(str(tmp_path), Policy(), ())
     target = tmp_path / "no" / "such" / "report.html"

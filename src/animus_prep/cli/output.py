@@ -13,6 +13,7 @@ import sys
 import time
 from typing import ClassVar, TextIO
 
+from .._text import printable
 from ..inspection.report import Report
 from ..reasons import Reason
 
@@ -61,27 +62,9 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-_CONTROLS = (
-    {
-        c: f"\\x{c:02x}" if c < 256 else f"\\u{c:04x}"
-        for c in (*range(32), *range(127, 160), 0x2028, 0x2029, *range(0x202A, 0x202F))
-    }
-    | {c: f"\\u{c:04x}" for c in range(0x2066, 0x206A)}
-    | {
-        ord("\n"): "\\n",
-        ord("\r"): "\\r",
-        ord("\t"): "\\t",
-    }
-)
-
-
 def as_printed(text: str) -> str:
-    """``text`` as the text output prints it: a file name's undecodable bytes (lone
-    surrogates) as ``\\udcXX`` escapes, and control characters (a line break in a name,
-    C0 and C1 controls, line and paragraph separators, bidirectional overrides) as
-    ``\\n``, ``\\x1b``, ``\\u202e``..., so that every entry stays on its line, reads in
-    its own order, and columns are measured on what is shown."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").translate(_CONTROLS)
+    """``text`` as the text output prints it (`_text.printable`)."""
+    return printable(text)
 
 
 def _short_path(path: str, width: int) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import html
 
+from .._text import printable
+
 
 def esc(text: object) -> str:
-    """``text`` escaped for HTML content and attribute values.
-
-    File names that are not valid in the file system's encoding reach Python as lone
-    surrogates; they are written as ``\\udcXX`` escapes (as on the terminal and in the
-    JSON report) so the page can still be saved as UTF-8.
-    """
-    clean = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
-    return html.escape(clean, quote=True)
+    """``text`` escaped for HTML content and attribute values, shown as on the terminal
+    (`_text.printable`): a file name's undecodable bytes as ``\\udcXX`` escapes (so the
+    page can be saved as UTF-8), and control characters, line separators and
+    bidirectional overrides as escapes (so a name cannot pass for another)."""
+    return html.escape(printable(str(text)), quote=True)
