@@ -150,7 +150,7 @@ def _run_review(args: argparse.Namespace) -> int:
     if output_format(args) == "json":
         _write_json(args, summary, references, source)
     else:
-        _print(summary, say)
+        _print(summary, say, tell_for(args))
     if args.dry_run:
         return EXIT_OK
     return EXIT_OK if summary.dataset_approved else EXIT_REJECTED
@@ -226,7 +226,9 @@ def _references(
     return review_references(photos, folder, where), where
 
 
-def _print(summary: ReviewSummary, out: Say) -> None:
+def _print(summary: ReviewSummary, out: Say, summary_line: Say) -> None:
+    """A dry run's decisions (``out``: none with -q), then the summary lines, which -q
+    keeps (``summary_line``)."""
     verb = "would " if summary.dry_run else ""
     if summary.dry_run:  # a real review said what it did as it went
         for v, action in zip(summary.verdicts, summary.actions, strict=False):
@@ -238,11 +240,11 @@ def _print(summary: ReviewSummary, out: Say) -> None:
         f"{len(summary.deleted)} {verb}delete"
     )
     if summary.verdicts:
-        out(counts)
-    if summary.dataset_approved:
-        out("dataset approved")
+        summary_line(counts)
+    if summary.dataset_approved and not (summary.note and not summary.verdicts):
+        summary_line("dataset approved")  # (else the note says it was, earlier)
     if summary.note:
-        out(summary.note)
+        summary_line(summary.note)
 
 
 def _stopped(args: argparse.Namespace, summary: ReviewSummary, exc: BaseException) -> None:
