@@ -175,6 +175,28 @@ def test_a_cancelled_training_ends_the_watch_with_an_error(
     assert outcomes["body"].state is Status.CANCELLED
 
 
+def test_a_watch_stopped_early_leaves_the_last_status_seen(
+    ready: tuple[Client, str, Path],
+) -> None:
+    client, cid, _ = ready
+    outcomes = start_trainings(client, cid, ["body"])
+    assert outcomes["body"].status == "queued"
+    seen: list[str] = []
+
+    def stop_once_training(kind: str, p: TrainingProgress) -> None:
+        seen.append((p.job.status or "") if p.job else "")
+        if p.state is Status.ACTIVE and p.progress:
+            raise KeyboardInterrupt  # as Ctrl-C in the middle of the watch
+
+    with pytest.raises(KeyboardInterrupt):
+        watch_trainings(
+            client, cid, outcomes, timeout=60, interval=0.02, on_progress=stop_once_training
+        )
+    body = outcomes["body"]
+    assert body.state is Status.ACTIVE and body.status == seen[-1].lower() != "queued"
+    assert body.progress is not None and body.to_json()["progress"] == body.progress
+
+
 def test_following_a_log_shows_every_line_once_until_the_job_ends(
     ready: tuple[Client, str, Path],
 ) -> None:

@@ -51,6 +51,8 @@ class TrainingOutcome:
     started: bool = False
     """Started (and charged) by this call, rather than found."""
     credits: float | None = None
+    progress: float | None = None
+    """Percent done at the last look, while it trains (None when not known)."""
 
     @property
     def state(self) -> Status:
@@ -63,6 +65,7 @@ class TrainingOutcome:
             "status": self.status,
             "started": self.started,
             "credits_deducted": self.credits,
+            "progress": self.progress,
         }
 
 
@@ -142,7 +145,13 @@ def watch_trainings(
         if outcome.state.is_terminal or not outcome.job_id:
             continue
 
-        def progress(p: TrainingProgress, kind: str = kind) -> None:
+        def progress(
+            p: TrainingProgress, kind: str = kind, outcome: TrainingOutcome = outcome
+        ) -> None:
+            # What a watch stopped early (a timeout, Ctrl-C) reports: the last status seen.
+            if p.job is not None and p.job.status:
+                outcome.status = p.job.status.lower()
+                outcome.progress = None if p.state.is_terminal else p.progress
             if on_progress is not None:
                 on_progress(kind, p)
 
@@ -150,6 +159,7 @@ def watch_trainings(
             cid, outcome.job_id, timeout=timeout, interval=interval, on_progress=progress
         )
         outcome.status = ((final.job.status if final.job else None) or "unknown").lower()
+        outcome.progress = None
     ended = [o for o in outcomes.values() if o.state in (Status.FAILED, Status.CANCELLED)]
     if ended:
         names = ", ".join(f"{o.kind} LoRA {o.status} (job {o.job_id})" for o in ended)
