@@ -298,6 +298,28 @@ def test_logs_shows_the_tail_and_follows_a_running_training_to_its_end(
     assert tail.out.splitlines() == full[-3:]
 
 
+def test_a_follow_stopped_by_its_timeout_or_ctrl_c_says_how_to_go_on(
+    cli: Cli, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = character(server, tmp_path, "Followed")
+    with setup_client(server.url, KEY) as client:
+        job = client.training.start_body_lora(cid).job_id or ""
+        result = cli("logs", cid, "--follow", "--timeout", "0.01", "--poll-interval", "0.05")
+        # The same job, named (another may start meanwhile), and no short timeout again.
+        resume = f"resume with: animus-prep logs {cid} {job} --follow --poll-interval 0.05"
+        assert result.code == 1 and resume in result.out.splitlines()
+
+        def interrupted(*_args: object, **_kwargs: object) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr("animus_prep.cli.training.follow_logs", interrupted)
+        stopped = cli("logs", cid, job, "--follow", "--timeout=5")
+        client.training.wait(cid, job, timeout=60, interval=0.05)
+    assert stopped.code == 130
+    assert "stopped: interrupted" in stopped.out
+    assert f"resume with: animus-prep logs {cid} {job} --follow" in stopped.out.splitlines()
+
+
 def test_cancel_stops_a_running_training_and_refuses_a_finished_one(
     cli: Cli, server: Server, tmp_path: Path
 ) -> None:

@@ -25,7 +25,14 @@ from ..pipeline.training import (
     watch_trainings,
 )
 from .common import EXIT_OK, EXIT_REJECTED, Subcommands, number_between, positive_int
-from .connect import add_connection_options, command_line, open_client, report_stop, say_for
+from .connect import (
+    add_connection_options,
+    command_line,
+    open_client,
+    report_stop,
+    say_for,
+    tell_for,
+)
 from .watch import Console, training_watcher
 
 TRAIN_SCHEMA = "animus-prep.train/1"
@@ -203,26 +210,51 @@ def _run_logs(args: argparse.Namespace) -> int:
             for line in lines:
                 say(line)
             return EXIT_OK
-        final = follow_logs(
-            client,
-            args.character_id,
-            job_id,
-            say,
-            lines=args.lines,
-            interval=args.poll_interval,
-            timeout=args.timeout,
-        )
+        try:
+            final = follow_logs(
+                client,
+                args.character_id,
+                job_id,
+                say,
+                lines=args.lines,
+                interval=args.poll_interval,
+                timeout=args.timeout,
+            )
+        except KeyboardInterrupt:
+            report_stop(
+                tell_for(args), "interrupted", [], ["following the log to the end"],
+                _follow_again(args, job_id),
+            )  # fmt: skip
+            raise
     if final is not None and final.state.is_terminal:
         say(f"job {job_id} ended: {final.status}")
         return EXIT_OK
     report_stop(
-        say,
+        tell_for(args),
         f"still running after --timeout {args.timeout:g}s",
         [],
         ["following the log to the end"],
-        command_line(args.argv),
+        _follow_again(args, job_id),
     )
     return EXIT_REJECTED
+
+
+def _follow_again(args: argparse.Namespace, job_id: str) -> str:
+    """The command that goes on following: the same job (named, should another start
+    meanwhile), without the --timeout that stopped this one."""
+    argv: list[str] = []
+    skip = False
+    for arg in args.argv:
+        if skip:
+            skip = False
+        elif arg == "--timeout":
+            skip = True
+        elif not arg.startswith("--timeout="):
+            argv.append(arg)
+    if args.job_id is None:
+        at = argv.index(args.character_id) + 1 if args.character_id in argv else len(argv)
+        argv.insert(at, job_id)
+    return command_line(argv)
 
 
 def add_cancel(sub: Subcommands) -> None:
