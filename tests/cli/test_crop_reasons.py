@@ -30,8 +30,8 @@ def test_every_skipped_crop_lists_its_reason_codes(
     small = [r["code"] for r in crops["ardern_small.jpg"]["reasons"]]
     assert set(small) == {"too_small", "face_too_small", "duplicate"}
     assert [r["code"] for r in crops["ardern_blurry.jpg"]["reasons"]] == [
-        "upscaled",
         "blurry",
+        "upscaled",
         "duplicate",
     ]
     # The human-readable field stays as it was, for the tools that read it.
