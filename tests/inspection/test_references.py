@@ -3,6 +3,7 @@ identity check off."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -99,3 +100,17 @@ def test_every_command_exits_2_naming_the_unusable_references(
     assert "notes.txt: unreadable" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (character / ".animus-prep").exists() or command[0] == "check"
+
+
+def test_one_photo_may_be_the_reference(character: Path) -> None:
+    (character / "face" / "stranger.jpg").write_bytes(
+        (EXAMPLES / "face" / "obama.jpg").read_bytes()
+    )
+    proc = _cli(
+        "check", str(character), "--reference", str(EXAMPLES / "face" / "ardern.jpg"),
+        "--workers", "1", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    images = {i["path"]: i for i in json.loads(proc.stdout)["images"]}
+    assert images["face/a.jpg"]["accepted"] and images["face/a.jpg"]["identity_score"] > 0.5
+    assert [r["code"] for r in images["face/stranger.jpg"]["reasons"]] == ["identity_mismatch"]

@@ -68,6 +68,15 @@ def existing_folder(path: str) -> Path:
     raise UsageError(f"{path}: no such folder")
 
 
+def existing_reference(path: str) -> Path:
+    """``path`` for --reference: a folder of photos known to show the character, or one
+    such photo; else a UsageError."""
+    reference = Path(path)
+    if not reference.exists():
+        raise UsageError(f"--reference {path}: no such folder or photo")
+    return reference
+
+
 def resolve_policy(args: argparse.Namespace, folder: str | Path | None = None) -> EffectivePolicy:
     """The policy a command runs with, and where each value came from: ``--config``, else
     the file found for ``folder`` (by default the command's PATH), else the defaults; then

@@ -22,7 +22,7 @@ from .common import (
     add_report_option,
     add_run_options,
     batch_policy,
-    existing_folder,
+    existing_reference,
     load_policy,
     number_between,
     output_format,
@@ -72,8 +72,8 @@ def add_check(sub: Subcommands) -> None:
     p.add_argument("--no-faces", action="store_true", help="skip face detection and identity")
     p.add_argument(
         "--reference",
-        metavar="DIR",
-        help="photos known to show the character, for the identity check",
+        metavar="PATH",
+        help="photos known to show the character (a folder, or one photo), for the identity check",
     )
     p.add_argument(
         "-v",
@@ -129,7 +129,7 @@ def _run_check(args: argparse.Namespace) -> int:
         if getattr(args, flag):
             raise UsageError(f"--{flag.replace('_', '-')} goes with --batch")
     if args.reference:
-        existing_folder(args.reference)
+        existing_reference(args.reference)
     if args.view is not None and args.kind != "body":
         raise UsageError("--view goes with --kind body (a character folder names its views)")
     with work_executor(args.scheduler, args.workers, [Path(args.path)]) as executor:

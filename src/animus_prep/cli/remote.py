@@ -26,6 +26,7 @@ from .common import (
     add_report_option,
     add_run_options,
     existing_folder,
+    existing_reference,
     number_between,
     output_format,
     positive_int,
@@ -55,9 +56,9 @@ SANDBOX_POLL_INTERVAL = 0.2
 def _add_reference_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference",
-        metavar="DIR",
-        help="photos known to show the character, for the identity check (exit 2 when "
-        "none of them can be used)",
+        metavar="PATH",
+        help="photos known to show the character (a folder, or one photo), for the identity "
+        "check (exit 2 when none of them can be used)",
     )
 
 
@@ -175,7 +176,7 @@ def _scratch_journal() -> Iterator[Path]:
 def _run_upload(args: argparse.Namespace) -> int:
     root = existing_folder(args.path)
     if args.reference:
-        existing_folder(args.reference)
+        existing_reference(args.reference)
     effective = resolve_policy(args)
     say = say_for(args)
     bar, check_bar = ProgressBar(quiet=args.quiet), ProgressBar(quiet=args.quiet)
@@ -289,7 +290,7 @@ def _run_pipeline(args: argparse.Namespace) -> int:
             "goes without it"
         )
     if args.reference:
-        existing_folder(args.reference)
+        existing_reference(args.reference)
     effective = resolve_policy(args)
     interval = poll_interval(args)
     console = Console(sys.stderr if output_format(args) != "text" else sys.stdout, quiet=args.quiet)

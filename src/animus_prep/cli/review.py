@@ -30,7 +30,7 @@ from .common import (
     UsageError,
     add_report_option,
     add_run_options,
-    existing_folder,
+    existing_reference,
     number_between,
     output_format,
     process_pool,
@@ -68,8 +68,9 @@ def add_review(sub: Subcommands) -> None:
     p.add_argument("character_id", metavar="CHARACTER_ID", type=api_id, help="the character's id")
     p.add_argument(
         "--reference",
-        metavar="DIR",
-        help="face photos known to show the character (default: its uploaded face images)",
+        metavar="PATH",
+        help="face photos known to show the character (a folder, or one photo; default: its "
+        "uploaded face images)",
     )
     p.add_argument(
         "--max-regenerations",
@@ -109,7 +110,7 @@ def _run_review(args: argparse.Namespace) -> int:
     effective = resolve_policy(args, args.reference)
     policy = effective.policy
     if args.reference:
-        existing_folder(args.reference)
+        existing_reference(args.reference)
     say = say_for(args)
     summary = ReviewSummary()
     references: list[ImageReport] | None = None
