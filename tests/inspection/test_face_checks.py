@@ -811,3 +811,20 @@ def test_a_small_head_in_a_wide_frame_is_found_not_called_no_face(
     assert codes(data) == verdict
     monkeypatch.setattr("animus_prep.inspection.faces.CLOSER_LONG_SIDE", 1)
     assert codes(data) == {"no_face"}
+
+
+def test_the_face_s_measurements_are_in_the_metrics_whatever_the_verdict(
+    tmp_path: Path, ardern: np.ndarray
+) -> None:
+    face = tmp_path / "c" / "face"
+    write(face / "sharp.jpg", ardern)
+    write(face / "soft.jpg", gaussian(closer(ardern), 6))
+    report = preflight(tmp_path / "c", policy=Policy(identity=False))
+    sharp, soft = report.image("face/sharp.jpg"), report.image("face/soft.jpg")
+    assert sharp.accepted and ReasonCode.BLURRY in soft.codes
+    edge = sharp.metrics["face_edge_width"]
+    assert isinstance(edge, float) and edge <= POLICY.max_face_edge_width
+    assert soft.metrics["face_edge_width"] > POLICY.max_face_edge_width  # type: ignore[operator]
+    p10, p50, p90 = (sharp.metrics[f"face_luma_p{n}"] for n in (10, 50, 90))
+    assert isinstance(p50, float) and p10 <= p50 <= p90  # type: ignore[operator]
+    assert sharp.metrics["face_clipped_fraction"] == 0.0

@@ -16,7 +16,7 @@ from ..faces.types import Face
 from ..policy import Policy
 from ..reasons import Reason, ReasonCode
 from .analysis import ImageAnalysis, spread_vector
-from .checks import rejection
+from .checks import face_blur_in_training_crop, rejection
 from .colour import FACE_COLOUR
 from .dedup import MIRRORED
 from .discover import Kind
@@ -26,7 +26,7 @@ from .report import ImageReport, MetricValue, Report
 from .selection import select_within_cap
 
 
-def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
+def _metrics(a: ImageAnalysis, policy: Policy) -> dict[str, MetricValue]:
     out: dict[str, MetricValue] = {"file_bytes": a.file_bytes}
     m = a.measurements
     if m is not None:
@@ -59,6 +59,7 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
         out["jpeg_quality"] = a.jpeg_quality
     if a.orientation != 1:
         out["exif_orientation"] = a.orientation
+    out.update(_face_metrics(a, policy))
     face_saturation = _face_saturation(a)
     if face_saturation is not None:
         out["face_saturation"] = round(face_saturation, 1)
@@ -73,6 +74,25 @@ def _metrics(a: ImageAnalysis) -> dict[str, MetricValue]:
             out["face_strength_turned"] = round(turn.strength_turned, 3)
     if a.print is not None:
         out["phash"] = f"{a.print.phash:016x}"
+    return out
+
+
+def _face_metrics(a: ImageAnalysis, policy: Policy) -> dict[str, MetricValue]:
+    """What the face checks measured of the main face, passed or not: its blur in the
+    training crop (`face_edge_width`, against `max_face_edge_width`) and its exposure."""
+    out: dict[str, MetricValue] = {}
+    findings, m = a.faces, a.measurements
+    if findings is None or m is None or findings.main is None:
+        return out
+    blur = face_blur_in_training_crop(findings, m.width, m.height, policy)
+    if blur is not None:
+        out["face_edge_width"] = round(blur, 4)
+    exposure = findings.face_exposure
+    if exposure is not None:
+        out["face_luma_p10"] = round(exposure.p10, 1)
+        out["face_luma_p50"] = round(exposure.p50, 1)
+        out["face_luma_p90"] = round(exposure.p90, 1)
+        out["face_clipped_fraction"] = round(exposure.clipped_fraction, 4)
     return out
 
 
@@ -143,7 +163,7 @@ def assemble(
             height=a.height,
             format=a.format,
             sha256=a.sha256,
-            metrics=_metrics(a),
+            metrics=_metrics(a, policy),
             duplicate_of=(
                 analyses[duplicate_of[i][0]].candidate.relpath
                 if i in duplicate_of
