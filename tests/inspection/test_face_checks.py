@@ -828,3 +828,22 @@ def test_the_face_s_measurements_are_in_the_metrics_whatever_the_verdict(
     p10, p50, p90 = (sharp.metrics[f"face_luma_p{n}"] for n in (10, 50, 90))
     assert isinstance(p50, float) and p10 <= p50 <= p90  # type: ignore[operator]
     assert sharp.metrics["face_clipped_fraction"] == 0.0
+
+
+@pytest.mark.parametrize(("share", "noted"), [(0.27, True), (0.12, False)])
+def test_a_sure_small_second_face_gets_a_note_not_a_rejection(
+    tmp_path: Path, ardern: np.ndarray, ardern_face: Face, share: float, noted: bool
+) -> None:
+    # Another person's face (a poster, a passer-by) at a quarter of the main face's size
+    # is too small to reject the photo for, and a LoRA may still learn it.
+    other = np.asarray(Image.open(PEOPLE / "check" / "hopper_navy.jpg").convert("RGB"))
+    other_face = YuNetDetector().detect(other)[0]
+    f = share * max(ardern_face.box[2:]) / max(other_face.box[2:])
+    small = np.asarray(Image.fromarray(other).resize((round(512 * f), round(600 * f))))
+    scene = ardern.copy()
+    scene[10 : 10 + small.shape[0], 10 : 10 + small.shape[1]] = small
+    write(tmp_path / "c" / "face" / "poster.jpg", scene)
+    image = preflight(tmp_path / "c", policy=Policy(identity=False)).image("face/poster.jpg")
+    assert image.accepted
+    notes = [n for n in image.notes if n.startswith("another_face: a second face, ")]
+    assert bool(notes) is noted, image.notes

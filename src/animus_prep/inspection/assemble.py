@@ -149,6 +149,7 @@ def assemble(
     accepted_close_ups = [analyses[i].candidate.relpath for i in close_ups if not reasons[i]]
     if accepted_close_ups:
         warnings.append(_close_up_warning(accepted_close_ups, policy))
+    others = _other_faces(analyses, policy)
     monochromes = _monochromes(analyses, policy)
     accepted_monochromes = [analyses[i].candidate.relpath for i in monochromes if not reasons[i]]
     if accepted_monochromes:
@@ -170,7 +171,7 @@ def assemble(
                 else linked.get(i)
             ),
             duplicate_mirrored=i in copies and copies[i].how == MIRRORED,
-            notes=a.notes + tuple(n[i] for n in (close_ups, monochromes) if i in n),
+            notes=a.notes + tuple(n[i] for n in (close_ups, others, monochromes) if i in n),
             faces=_faces(a),
             identity_score=identity.get(i),
             embedding=a.faces.embedding if a.faces is not None else None,
@@ -449,6 +450,37 @@ def _close_up_warning(paths: Sequence[str], policy: Policy) -> str:
         f"{named}; the body LoRA learns the body from body photos: put close-ups in "
         "face/ and photos that show the body in body/"
     )
+
+
+OTHER_FACE_NOTE_RATIO = 0.2
+"""A sure face in a face photo from this share of the main face's size (up to where it
+counts as another person: `Policy.second_face_min_ratio`) gets a note: a poster or a
+passer-by behind the character, too small to reject the photo for, which a LoRA may
+still learn."""
+
+
+def _other_faces(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int, str]:
+    """Face photos that show a sure second face too small to count as another person,
+    each with its note."""
+    notes: dict[int, str] = {}
+    for i, a in enumerate(analyses):
+        if a.candidate.kind != "face" or a.faces is None or a.faces.main is None:
+            continue
+        main = a.faces.main
+        side = max(main.box[2], main.box[3])
+        for f in a.faces.faces[1:]:
+            other = max(f.box[2], f.box[3])
+            share = other / side if side > 0 else 0.0
+            sure = f.score >= policy.second_face_min_score
+            if sure and OTHER_FACE_NOTE_RATIO <= share < policy.second_face_min_ratio:
+                notes[i] = (
+                    f"another_face: a second face, {other:.0f} px against the main face's "
+                    f"{side:.0f} px (detector score {f.score:.2f}), too small to count as "
+                    f"another person (under {policy.second_face_min_ratio:.0%} of its size): "
+                    "crop it out if it is not the character"
+                )
+                break
+    return notes
 
 
 def _monochromes(analyses: Sequence[ImageAnalysis], policy: Policy) -> dict[int, str]:
