@@ -137,6 +137,17 @@ def test_crop_writes_face_centred_squares_never_upscaled(tmp_path: Path) -> None
     assert "no_face" in skipped["face/coffee.jpg"]
 
 
+def test_crop_warns_when_its_size_is_under_what_the_server_takes(tmp_path: Path) -> None:
+    src = EXAMPLES / "sources" / "ardern.jpg"
+    small = run("crop", str(src), "--out", str(tmp_path / "a"), "--size", "300")
+    assert small.returncode == 0
+    assert "warning: --size 300 makes crops under 512 px" in small.stderr
+    with Image.open(next((tmp_path / "a").iterdir())) as img:
+        assert img.size == (300, 300)  # made as asked all the same
+    usual = run("crop", str(src), "--out", str(tmp_path / "b"))
+    assert "warning" not in usual.stderr
+
+
 def test_crop_upscales_only_when_allowed(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()

@@ -212,6 +212,11 @@ def _run_crop(args: argparse.Namespace) -> int:
         Path(args.out).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {args.out}: cannot make a folder there ({exc.strerror})") from exc
+    if args.size < policy.min_side:
+        sys.stderr.write(
+            f"animus-prep: warning: --size {args.size} makes crops under {policy.min_side} px, "
+            "the least the server takes for a reference photo\n"
+        )
     with process_pool(args.workers) as executor:
         try:
             outcomes = crop_sources(
