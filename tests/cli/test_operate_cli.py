@@ -225,6 +225,18 @@ def test_a_review_whose_state_journal_cannot_be_kept_goes_on_and_says_so(
     assert "Traceback" not in result.err
 
 
+def test_a_dry_run_before_rendering_warns_of_too_few_face_images(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    cid = character(server, tmp_path, "Unrendered", augment=False, render=False)
+    result = cli("review", cid, "--dry-run", "--json", "--workers", "1")
+    doc = json.loads(result.out)
+    assert result.code == 0 and doc["note"].startswith("the dataset has not been rendered")
+    assert [w[:40] for w in doc["warnings"]] == ["the character has 2 face images; its fac"]
+    with setup_client(server.url, KEY) as client:
+        assert not client.dataset.status(cid).total_images  # still nothing rendered
+
+
 def test_review_writes_its_html_report(cli: Cli, server: Server, tmp_path: Path) -> None:
     cid = character(server, tmp_path, "Reported", augment=False, approve=False)
     page = tmp_path / "review.html"

@@ -108,9 +108,7 @@ def review_character(
         summary.note = f"the dataset was approved already ({status.approved_images} renders)"
         return summary
     if not status.total_images:
-        if dry_run:
-            summary.note = "the dataset has not been rendered yet: nothing to judge"
-            return summary
+        # Said before rendering (a dry run says it too: the cheap place to learn it).
         faces = client.characters.get(cid).face_images_count or 0
         if faces < MIN_FACE_IMAGES:
             warning = (
@@ -120,6 +118,9 @@ def review_character(
             )
             summary.warnings.append(warning)
             say(f"warning: {warning}")
+        if dry_run:
+            summary.note = "the dataset has not been rendered yet: nothing to judge"
+            return summary
         started = client.dataset.generate(cid, use_default_prompts=True)
         say(f"dataset: rendering {started.total_images or '?'} images")
     return review_dataset(
