@@ -125,6 +125,18 @@ def test_non_json_error_body_keeps_text(mode: str) -> None:
     assert info.value.request_id is None
 
 
+def test_an_error_page_s_message_is_its_words_without_markup(mode: str) -> None:
+    page = (
+        "<!DOCTYPE html><html><head><title>502</title><style>h1{color:red}</style></head>"
+        "<body><h1>Bad gateway</h1>\n<p>upstream &amp; proxy</p></body></html>"
+    )
+    recorder = Recorder(lambda r: httpx.Response(409, text=page))
+    with pytest.raises(APIStatusError) as info:
+        run(mode, lambda c: c.characters.get("c1"), recorder, max_retries=0)
+    assert info.value.message == "Bad gateway upstream & proxy"
+    assert info.value.body == page  # the body itself kept as it came
+
+
 def test_non_json_success_is_a_validation_error(mode: str) -> None:
     recorder = Recorder(
         lambda r: httpx.Response(200, text="ok", headers={"content-type": "text/plain"})

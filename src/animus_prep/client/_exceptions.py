@@ -23,6 +23,8 @@ the server sent back is redacted, so no attribute of an error leads to the key.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -219,8 +221,21 @@ def error_message(body: object, status_code: int, reason: str = "") -> str:
             if text:
                 return text
     elif isinstance(body, str) and body.strip():
-        return body.strip()[:500]
+        return _page_text(body.strip())[:500] or reason or f"HTTP {status_code}"
     return reason or f"HTTP {status_code}"
+
+
+_TAG = re.compile(r"<[^>]*>")
+_HEAD = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _page_text(body: str) -> str:
+    """An error page's words without its markup (a proxy's ``<h1>Bad gateway</h1>``
+    reads ``Bad gateway``); other text as it is."""
+    if not body.startswith("<"):
+        return body
+    text = html.unescape(_TAG.sub(" ", _HEAD.sub(" ", body)))
+    return " ".join(text.split())
 
 
 def _as_text(value: object) -> str:
