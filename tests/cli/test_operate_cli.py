@@ -356,6 +356,20 @@ def test_cancel_stops_a_running_training_and_refuses_a_finished_one(
     assert doc["error"].startswith("not cancelled")
 
 
+def test_a_refused_face_lora_names_the_command_that_watches_the_body_lora(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    # Two face images: the face LoRA is refused, the body LoRA starts (and is paid for).
+    cid = character(server, tmp_path, "HalfTrained", augment=False)
+    result = cli("train", cid, "--wait", "--poll-interval", "0.05")
+    assert result.code == 1 and "face LoRA: refused" in result.out
+    assert "the body LoRA started is training" in result.out
+    assert f"resume with: animus-prep train {cid} --body --wait" in result.out.splitlines()
+    watched = cli("train", cid, "--body", "--wait", "--poll-interval", "0.05")
+    assert watched.code == 0, watched.out + watched.err
+    assert "body LoRA: succeeded" in watched.out
+
+
 def test_train_before_the_dataset_is_approved_is_refused_without_charge(
     cli: Cli, server: Server, tmp_path: Path
 ) -> None:

@@ -165,6 +165,14 @@ def _stopped(
         note = "a rerun watches the running trainings; it starts (and pays for) none twice"
     add = [] if failed or refused or args.wait else ["--wait"]
     resume = command_line(args.argv, add=add)
+    training = [o.kind for o in outcomes.values() if o.job_id and not o.state.is_terminal]
+    if refused and training:
+        # The other LoRA was started (and paid for): the command that goes on watches it;
+        # the refused one is started once what the server said is fixed.
+        resume = command_line(["train", args.character_id, *(f"--{k}" for k in training), "--wait"])
+        note += (
+            f"; the {' and '.join(training)} LoRA started is training: the command below watches it"
+        )
     report_stop(console.say, reason, done, not_done, resume, note, error=exc)
     return reason, resume
 
