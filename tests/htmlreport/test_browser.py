@@ -8,6 +8,7 @@ made that way: ``ANIMUS_PREP_ARTIFACTS=docs pytest tests/htmlreport/test_browser
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -190,3 +191,31 @@ def test_a_screenshot_of_the_report(browser: Chromium, tmp_path: Path) -> None:
             im.convert("RGB").quantize(256).save(target, optimize=True)
     else:
         shutil.copy(shot, tmp_path / "report-screenshot.png")
+
+
+def test_long_render_ids_and_names_stay_inside_their_cards(report: Report, tmp_path: Path) -> None:
+    # The server's ids are long unbroken strings; they wrap rather than run off the card.
+    review = example_review(report)
+    long_id = "img_" + "0391de467bcc41f9909f869b" * 3
+    review.verdicts = [
+        dataclasses.replace(v, image_id=f"{long_id}{n}", filename=f"{long_id}{n}.jpg")
+        for n, v in enumerate(review.verdicts)
+    ]
+    page = write_html_report(review, tmp_path / "review.html")
+    assert CHROMIUM is not None
+    with Chromium(CHROMIUM) as chromium:
+        chromium.page(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        )
+        chromium.open(page.as_uri())
+        shown = chromium.evaluate(
+            "[...document.querySelectorAll('figure.card')].map(card => card.textContent)"
+        )
+        overflowing = chromium.evaluate(
+            "[...document.querySelectorAll('figure.card *')]"
+            ".filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0)"
+            ".map(e => e.className || e.tagName)"
+        )
+    assert any(long_id in text for text in shown)
+    assert overflowing == []
