@@ -222,12 +222,7 @@ class ClientCore:
         if call.binary:
             page = _error_page(response)
             if page is not None:
-                raise exc.APIResponseValidationError(
-                    f"{call.method} {self._url(call)}: expected a file, got {page}",
-                    method=call.method,
-                    url=self._url(call),
-                    status_code=response.status_code,
-                )
+                raise self._unusable(call, response, f"expected a file, got {page}")
             return call.parse(response.content)
         body, problem = self._decode(response)
         result: object = None
@@ -236,14 +231,20 @@ class ClientCore:
             result, problem, field = self._shape(call, body)
         if problem is not None:
             # Raised here, outside any handler, so it carries no exception context.
-            raise exc.APIResponseValidationError(
-                f"{call.method} {self._url(call)}: {problem}",
-                method=call.method,
-                url=self._url(call),
-                status_code=response.status_code,
-                field=field,
-            )
+            raise self._unusable(call, response, problem, field)
         return cast(T, result)
+
+    def _unusable(
+        self, call: Call[Any], response: httpx.Response, problem: str, field: str | None = None
+    ) -> exc.APIResponseValidationError:
+        """The error for a success whose body cannot be used, and why."""
+        return exc.APIResponseValidationError(
+            f"{call.method} {self._url(call)}: {problem}",
+            method=call.method,
+            url=self._url(call),
+            status_code=response.status_code,
+            field=field,
+        )
 
     def _shape(self, call: Call[Any], body: object) -> tuple[object, str | None, str | None]:
         """(result, problem, missing field) of handing ``body`` to the call's parser."""
