@@ -325,7 +325,7 @@ def test_a_follow_stopped_by_its_timeout_or_ctrl_c_says_how_to_go_on(
             raise KeyboardInterrupt
 
         monkeypatch.setattr("animus_prep.cli.training.follow_logs", interrupted)
-        stopped = cli("logs", cid, job, "--follow", "--timeout=5")
+        stopped = cli("logs", cid, job, "--follow", "--time", "5")  # argparse takes it
         client.training.wait(cid, job, timeout=60, interval=0.05)
     assert stopped.code == 130
     assert "stopped: interrupted" in stopped.out
@@ -364,7 +364,9 @@ def test_a_refused_face_lora_names_the_command_that_watches_the_body_lora(
     result = cli("train", cid, "--wait", "--poll-interval", "0.05")
     assert result.code == 1 and "face LoRA: refused" in result.out
     assert "the body LoRA started is training" in result.out
-    assert f"resume with: animus-prep train {cid} --body --wait" in result.out.splitlines()
+    # The same options (the server's address among them), for the LoRA that is training.
+    resume = f"resume with: animus-prep train {cid} --wait --poll-interval 0.05 --body"
+    assert resume in result.out.splitlines()
     watched = cli("train", cid, "--body", "--wait", "--poll-interval", "0.05")
     assert watched.code == 0, watched.out + watched.err
     assert "body LoRA: succeeded" in watched.out

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from animus_prep.pipeline.journal import (
+    STATE_DIR_VARIABLE,
     JobRecord,
     JournalBusyError,
+    JournaledTries,
     JournalError,
     WorkJournal,
     ensure_writable,
+    state_journal_path,
 )
 
 
@@ -127,3 +130,26 @@ def test_a_missing_character_folder_is_not_made_by_an_upload(tmp_path: Path) -> 
     ):
         upload_folder(missing, client, name="X")
     assert not missing.exists()
+
+
+def test_two_commands_on_one_character_see_each_other_s_regenerations(tmp_path: Path) -> None:
+    with WorkJournal(tmp_path / "j.sqlite") as first, WorkJournal(tmp_path / "j.sqlite") as second:
+        mine, theirs = JournaledTries(first, "c1"), JournaledTries(second, "c1")
+        mine["r1"] = mine.get("r1", 0) + 1
+        assert theirs.get("r1", 0) == 1  # read when asked for, not when opened
+        theirs["r1"] = theirs.get("r1", 0) + 1
+        assert mine["r1"] == 2 and JournaledTries(first, "c2").get("r1") is None
+
+
+def test_the_state_journal_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(STATE_DIR_VARIABLE, str(tmp_path / "mine"))
+    assert state_journal_path() == tmp_path / "mine" / "journal.sqlite"
+    monkeypatch.delenv(STATE_DIR_VARIABLE)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert state_journal_path() == tmp_path / "state" / "animus-prep" / "journal.sqlite"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/state")  # ignored, as the spec says
+    expected = tmp_path / "home" / ".local" / "state" / "animus-prep" / "journal.sqlite"
+    assert state_journal_path() == expected

@@ -157,3 +157,22 @@ def test_the_regeneration_budget_holds_across_interrupted_reviews(
     assert regenerated, "the seed gives bad renders to regenerate"
     assert max(regenerated.count(i) for i in regenerated) == 1
     assert all(tries[i] == 1 for i in regenerated)
+
+
+def test_a_render_whose_face_is_too_small_to_find_at_first_look_is_not_approved(
+    references: tuple[Path, list[Any]],
+) -> None:
+    # The closer look of face photos (whose face size is then judged) is not spent on
+    # renders, whose face size is not: a 20 px face would be embedded and approved.
+    import io
+
+    from PIL import Image
+
+    person = Image.open(references[0] / "body" / "front" / "ardern_studio.jpg").convert("RGB")
+    canvas = Image.new("RGB", (832, 1216), (120, 130, 140))
+    small = person.resize((round(person.width * 130 / person.height), 130), Image.LANCZOS)
+    canvas.paste(small, ((832 - small.width) // 2, 1216 - 180))
+    buf = io.BytesIO()
+    canvas.save(buf, "JPEG", quality=95)
+    (verdict,) = judge_renders([("r1", "r1.jpg", buf.getvalue())], references[1], Policy())
+    assert ReasonCode.NO_FACE in {r.code for r in verdict.reasons}

@@ -215,7 +215,8 @@ def _run_crop(args: argparse.Namespace) -> int:
     if args.size < policy.min_side:
         sys.stderr.write(
             f"animus-prep: warning: --size {args.size} makes crops under {policy.min_side} px, "
-            "the least the server takes for a reference photo\n"
+            "the smallest reference photo the policy accepts (the server takes none under "
+            "512 px)\n"
         )
     with process_pool(args.workers) as executor:
         try:

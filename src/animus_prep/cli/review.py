@@ -20,7 +20,14 @@ from ..pipeline.dataset import (
     review_character,
     review_references,
 )
-from ..pipeline.journal import JournaledTries, JournalError, WorkJournal, state_journal_path
+from ..pipeline.journal import (
+    STATE_DIR_VARIABLE,
+    JournalDamagedError,
+    JournaledTries,
+    JournalError,
+    WorkJournal,
+    state_journal_path,
+)
 from ..pipeline.review import ReviewSummary
 from ..policy import Policy
 from .common import (
@@ -170,7 +177,11 @@ def _regenerations(args: argparse.Namespace) -> Iterator[MutableMapping[str, int
     try:
         journal = WorkJournal(path)
     except JournalError as exc:
-        notice_for(args)(f"the regeneration budget holds for this run only: {exc}")
+        why = "is damaged" if isinstance(exc, JournalDamagedError) else "cannot be made or opened"
+        notice_for(args)(
+            f"the regeneration budget holds for this run only: the journal {path} {why} "
+            f"(set {STATE_DIR_VARIABLE} to a folder of your own to keep it there)"
+        )
         yield {}
         return
     with journal:

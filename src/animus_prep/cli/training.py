@@ -169,7 +169,8 @@ def _stopped(
     if refused and training:
         # The other LoRA was started (and paid for): the command that goes on watches it;
         # the refused one is started once what the server said is fixed.
-        resume = command_line(["train", args.character_id, *(f"--{k}" for k in training), "--wait"])
+        kept = [a for a in args.argv if a not in ("--face", "--body")]
+        resume = command_line(kept, add=[*(f"--{k}" for k in training), "--wait"])
         note += (
             f"; the {' and '.join(training)} LoRA started is training: the command below watches it"
         )
@@ -253,11 +254,13 @@ def _follow_again(args: argparse.Namespace, job_id: str) -> str:
     argv: list[str] = []
     skip = False
     for arg in args.argv:
+        flag = arg.split("=", 1)[0]
+        timeout = len(flag) > 4 and "--timeout".startswith(flag)  # argparse takes --time too
         if skip:
             skip = False
-        elif arg == "--timeout":
+        elif timeout and "=" not in arg:
             skip = True
-        elif not arg.startswith("--timeout="):
+        elif not timeout:
             argv.append(arg)
     if args.job_id is None:
         at = argv.index(args.character_id) + 1 if args.character_id in argv else len(argv)

@@ -240,7 +240,9 @@ def analyze_decoded(
             look_for_turn=policy.rotated
             and min(result.width, result.height) >= least_side(candidate.kind, policy),
             turn_needs_face=candidate.kind == "body",
-            look_closer=candidate.kind == "face",
+            # A face found only on a closer look is small: worth finding where its size is
+            # judged (`face_too_small`), not where it is not (renders: face_crop_side 1).
+            look_closer=candidate.kind == "face" and policy.face_crop_side > 1,
         )
         findings = _face_sharpness_at_full_detail(result, findings)
     usable = findings if findings is not None and findings.unavailable is None else None

@@ -351,14 +351,11 @@ def _apply_identity(
     if not policy.faces or not policy.identity:
         return {}, warnings, None
     embeddings = main_face_embeddings(analyses)
-    if not references and not embeddings and not any(a.candidate.kind == "face" for a in analyses):
-        # Body photos only, none with a face clear enough to recognise, and no reference:
-        # there is no identity to check, so saying it was not checked would be noise.
-        return {}, warnings, None
     # Each picture votes once: copies of one photo must not outvote the rest. A photo of
     # several people does not vote: its main face need not be the character's, and group
     # photos of others could outvote the character (they are still scored below). Body
-    # photos vote only when too few face photos can (a folder of body photos).
+    # photos vote only when too few face photos can (a folder of body photos), and not
+    # for a picture that votes already (one kept in face/ and in body/ too).
     eligible = {
         i: e
         for i, e in embeddings.items()
@@ -366,8 +363,18 @@ def _apply_identity(
         and all(r.code is not ReasonCode.MULTIPLE_FACES for r in reasons[i])
     }
     voters = {i: e for i, e in eligible.items() if analyses[i].candidate.kind == "face"}
-    if len(voters) < policy.identity_min_faces:
-        voters = eligible
+    faces_vote = len(voters) >= policy.identity_min_faces
+    if not faces_vote:
+        for i, e in eligible.items():
+            if i not in voters and not any(
+                _same_picture(analyses[i], analyses[j], e, voters[j]) for j in voters
+            ):
+                voters[i] = e
+    body_only = not any(a.candidate.kind == "face" for a in analyses)
+    if not references and body_only and len(voters) < policy.identity_min_faces:
+        # Body photos only, too few to tell who the character is, and no reference:
+        # saying that identity was not checked would be noise.
+        return {}, warnings, None
     ref = [
         a.faces.embedding
         for a in references
@@ -380,8 +387,11 @@ def _apply_identity(
         voters, policy.identity_threshold, reference=ref, min_faces=policy.identity_min_faces
     )
     if verdict.source == "unclear":
-        for i in voters:
+        # No face can be judged without the character's identity: every embedded one is
+        # unclear (a body photo of one of these people, too), and the report says why.
+        for i in embeddings:
             reasons[i].append(Reason(ReasonCode.IDENTITY_UNCLEAR, verdict.note or ""))
+        warnings.append(f"identity unclear: {verdict.note}")
         return {}, warnings, None
     if verdict.note:
         warnings.append(verdict.note)
@@ -405,6 +415,21 @@ def _apply_identity(
             "character's folder, or name photos of the character with --reference"
         )
     return scores, warnings, verdict.target
+
+
+SAME_PICTURE_COSINE = 0.95
+"""Two faces this alike are one picture (copies saved apart), not two photos of a person:
+photos of one person, even from one session, embed at 0.6-0.9 of each other."""
+
+
+def _same_picture(a: ImageAnalysis, b: ImageAnalysis, ea: Embedding, eb: Embedding) -> bool:
+    """Whether two analyses are copies of one picture, as far as a vote is concerned."""
+    if a.sha256 is not None and a.sha256 == b.sha256:
+        return True
+    pa, pb = a.print, b.print
+    if pa is not None and pb is not None and pa.pixel_hash == pb.pixel_hash:
+        return True
+    return cosine(ea, eb) >= SAME_PICTURE_COSINE
 
 
 def _reference_doubts(

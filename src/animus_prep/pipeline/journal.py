@@ -40,7 +40,9 @@ def state_journal_path() -> Path:
     """The journal of commands that have no character folder (`STATE_DIR_VARIABLE`)."""
     folder = os.environ.get(STATE_DIR_VARIABLE)
     if not folder:
-        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        base = os.environ.get("XDG_STATE_HOME", "")
+        if not os.path.isabs(base):  # unset, or relative: ignored, as the XDG spec says
+            base = str(Path.home() / ".local" / "state")
         folder = str(Path(base) / "animus-prep")
     return Path(folder) / "journal.sqlite"
 
@@ -360,13 +362,16 @@ def _exclusive(path: Path) -> IO[bytes] | None:
 
 
 class JournaledTries(MutableMapping[str, int]):
-    """Regenerations per render, kept in the journal so the budget holds across runs."""
+    """Regenerations per render, kept in the journal so the budget holds across runs.
+    Each count is read from the journal when asked for, so two commands working on one
+    character at once see each other's."""
 
     def __init__(self, journal: WorkJournal, cid: str) -> None:
         self._journal, self._cid = journal, cid
         self._counts = journal.regenerations(cid)
 
     def __getitem__(self, key: str) -> int:
+        self._counts = self._journal.regenerations(self._cid)
         return self._counts[key]
 
     def __setitem__(self, key: str, value: int) -> None:
