@@ -221,6 +221,7 @@ def test_a_review_whose_state_journal_cannot_be_kept_goes_on_and_says_so(
     monkeypatch.setenv("ANIMUS_PREP_STATE_DIR", str(blocker / "state"))
     result = cli("review", cid, "--workers", "1", "--poll-interval", "0.05")
     assert "the regeneration budget holds for this run only" in result.err
+    assert "cannot be made or opened" in result.err and "character folder" not in result.err
     assert result.code == 0 and result.out.endswith(" delete\ndataset approved\n")
     assert "Traceback" not in result.err
 
