@@ -77,3 +77,22 @@ def test_too_few_photos_say_how_many_people_they_show() -> None:
         "character is (or give reference photos)"
     )
     assert "0 photos with a usable face;" in (judged().note or "")
+
+
+def test_a_face_alike_to_two_people_does_not_make_them_one() -> None:
+    # A blurred or blended photo can reach the threshold against both people; the two
+    # stay apart. The bridge joins one of them, which is then the majority: the identity
+    # is that person's, not a blend that would let both pass.
+    faces = people(3, 3, seed=4)
+    a = np.mean([v for k, v in faces.items() if k.startswith("p0")], axis=0)
+    b = np.mean([v for k, v in faces.items() if k.startswith("p1")], axis=0)
+    bridge = a / np.linalg.norm(a) + b / np.linalg.norm(b)
+    faces["bridge"] = (bridge / np.linalg.norm(bridge)).astype(np.float32)
+    assert all(cosine(faces["bridge"], v) >= SAME_PERSON_COSINE for v in faces.values())
+    groups = same_person_groups(np.stack(list(faces.values())), SAME_PERSON_COSINE)
+    assert sorted(len(g) for g in groups) == [3, 4]
+    verdict = judge_identity(faces, SAME_PERSON_COSINE, min_faces=3)
+    assert verdict.target is not None
+    scores = {k: cosine(v, verdict.target) for k, v in faces.items()}
+    passed = {k[:2] for k, s in scores.items() if s >= SAME_PERSON_COSINE and k != "bridge"}
+    assert len(passed) == 1  # one person's photos pass, the other's do not

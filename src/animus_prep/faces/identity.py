@@ -120,16 +120,32 @@ def judge_identity(
 
 
 def same_person_groups(matrix: npt.NDArray[np.float32], threshold: float) -> list[list[int]]:
-    """Rows of `matrix` (unit embeddings) split into same-person groups, largest first:
-    the face alike to the most others takes them all as its group, then the same among
-    the rest, until none is left."""
-    left = list(range(len(matrix)))
-    groups: list[list[int]] = []
-    while left:
-        rest = matrix[left]
-        same = (rest @ rest.T) >= threshold
-        best = int(np.argmax(same.sum(axis=1)))
-        group = [left[i] for i in np.flatnonzero(same[best])]
-        groups.append(group)
-        left = [i for i in left if i not in group]
-    return groups
+    """Rows of `matrix` (unit embeddings) split into same-person groups, largest first.
+
+    Groups are joined by average linkage: two are one person when their faces are alike
+    on average (the mean cosine over every pair across them reaches `threshold`), the
+    most alike pair first, until no pair is. So one face alike to two people (a blurred
+    or blended photo) cannot make them one group: on average the two stay apart.
+    """
+    n = len(matrix)
+    if n == 0:
+        return []
+    sums = (matrix @ matrix.T).astype(np.float64)  # cosines summed over pairs across groups
+    sizes = np.ones(n)
+    members: list[list[int]] = [[i] for i in range(n)]
+    active = np.ones(n, dtype=bool)
+    while active.sum() > 1:
+        mean = sums / np.outer(sizes, sizes)
+        mean[~active, :] = -np.inf
+        mean[:, ~active] = -np.inf
+        np.fill_diagonal(mean, -np.inf)
+        a, b = np.unravel_index(int(np.argmax(mean)), mean.shape)
+        if mean[a, b] < threshold:
+            break
+        members[a] += members[b]
+        sizes[a] += sizes[b]
+        sums[a, :] += sums[b, :]
+        sums[:, a] += sums[:, b]
+        active[b] = False
+    groups = [sorted(members[i]) for i in np.flatnonzero(active)]
+    return sorted(groups, key=lambda g: (-len(g), g[0]))
