@@ -8,6 +8,7 @@ made that way: ``ANIMUS_PREP_ARTIFACTS=docs pytest tests/htmlreport/test_browser
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -58,15 +59,22 @@ def page_file(report: Report, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_html_report(run, tmp_path_factory.mktemp("page") / "report.html")
 
 
-@pytest.fixture
-def browser(page_file: Path) -> Iterator[Chromium]:
+@contextlib.contextmanager
+def opened(page: Path) -> Iterator[Chromium]:
+    """Headless Chromium showing ``page`` in a 1280x900 window."""
     assert CHROMIUM is not None
     with Chromium(CHROMIUM) as chromium:
         chromium.page(
             "Emulation.setDeviceMetricsOverride",
             {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
         )
-        chromium.open(page_file.as_uri())
+        chromium.open(page.as_uri())
+        yield chromium
+
+
+@pytest.fixture
+def browser(page_file: Path) -> Iterator[Chromium]:
+    with opened(page_file) as chromium:
         yield chromium
 
 
@@ -202,13 +210,7 @@ def test_long_render_ids_and_names_stay_inside_their_cards(report: Report, tmp_p
         for n, v in enumerate(review.verdicts)
     ]
     page = write_html_report(review, tmp_path / "review.html")
-    assert CHROMIUM is not None
-    with Chromium(CHROMIUM) as chromium:
-        chromium.page(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
-        )
-        chromium.open(page.as_uri())
+    with opened(page) as chromium:
         shown = chromium.evaluate(
             "[...document.querySelectorAll('figure.card')].map(card => card.textContent)"
         )
