@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -138,18 +139,24 @@ class GarblingProxy(httpx.HTTPTransport):
         return httpx.Response(200, headers={"content-type": "text/html"}, content=page)
 
 
+@contextlib.contextmanager
+def garbling_sandbox(data: Path, garbled_path: str) -> Iterator[tuple[Client, Client]]:
+    """A sandbox keeping its state in ``data``, a client whose answers to requests whose
+    path holds ``garbled_path`` come back as a proxy's page, and a plain client."""
+    with (
+        serve_in_thread(data_dir=data, api_keys={KEY: 200}, time_scale=5000, seed=4) as url,
+        Client(api_key=KEY, base_url=url, transport=GarblingProxy(garbled_path)) as garbled,
+        Client(api_key=KEY, base_url=url) as client,
+    ):
+        yield garbled, client
+
+
 def test_an_augmentation_answered_unreadably_is_watched_for_and_not_paid_again(
     tmp_path: Path,
 ) -> None:
     root = example_character(tmp_path)
     data = tmp_path / "sandbox"
-    with (
-        serve_in_thread(data_dir=data, api_keys={KEY: 200}, time_scale=5000, seed=4) as url,
-        Client(
-            api_key=KEY, base_url=url, transport=GarblingProxy("auto-generate-face-images")
-        ) as garbled,
-        Client(api_key=KEY, base_url=url) as client,
-    ):
+    with garbling_sandbox(data, "auto-generate-face-images") as (garbled, client):
         log: list[str] = []
         first = run(root, garbled, log=log.append)
         assert any("answer was lost" in line for line in log)
@@ -166,10 +173,7 @@ def test_a_training_whose_start_was_answered_unreadably_is_found_and_its_charge_
 ) -> None:
     root = example_character(tmp_path)
     data = tmp_path / "sandbox"
-    with (
-        serve_in_thread(data_dir=data, api_keys={KEY: 200}, time_scale=5000, seed=4) as url,
-        Client(api_key=KEY, base_url=url, transport=GarblingProxy("face-lora")) as garbled,
-    ):
+    with garbling_sandbox(data, "face-lora") as (garbled, _client):
         summary = run_pipeline(root, "Resume", garbled, poll_interval=0.05)
         cid = summary.character_id or ""
     assert summary.trainings == {"face": "succeeded", "body": "succeeded"}
