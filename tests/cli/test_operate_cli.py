@@ -547,7 +547,8 @@ def test_a_refused_key_or_too_few_credits_says_what_to_fix_before_resuming(
 ) -> None:
     cid = character(server, tmp_path, "Keyed")
     monkeypatch.setenv("ANIMUS_API_KEY", "sk-not-a-key-of-this-server-123")
-    refused = cli("train", cid, "--max-retries", "0")
+    # Retries ride out the server's injected faults; a 401 itself is never retried.
+    refused = cli("train", cid, "--max-retries", "10")
     assert refused.code == 1 and "stopped: HTTP 401" in refused.out
     assert "the server refused the API key (or what was asked with it)" in refused.out
     assert "sk-not-a-key-of-this-server-123" not in refused.out + refused.err
