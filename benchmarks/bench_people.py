@@ -17,6 +17,8 @@ photos by tests/people.py (nothing derived is stored):
   below; `upscaled` allowed (a blur after the photo was taken removes the same detail);
 - the same blur of sigma 3 and 4 under grain of 3 and 5 grey levels (a low-light shot
   that missed focus): `blurry` required;
+- a shake: motion blur of 15 and 21 px at 1024 px, across, up and down and along both
+  diagonals: `blurry` required, `upscaled` allowed;
 - originals shrunk to a shorter side just above 512 px (516-560, Lanczos, bicubic, area):
   none may be `upscaled` or `blurry`;
 - the face alone blurred (sigma 3.5 px at the training crop): `blurry` required;
@@ -92,6 +94,7 @@ from people import (  # noqa: E402
     small_on_grey,
     soft_face,
 )
+from photos import motion  # noqa: E402
 
 NEAR_MINIMUM = (516, 524, 532, 560)
 """Shorter sides just above the policy's 512 px that sharp originals are shrunk to."""
@@ -226,6 +229,15 @@ def _variants(path: Path, policy: Policy) -> Iterator[Variant]:
                 allowed={"upscaled"},
                 group="gaussian-grain",
             )
+    for length in (15, 21):
+        for angle in (0, 45, 90, 135):
+            yield Variant(
+                f"{stem}/motion-{length}px-{angle}deg-at-1024",
+                jpeg(motion(big, length, angle)),
+                required={"blurry"},
+                allowed={"upscaled"},
+                group="motion",
+            )
     face = main_face(rgb)
     crop = max(face.box[2], face.box[3]) * (1 + 2 * policy.face_crop_margin)
     sigma = 3.5 * max(1.0, crop / policy.training_side)
@@ -296,6 +308,10 @@ def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
     out["originals"] = len(originals)
     sigma3 = [(v, got) for v, got in rows if v.group in ("gaussian-3", "gaussian-4")]
     out["blur_recall_sigma_3_and_more"] = f"{sum('blurry' in g for _, g in sigma3)}/{len(sigma3)}"
+    shaken = [(v, got) for v, got in rows if v.group == "motion"]
+    out["motion_blur_recall"] = f"{sum('blurry' in g for _, g in shaken)}/{len(shaken)}"
+    rejected = sum(bool(g & {"blurry", "upscaled"}) for _, g in shaken)
+    out["motion_blur_rejected"] = f"{rejected}/{len(shaken)}"
     down = [(v, got) for v, got in rows if v.group == "downscaled"]
     flagged = sum(bool(g & {"upscaled", "blurry"}) for _, g in down)
     out["downscaled_flagged"] = f"{flagged}/{len(down)}"
@@ -434,6 +450,10 @@ def main() -> int:
         print(f"  originals flagged upscaled or blurry: {len(flagged)}/{r['originals']} {flagged}")
         print(f"  blur recall, sigma >= 3 at 1024 px: {r['blur_recall_sigma_3_and_more']}")
         print(f"  the same under grain of 3-5 levels: {r['blur_under_grain_recall']}")
+        print(
+            f"  motion blur of 15-21 px at 1024 px, 4 directions: blurry "
+            f"{r['motion_blur_recall']}, rejected (blurry or upscaled) {r['motion_blur_rejected']}"
+        )
         print(
             f"  sharp originals shrunk to 516-560 px flagged upscaled or blurry: "
             f"{r['downscaled_flagged']}"

@@ -42,7 +42,7 @@ from people import (
     small_on_grey,
     soft_face,
 )
-from photos import gaussian
+from photos import gaussian, motion
 
 POLICY = Policy(identity=False)  # identity is judged across photos, not here
 ORIGINALS = TUNE + CHECK
@@ -174,6 +174,16 @@ def test_a_blurred_portrait_under_grain_is_still_blurry(path: Path, grain: float
     noise = np.random.default_rng(7).normal(0.0, grain, blurred.shape[:2])[..., None]
     rgb = np.clip(blurred + noise, 0, 255).astype(np.uint8)
     assert ReasonCode.BLURRY in codes(judged(rgb))
+
+
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+@pytest.mark.parametrize("angle", [0.0, 90.0], ids=["across", "up-and-down"])
+def test_a_portrait_shaken_by_21_px_at_1024_px_is_rejected(path: Path, angle: float) -> None:
+    # A shake blurs the edges across the motion only: judged on the face's strongest edges
+    # overall, those all dropped out and the sharp edges along the motion vouched for it.
+    a = judged(motion(resized(load(path), 1024), 21, angle))
+    # Blurry, or (a photo whose detail the shake took entirely) enlarged "or blurred".
+    assert codes(a) & {ReasonCode.BLURRY, ReasonCode.UPSCALED}
 
 
 # -- the face in the frame; the file's compression --------------------------------------

@@ -300,7 +300,8 @@ def face_sharpness(
         per_full *= max(gray.shape) / side
     noise = estimate_noise(gray)
     presmooth = FACE_PRESMOOTH_NOISY if noise >= FACE_NOISY else FACE_PRESMOOTH
-    return FaceSharpness(measure_sharpness(gray, presmooth, noise), per_full)
+    measured = measure_sharpness(gray, presmooth, noise, each_orientation=True)
+    return FaceSharpness(measured, per_full)
 
 
 def _side(face: Face) -> float:

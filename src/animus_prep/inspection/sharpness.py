@@ -109,7 +109,11 @@ def _orientation_bins(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
 
 
 def measure_sharpness(
-    gray: np.ndarray, presmooth: float = 0.0, noise: float | None = None
+    gray: np.ndarray,
+    presmooth: float = 0.0,
+    noise: float | None = None,
+    *,
+    each_orientation: bool = False,
 ) -> Sharpness:
     """Estimate the blur of a grey image (uint8 or float, any size >= 16 px).
 
@@ -118,13 +122,21 @@ def measure_sharpness(
     some edges look steeper than they are, and the sharpest of them would vouch for a soft
     picture; smoothed, the grain's share of the finest gradients is a small fraction.
     ``noise`` is `estimate_noise(gray)` when the caller already has it.
+
+    The edges judged are the image's strongest few percent, whatever their orientation.
+    With ``each_orientation`` each orientation's own strongest few percent are judged
+    too, and the worst reading counts: motion blur lowers the gradients across the
+    motion, so those edges can all fall out of the strongest overall, and the sharp
+    edges along the motion would vouch for the picture alone. That needs every
+    orientation to hold real edges (a face does); in a whole frame an orientation with no
+    sharp edge would be judged on its softest ones, a defocused background.
     """
     g = gray.astype(np.float32, copy=False)
     if noise is None:
         noise = estimate_noise(g)
     if presmooth > 0.0:
         smooth = cv2.GaussianBlur(g, (0, 0), presmooth, borderType=cv2.BORDER_REFLECT)
-        found = measure_sharpness(smooth)
+        found = measure_sharpness(smooth, each_orientation=each_orientation)
         width = float(np.sqrt(max(found.edge_width**2 - presmooth**2, 0.0)))
         return Sharpness(width if found.measurable else found.edge_width, noise, found.edge_pixels)
     # Drop a border where the smoothing sees the reflected edge of the frame.
@@ -144,24 +156,65 @@ def measure_sharpness(
     strongest = np.flatnonzero(coarse > max(cut, floor, 2.0))
     if strongest.size < _MIN_EDGE_PIXELS:
         return Sharpness(_UNMEASURABLE, noise, int(strongest.size))
-    sfx, sfy = fx.ravel()[strongest], fy.ravel()[strongest]
-    scx, scy = cx.ravel()[strongest], cy.ravel()[strongest]
+    widths = _edge_widths(fx, fy, cx, cy, strongest, (n_fine, n_coarse))
+    # Motion blur widens only edges across the motion: judge each edge orientation on its
+    # own and keep the worst, so sharp edges along the motion cannot vouch for the rest.
+    bins = _orientation_bins(cx.ravel()[strongest], cy.ravel()[strongest])
+    per_orientation = [
+        _quantile(chosen, _SHARPEST_PERCENTILE / 100.0)
+        for chosen in (widths[bins == b] for b in range(_ORIENTATIONS))
+        if chosen.size >= _MIN_EDGE_PIXELS
+    ]
+    if each_orientation:
+        per_orientation += _each_orientation(fx, fy, cx, cy, coarse, (n_fine, n_coarse), floor)
+    if per_orientation:
+        return Sharpness(max(per_orientation), noise, int(strongest.size))
+    return Sharpness(_quantile(widths, _SHARPEST_PERCENTILE / 100.0), noise, int(strongest.size))
+
+
+def _edge_widths(
+    fx: np.ndarray,
+    fy: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    at: np.ndarray,
+    noise: tuple[float, float],
+) -> np.ndarray:
+    """The blur (Gaussian sigma, px) of the edge at each flat index ``at``, from its
+    gradients at the fine and the coarse scale (``noise``: each scale's noise level)."""
+    n_fine, n_coarse = noise
+    sfx, sfy = fx.ravel()[at], fy.ravel()[at]
+    scx, scy = cx.ravel()[at], cy.ravel()[at]
     # Remove the noise energy each scale carries (two gradient components each).
     f2 = np.maximum(sfx * sfx + sfy * sfy - 2.0 * n_fine**2, 1e-6)
     c2 = np.maximum(scx * scx + scy * scy - 2.0 * n_coarse**2, 1e-6)
     r2 = np.clip(c2 / f2, 1e-6, 0.999)
     # r^2 = (s^2 + t1^2) / (s^2 + t2^2)  =>  s^2 = (r^2 t2^2 - t1^2) / (1 - r^2)
     s2 = (r2 * _SIGMA_COARSE**2 - _SIGMA_FINE**2) / (1.0 - r2)
-    widths = np.sqrt(np.maximum(s2, 0.0))
-    # Motion blur widens only edges across the motion: judge each edge orientation on its
-    # own and keep the worst, so sharp edges along the motion cannot vouch for the rest.
-    bins = _orientation_bins(scx, scy)
-    per_orientation = [
-        _quantile(chosen, _SHARPEST_PERCENTILE / 100.0)
-        for chosen in (widths[bins == b] for b in range(_ORIENTATIONS))
-        if chosen.size >= _MIN_EDGE_PIXELS
-    ]
-    width = (
-        max(per_orientation) if per_orientation else _quantile(widths, _SHARPEST_PERCENTILE / 100.0)
-    )
-    return Sharpness(width, noise, int(strongest.size))
+    widths: np.ndarray = np.sqrt(np.maximum(s2, 0.0))
+    return widths
+
+
+def _each_orientation(
+    fx: np.ndarray,
+    fy: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    coarse: np.ndarray,
+    noise: tuple[float, float],
+    floor: float,
+) -> list[float]:
+    """The blur of each orientation's own strongest edges (`_EDGE_FRACTION` of its
+    pixels, above the noise floor), for the orientations with enough of them."""
+    bins = _orientation_bins(cx.ravel(), cy.ravel())
+    out = []
+    for b in range(_ORIENTATIONS):
+        mine = coarse[bins == b]
+        if mine.size < _MIN_EDGE_PIXELS:
+            continue
+        cut = _quantile(mine, 1.0 - _EDGE_FRACTION)
+        at = np.flatnonzero((bins == b) & (coarse > max(cut, floor, 2.0)))
+        if at.size >= _MIN_EDGE_PIXELS:
+            widths = _edge_widths(fx, fy, cx, cy, at, noise)
+            out.append(_quantile(widths, _SHARPEST_PERCENTILE / 100.0))
+    return out
