@@ -119,6 +119,19 @@ def test_file_size_limit_is_checked_without_reading(tmp_path: Path) -> None:
         fh.truncate(3_000_000)
     f = failed(decode_path(path, Policy(max_file_bytes=2_000_000)), ReasonCode.TOO_LARGE)
     assert f.file_bytes == 3_000_000
+    # Which limit it is (not the server's, which `--fix` would mend) and what to do.
+    assert f.reason.message.startswith("file is 3.0 MB; files over 2.0 MB are not read")
+    assert "the server takes 21.0 MB at most: save it as a JPEG" in f.reason.message
+
+
+def test_a_strip_just_over_the_aspect_limit_is_not_said_to_be_at_it() -> None:
+    strip = np.zeros((100, 850, 3), np.uint8)  # 8.5:1
+    f = failed(decode_bytes(encode(strip), POLICY), ReasonCode.TOO_LARGE)
+    assert "an aspect ratio of 8.5:1 is over the 8:1 limit" in f.reason.message
+    barely = failed(
+        decode_bytes(encode(np.zeros((100, 801, 3), np.uint8)), POLICY), ReasonCode.TOO_LARGE
+    )
+    assert "8.1:1 is over the 8:1 limit" in barely.reason.message
 
 
 def test_missing_file_is_unreadable_not_a_crash(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import os
 import stat
 import struct
@@ -285,12 +286,20 @@ def decode_bytes(data: bytes, policy: Policy, *, name: str = "") -> DecodedImage
     return result
 
 
+def _ratio(aspect: float) -> str:
+    """An aspect ratio to one decimal, never rounded onto the limit it is over (8.04 is
+    "8.1", not "8.0")."""
+    return f"{math.ceil(aspect * 10) / 10:.1f}"
+
+
 def _too_big(size: int, policy: Policy, sha: str | None = None) -> DecodeFailure:
     limit = policy.max_file_bytes
     return DecodeFailure(
         Reason(
             ReasonCode.TOO_LARGE,
-            f"file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB",
+            f"file is {size / 1e6:.1f} MB; files over {limit / 1e6:.1f} MB are not read "
+            f"(policy max_file_bytes), and the server takes {policy.server_max_bytes / 1e6:.1f} "
+            "MB at most: save it as a JPEG at quality 90-95",
             score=float(size),
             threshold=float(limit),
         ),
@@ -390,7 +399,7 @@ def _decode(data: bytes, sha: str, policy: Policy, name: str) -> DecodedImage | 
     if aspect > policy.max_aspect_ratio:
         return _fail(
             ReasonCode.TOO_LARGE,
-            f"{width}x{height}: an aspect ratio of {aspect:.0f}:1 is over the "
+            f"{width}x{height}: an aspect ratio of {_ratio(aspect)}:1 is over the "
             f"{policy.max_aspect_ratio:g}:1 limit, a strip rather than a photo "
             "(refused before decoding)",
             sha,
