@@ -3,6 +3,7 @@ decoding, each image verified against a few groups' best copies, on the executor
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from animus_prep import Policy, ReasonCode, preflight
 from animus_prep.inspection import hashindex, work
@@ -307,3 +308,41 @@ def test_a_cmyk_copy_loses_to_the_rgb_photo(tmp_path: Path, names: tuple[str, st
     images = {i.path: i for i in report.images}
     assert images[f"face/{rgb_name}"].accepted, images[f"face/{rgb_name}"].reasons
     assert images[f"face/{cmyk_name}"].duplicate_of == f"face/{rgb_name}"
+
+
+@pytest.mark.parametrize("names", [("a.jpg", "b.png"), ("b.jpg", "a.png")])
+def test_a_copy_reduced_to_a_palette_loses_to_the_photo(
+    tmp_path: Path, names: tuple[str, str]
+) -> None:
+    # A 256-colour PNG is lossless and its dither reads as fine detail: it used to win
+    # over the JPEG it was made from, which was rejected as the duplicate.
+    face = tmp_path / "face"
+    face.mkdir()
+    photo_name, palette_name = names
+    picture = Image.open(TUNE[0]).convert("RGB")
+    picture.save(face / photo_name, quality=95)
+    picture.convert("P", palette=Image.Palette.ADAPTIVE, colors=256).save(face / palette_name)
+    # The palette copy the older file, so its age cannot be what decides.
+    os.utime(face / palette_name, (1_000_000_000, 1_000_000_000))
+    report = preflight(tmp_path, policy=Policy(identity=False))
+    images = {i.path: i for i in report.images}
+    assert images[f"face/{photo_name}"].accepted, images[f"face/{photo_name}"].reasons
+    assert images[f"face/{palette_name}"].duplicate_of == f"face/{photo_name}"
+
+
+def test_a_copy_sharpened_after_does_not_win_by_its_halos(tmp_path: Path) -> None:
+    # Sharpened three times over, its edges read steeper than any lens draws them: it
+    # used to be kept as the sharper copy and the photo it was made from rejected.
+    face = tmp_path / "face"
+    face.mkdir()
+    picture = Image.open(TUNE[0]).convert("RGB")
+    picture.save(face / "photo.jpg", quality=95)
+    sharpened = picture
+    for _ in range(3):
+        sharpened = sharpened.filter(ImageFilter.UnsharpMask(radius=2, percent=250, threshold=0))
+    sharpened.save(face / "photo-sharpened.jpg", quality=95)
+    os.utime(face / "photo.jpg", (1_000_000_000, 1_000_000_000))  # the original, older
+    report = preflight(tmp_path, policy=Policy(identity=False))
+    images = {i.path: i for i in report.images}
+    assert images["face/photo.jpg"].accepted, images["face/photo.jpg"].reasons
+    assert images["face/photo-sharpened.jpg"].duplicate_of == "face/photo.jpg"
