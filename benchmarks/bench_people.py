@@ -8,6 +8,8 @@ photos by tests/people.py (nothing derived is stored):
 - originals as they are, re-encoded at JPEG quality 70, 85 and 95, and with a phone-like
   noise reduction: none may be `upscaled` or `blurry` (false rejections);
 - originals saved at JPEG quality 10 and 20 (`over_compressed` required) and 40 (wrong);
+  saved at 10 and 20 and then again, at quality 90 or as a PNG (`over_compressed`
+  required: the pixels keep the blocks), and at 40 and 70 then 90 (wrong);
 - originals with the frame cut just under the eyes, at the nose tip, or through the nose
   from the side (`face_cut_off` required; a cut that leaves no face is not scored);
 - enlargements: a web-sized copy (shorter side 150, 200, 250 or 300 px) enlarged 2-6x with
@@ -91,6 +93,7 @@ from people import (  # noqa: E402
     noise_reduced,
     on_white,
     resized,
+    saved_again,
     small_on_grey,
     soft_face,
 )
@@ -153,6 +156,22 @@ def _variants(path: Path, policy: Policy) -> Iterator[Variant]:
                 group="compressed",
             )
         yield Variant(f"{stem}/q40", jpeg(rgb, 40), allowed={"upscaled"}, group="compressed")
+        for q in (10, 20):
+            for fmt in ("JPEG", "PNG"):
+                yield Variant(
+                    f"{stem}/q{q}-saved-again-as-{fmt.lower()}",
+                    saved_again(rgb, q, fmt),
+                    required={"over_compressed"},
+                    allowed={"upscaled", "blurry"},
+                    group="saved-again",
+                )
+        for q in (40, 70):
+            yield Variant(
+                f"{stem}/q{q}-saved-again-as-jpeg",
+                saved_again(rgb, q),
+                allowed={"upscaled"},
+                group="saved-again-usable",
+            )
         for k, clockwise in ((1, 90), (2, 180), (3, 270)):
             # np.rot90 turns counter-clockwise: turning back clockwise makes it upright.
             yield Variant(
@@ -308,6 +327,14 @@ def score(rows: list[tuple[Variant, set[str]]]) -> dict[str, object]:
     out["originals"] = len(originals)
     sigma3 = [(v, got) for v, got in rows if v.group in ("gaussian-3", "gaussian-4")]
     out["blur_recall_sigma_3_and_more"] = f"{sum('blurry' in g for _, g in sigma3)}/{len(sigma3)}"
+    again = [(v, got) for v, got in rows if v.group == "saved-again"]
+    out["saved_again_over_compressed"] = (
+        f"{sum('over_compressed' in g for _, g in again)}/{len(again)}"
+    )
+    usable = [(v, got) for v, got in rows if v.group == "saved-again-usable"]
+    out["saved_again_usable_over_compressed"] = (
+        f"{sum('over_compressed' in g for _, g in usable)}/{len(usable)}"
+    )
     shaken = [(v, got) for v, got in rows if v.group == "motion"]
     out["motion_blur_recall"] = f"{sum('blurry' in g for _, g in shaken)}/{len(shaken)}"
     rejected = sum(bool(g & {"blurry", "upscaled"}) for _, g in shaken)
@@ -450,6 +477,11 @@ def main() -> int:
         print(f"  originals flagged upscaled or blurry: {len(flagged)}/{r['originals']} {flagged}")
         print(f"  blur recall, sigma >= 3 at 1024 px: {r['blur_recall_sigma_3_and_more']}")
         print(f"  the same under grain of 3-5 levels: {r['blur_under_grain_recall']}")
+        print(
+            f"  saved at quality 10-20, then again at 90 or as a PNG, over_compressed: "
+            f"{r['saved_again_over_compressed']}; at 40-70 then 90: "
+            f"{r['saved_again_usable_over_compressed']}"
+        )
         print(
             f"  motion blur of 15-21 px at 1024 px, 4 directions: blurry "
             f"{r['motion_blur_recall']}, rejected (blurry or upscaled) {r['motion_blur_rejected']}"

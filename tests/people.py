@@ -58,6 +58,19 @@ def jpeg(rgb: np.ndarray, quality: int = 92) -> bytes:
     return out.getvalue()
 
 
+def saved_again(rgb: np.ndarray, quality: int, fmt: str = "JPEG") -> bytes:
+    """The photo saved at JPEG ``quality``, then saved again from that file: as a JPEG at
+    quality 90 (a download from a messaging app, saved again), or as a PNG."""
+    with Image.open(io.BytesIO(jpeg(rgb, quality))) as first:
+        pixels = np.asarray(first.convert("RGB"))
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        Image.fromarray(pixels).save(out, "JPEG", quality=90)
+    else:
+        Image.fromarray(pixels).save(out, fmt)
+    return out.getvalue()
+
+
 def resized(rgb: np.ndarray, short: int, interpolation: int | None = None) -> np.ndarray:
     """``rgb`` with its shorter side at ``short`` px (area-averaged when shrinking)."""
     h, w = rgb.shape[:2]

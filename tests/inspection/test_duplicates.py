@@ -18,7 +18,7 @@ from animus_prep import Policy, ReasonCode, preflight
 from animus_prep.inspection import hashindex, work
 from animus_prep.inspection.duplicates import FAR_CHECKS, MAX_CHECKS
 from animus_prep.inspection.hashindex import COMPLETE_RADIUS, HashIndex
-from people import TUNE
+from people import TUNE, saved_again
 from photos import photo, scene, write
 
 NO_FACES = Policy(faces=False)
@@ -346,3 +346,20 @@ def test_a_copy_sharpened_after_does_not_win_by_its_halos(tmp_path: Path) -> Non
     images = {i.path: i for i in report.images}
     assert images["face/photo.jpg"].accepted, images["face/photo.jpg"].reasons
     assert images["face/photo-sharpened.jpg"].duplicate_of == "face/photo.jpg"
+
+
+def test_a_lossless_copy_of_a_heavily_compressed_save_loses_to_the_photo(tmp_path: Path) -> None:
+    # A PNG made from a quality-8 JPEG of the photo claims lossless quality: it used to be
+    # kept and the photo rejected. Its pixels show the blocks: it is the one rejected.
+    face = tmp_path / "face"
+    face.mkdir()
+    picture = np.asarray(Image.open(TUNE[0]).convert("RGB"))
+    Image.fromarray(picture).save(face / "photo.jpg", quality=95)
+    (face / "photo-copy.png").write_bytes(saved_again(picture, 8, "PNG"))
+    os.utime(face / "photo-copy.png", (1_000_000_000, 1_000_000_000))  # the older file
+    report = preflight(tmp_path, policy=Policy(identity=False))
+    images = {i.path: i for i in report.images}
+    assert images["face/photo.jpg"].accepted, images["face/photo.jpg"].reasons
+    copy = images["face/photo-copy.png"]
+    assert ReasonCode.OVER_COMPRESSED in copy.codes
+    assert copy.metrics["pixel_jpeg_quality"] is not None

@@ -39,6 +39,7 @@ from people import (
     noise_reduced,
     on_white,
     resized,
+    saved_again,
     small_on_grey,
     soft_face,
 )
@@ -222,6 +223,21 @@ def test_heavy_jpeg_compression_is_over_compressed_and_usual_qualities_are_not(
         assert ReasonCode.OVER_COMPRESSED in codes(judged(rgb, quality=quality))
     for quality in (40, 70, 95):
         assert ReasonCode.OVER_COMPRESSED not in codes(judged(rgb, quality=quality))
+
+
+@pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
+def test_heavy_compression_shows_through_a_later_save(path: Path) -> None:
+    # Saved at quality 10-20 and again at 90 (or as a PNG), the file's table says 90 (or
+    # nothing) while the pixels keep the blocks: read from the pixels.
+    rgb = load(path)
+    for quality, fmt in ((10, "JPEG"), (20, "JPEG"), (20, "PNG")):
+        a = analyze_bytes(saved_again(rgb, quality, fmt), "again", POLICY, kind="face")
+        (reason,) = [r for r in a.reasons() if r.code is ReasonCode.OVER_COMPRESSED]
+        assert reason.message.startswith("its pixels show the 8x8 blocks of JPEG quality")
+        assert reason.score is not None and abs(reason.score - quality) <= 4, reason
+    for quality in (40, 70):
+        a = analyze_bytes(saved_again(rgb, quality), "again.jpg", POLICY, kind="face")
+        assert ReasonCode.OVER_COMPRESSED not in codes(a)
 
 
 # -- bars and frames -------------------------------------------------------------------

@@ -239,7 +239,8 @@ def analyze_decoded(
     gray = shrink_gray(result.gray, policy.analysis_side)
     detail = detail_source(result.gray, gray, policy.analysis_side)
     thumb = thumbnail_of(result.image)
-    m = measure(gray, result.width, result.height, detail, thumb)
+    blocks = (result.gray, result.reduction) if result.reduction in (1, 2) else None
+    m = measure(gray, result.width, result.height, detail, thumb, blocks)
     findings = None
     if policy.faces and candidate.kind is not None:
         findings = find_faces(

@@ -57,6 +57,9 @@ def _metrics(a: ImageAnalysis, policy: Policy) -> dict[str, MetricValue]:
             out["source_height"] = max(1, round(m.height * source / short))
     if a.jpeg_quality is not None:
         out["jpeg_quality"] = a.jpeg_quality
+    if m is not None and m.pixel_jpeg_quality is not None:
+        # The quality the pixels show they were compressed at, whatever the file is now.
+        out["pixel_jpeg_quality"] = m.pixel_jpeg_quality
     if a.orientation != 1:
         out["exif_orientation"] = a.orientation
     out.update(_face_metrics(a, policy))

@@ -128,6 +128,17 @@ class DecodedImage:
     out again (a 12 MP JPEG's RGB copy costs about a millisecond)."""
 
     @property
+    def reduction(self) -> int | None:
+        """The whole factor (1, 2, 4 or 8) by which ``image`` is smaller than the file, a
+        DCT scaling or a box average of whole blocks; None for any other size."""
+        for factor in (1, 2, 4, 8):
+            floor = (self.width // factor, self.height // factor)
+            ceiling = (-(-self.width // factor), -(-self.height // factor))
+            if self.image.size in (floor, ceiling):
+                return factor
+        return None
+
+    @property
     def scale(self) -> float:
         """Full-resolution pixels per analysis pixel."""
         return max(self.width, self.height) / float(max(self.image.size))

@@ -15,6 +15,7 @@ from .._opencv import cv2
 from ..server_rules import sharpness_score
 from .border import Border, measure_border
 from .colour import saturation_level
+from .compression import pixel_jpeg_quality
 from .resolution import Detail, estimate_detail
 from .sharpness import Sharpness, measure_sharpness
 
@@ -39,6 +40,11 @@ class Measurements:
     saturation: float | None = None
     """How colourful the photo is (`colour.saturation_level` of its thumbnail, percent; 0
     for black and white); None when not measured (no thumbnail, or a black picture)."""
+    pixel_jpeg_quality: int | None = None
+    """The JPEG quality the pixels show they were last compressed at, when hard enough to
+    tell (`compression.pixel_jpeg_quality`), whatever the file is now; None when no such
+    compression shows, or the decoded copy is reduced more than twice (the 8x8 grid is
+    lost then)."""
 
 
 NEAR_SIZE = 0.9
@@ -74,12 +80,16 @@ def measure(
     height: int,
     detail: np.ndarray | None = None,
     thumb: np.ndarray | None = None,
+    blocks: tuple[np.ndarray, int] | None = None,
 ) -> Measurements:
     """Measure everything the per-image checks need from the grey analysis copy.
 
     ``width`` and ``height`` are the full image's, after EXIF orientation. ``detail`` is
     the copy the real resolution is read from (`detail_source`; default: ``gray``).
     The colour is read from ``thumb``, the RGB thumbnail (not measured without it).
+    ``blocks`` is the decoded grey copy and how many times smaller than the file it is
+    (1 or 2), when it is one of those: the JPEG compression the pixels went through is
+    read from it.
     """
     # Every other pixel is plenty for percentiles.
     hist = np.bincount(gray[::2, ::2].ravel(), minlength=256).astype(np.float64)
@@ -98,4 +108,5 @@ def measure(
         server_sharpness=sharpness_score(Image.fromarray(gray)),
         border=measure_border(gray),
         saturation=None if thumb is None else saturation_level(thumb),
+        pixel_jpeg_quality=None if blocks is None else pixel_jpeg_quality(*blocks),
     )
