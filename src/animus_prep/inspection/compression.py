@@ -100,36 +100,40 @@ def _grid_offset(g: np.ndarray, axis: int, block: int) -> int:
 def _blocks(g: np.ndarray, block: int) -> np.ndarray:
     """Up to `_MAX_BLOCKS` whole blocks of ``g`` (centred on zero), spread evenly."""
     rows, cols = g.shape[0] // block, g.shape[1] // block
-    tiles = (
-        g[: rows * block, : cols * block]
-        .reshape(rows, block, cols, block)
-        .transpose(0, 2, 1, 3)
-        .reshape(-1, block, block)
-    )
-    if len(tiles) > _MAX_BLOCKS:
-        tiles = tiles[np.linspace(0, len(tiles) - 1, _MAX_BLOCKS).astype(np.intp)]
-    out: np.ndarray = tiles - 128.0
+    grid = np.lib.stride_tricks.sliding_window_view(g, (block, block))[::block, ::block]
+    picked = np.linspace(0, rows * cols - 1, min(rows * cols, _MAX_BLOCKS)).astype(np.intp)
+    out: np.ndarray = grid[picked // cols, picked % cols] - 128.0
     return out
+
+
+_STEPS = np.arange(_LARGEST_STEP, 1, -1)
+"""The steps tried, largest first."""
+
+
+@cache
+def _step_tables() -> tuple[np.ndarray, np.ndarray]:
+    """For each step tried (rows) and histogram bin (columns): whether the bin's values
+    test the step, and the cosine of 2 pi value / step there when they do."""
+    size = np.abs(_CENTRES)[None, :]
+    steps = _STEPS[:, None].astype(np.float64)
+    # A step is tested by the values that reach towards its multiples: those well under
+    # it sit near a multiple (zero) whatever the step. From 0.4 step up, the values on the
+    # odd multiples of half the step (when that is the true one) count against it.
+    tested = ((size >= _TESTED_FROM * steps) & _AWAY_FROM_ZERO[None, :]).astype(np.float64)
+    return tested, tested * np.cos(2 * np.pi * _CENTRES[None, :] / steps)
 
 
 def _step(values: np.ndarray) -> int | None:
     """The largest quantisation step the values cluster on the multiples of (None when
     there are too few values away from zero, or they cluster on none beyond 1)."""
     counts, _ = np.histogram(values, _EDGES)
-    away = counts * _AWAY_FROM_ZERO
-    n = int(away.sum())
+    n = int(counts[_AWAY_FROM_ZERO].sum())
     if n < _MIN_VALUES:
         return None
-    size = np.abs(_CENTRES)
-    for step in range(_LARGEST_STEP, 1, -1):
-        # A step is tested by the values that reach towards its multiples: those well
-        # under it sit near a multiple (zero) whatever the step. From 0.4 step up, the
-        # values on the odd multiples of half the step (when that is the true one) count
-        # against it.
-        tested = away * (size >= _TESTED_FROM * step)
-        count = int(tested.sum())
-        if count < max(50, 0.05 * n):
-            continue
-        if float(tested @ np.cos(2 * np.pi * _CENTRES / step)) / count > _AGREEMENT:
-            return step
-    return None
+    tested, cosines = _step_tables()
+    weights = counts.astype(np.float64)
+    tested_count = tested @ weights
+    agreement = (cosines @ weights) / np.maximum(tested_count, 1.0)
+    fits = (tested_count >= max(50.0, 0.05 * n)) & (agreement > _AGREEMENT)
+    found = np.flatnonzero(fits)
+    return int(_STEPS[found[0]]) if found.size else None
