@@ -11,7 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from animus_prep.faces import Face, YuNetDetector
 
@@ -175,7 +175,7 @@ def cut(rgb: np.ndarray, where: str) -> np.ndarray:
     return rgb[:, int(nx) :]
 
 
-_SIDES = {"tb": "tb", "t": "t", "lr": "lr", "all": "tblr"}
+_SIDES = {"tb": "tb", "t": "t", "b": "b", "lr": "lr", "all": "tblr"}
 
 
 def bars(rgb: np.ndarray, share: float, colour: int, edges: str) -> np.ndarray:
@@ -192,6 +192,27 @@ def bars(rgb: np.ndarray, share: float, colour: int, edges: str) -> np.ndarray:
         (0, 0),
     )
     return np.pad(rgb, pad, constant_values=colour)
+
+
+def captioned(rgb: np.ndarray, share: float, colour: int, edge: str) -> np.ndarray:
+    """The photo with a flat bar of ``colour`` along the top (``t``) or bottom (``b``),
+    ``share`` of its height, with a caption written across its middle in the opposite
+    colour (a screenshot's user name, a repost's hashtags)."""
+    h = rgb.shape[0]
+    across = round(h * share)
+    pad = ((across, 0) if edge == "t" else (0, across), (0, 0), (0, 0))
+    img = Image.fromarray(np.pad(rgb, pad, constant_values=colour))
+    draw = ImageDraw.Draw(img)
+    size = max(8, across * 2 // 5)
+    top = (across - size) // 2 if edge == "t" else h + (across - size) // 2
+    ink = 255 - colour
+    draw.text(
+        (img.width // 20, top),
+        "@someone  #tbt  #throwback",
+        font=ImageFont.load_default(size=size),
+        fill=(ink, ink, ink),
+    )
+    return np.asarray(img)
 
 
 def contrasting(rgb: np.ndarray, edges: str) -> int:

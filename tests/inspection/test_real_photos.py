@@ -27,6 +27,7 @@ from people import (
     TUNE,
     backlit,
     bars,
+    captioned,
     contrasting,
     cut,
     drained,
@@ -261,6 +262,20 @@ def test_bars_or_a_frame_around_a_photo_are_bordered(path: Path, edges: str, sha
         assert reason.score == pytest.approx(across / side, abs=0.01)
     assert reason.threshold == POLICY.max_border
     assert reason.message.endswith(("crop it off", "crop them off"))
+
+
+@pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)
+@pytest.mark.parametrize("edge", ["t", "b"])
+@pytest.mark.parametrize("share", [0.08, 0.18])
+def test_a_bar_with_a_caption_written_in_it_is_bordered_too(
+    path: Path, edge: str, share: float
+) -> None:
+    # A few words in the bar made its lines not flat, and the bar went unseen.
+    rgb = load(path)
+    a = judged(captioned(rgb, share, contrasting(rgb, edge), edge))
+    (reason,) = [r for r in a.reasons() if r.code is ReasonCode.BORDERED]
+    bar = round(rgb.shape[0] * share)
+    assert reason.score == pytest.approx(bar / (rgb.shape[0] + bar), abs=0.01)
 
 
 @pytest.mark.parametrize("path", ORIGINALS + SMALL, ids=name)

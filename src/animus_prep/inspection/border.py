@@ -25,6 +25,11 @@ FLAT_TOLERANCE = 6
 FLAT_SHARE = 0.99
 """Share of a line's pixels within `FLAT_TOLERANCE` of the bar's colour for the line to
 belong to the bar (JPEG ringing and dust leave a few pixels off)."""
+CAPTION_SHARE = 0.3
+"""Share of a line's pixels of the bar's colour for a line of a caption written in the
+bar (white letters on a black bar can take most of a line): the bar runs on through
+such lines when a wholly flat line follows them. The picture must still start along a
+straight line after the last flat one (`EDGE_SHARE`)."""
 DRIFT = 4
 """How far a line's median may be from the bar's colour (a gradient is not a bar)."""
 EDGE_CONTRAST = 12
@@ -107,7 +112,13 @@ def _twin_share(
 
 def _flat_band(lines: np.ndarray) -> tuple[int, float] | None:
     """How many ``lines`` (rows, the first at the edge) are one flat black or white, and
-    that colour; None when the edge is not such a band."""
+    that colour; None when the edge is not such a band.
+
+    A caption written in the bar (a screenshot's user name, a meme's words) leaves lines
+    partly of the bar's colour: the band runs on through them when wholly flat lines
+    follow, up to the last of those. A person against a flat studio background never
+    gives way to a flat line again, so the band still ends where the person begins.
+    """
     first = lines[0]
     colour = float(np.median(first))
     if DARK_BAR < colour < LIGHT_BAR:
@@ -115,13 +126,22 @@ def _flat_band(lines: np.ndarray) -> tuple[int, float] | None:
     if _flat_share(first, colour) < FLAT_SHARE:
         return None  # what nearly every photo ends at: not flat, one row decides
     limit = max(1, int(len(lines) * MAX_BAR))
+    end = 0  # just past the last wholly flat line
     for start in range(0, limit, _CHUNK):  # a studio background's flat band ends early
         band = lines[start : min(start + _CHUNK, limit)]
-        flat = (_off(band, colour) <= FLAT_TOLERANCE).mean(axis=1) >= FLAT_SHARE
-        flat &= np.abs(np.median(band, axis=1) - colour) <= DRIFT
-        if not flat.all():
-            return start + int(np.argmin(flat)), colour
-    return None  # flat as far as was searched: a flat photo, not a bar before one
+        share = (_off(band, colour) <= FLAT_TOLERANCE).mean(axis=1)
+        of_the_bar = np.abs(np.median(band, axis=1) - colour) <= DRIFT
+        flat = (share >= FLAT_SHARE) & of_the_bar
+        written = share >= CAPTION_SHARE
+        stop = len(band) if written.all() else int(np.argmin(written))
+        flat_lines = np.flatnonzero(flat[:stop])
+        if flat_lines.size:
+            end = start + int(flat_lines[-1]) + 1
+        if stop < len(band):  # the picture (or the person) starts
+            return end, colour
+    if end >= limit:
+        return None  # flat as far as was searched: a flat photo, not a bar before one
+    return end, colour
 
 
 def _bar_share(lines: np.ndarray, band: tuple[int, float], span: tuple[int, int]) -> float:
