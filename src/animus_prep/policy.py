@@ -59,6 +59,10 @@ class Policy:
     min_jpeg_quality: int = 30
     """Least JPEG quality (libjpeg's scale, estimated from the file's quantisation table)
     of a photo: under it, its 8x8 blocks and smeared colour would be learnt. 0: no check."""
+    max_noise: float = 5.0
+    """Noise (standard deviation, grey levels, measured on the 512 px analysis copy) over
+    which a photo is `noisy`: its grain would be learnt. 89 real photos of people measure
+    0.5-3.5, the same with sensor noise of 30 grey levels added 4-8.4. 0: no check."""
     max_border: float = 0.03
     """Share of its side that a flat black or white bar along one edge of a photo may
     cover (letterboxing, a video frame's bars, a mount, a scan's margin); a wider one is
@@ -163,7 +167,12 @@ class Policy:
         ):
             if getattr(self, name) <= 0:
                 raise PolicyError(f"{name} must be positive")
-        for name in ("server_min_sharpness", "face_crop_margin", "second_face_min_ratio"):
+        for name in (
+            "server_min_sharpness",
+            "face_crop_margin",
+            "second_face_min_ratio",
+            "max_noise",
+        ):
             if getattr(self, name) < 0:
                 raise PolicyError(f"{name} must not be negative")
         if self.max_aspect_ratio < 1:

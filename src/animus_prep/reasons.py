@@ -42,6 +42,9 @@ class ReasonCode(StrEnum):
     BORDERED = "bordered"
     """Framed by flat black or white bars (letterboxing, a video frame's bars, a mount or a
     scan's margin) that would be learnt as part of the picture."""
+    NOISY = "noisy"
+    """So grainy or noisy (a dim shot pushed bright, heavy film grain) that a LoRA would
+    learn the grain as part of the person."""
     IDENTITY_UNCLEAR = "identity_unclear"
     """One of several photos that show several people, none of them in enough of the
     photos to be taken for the character (no reference photos were given)."""

@@ -188,6 +188,18 @@ def test_a_portrait_shaken_by_21_px_at_1024_px_is_rejected(path: Path, angle: fl
     assert codes(a) & {ReasonCode.BLURRY, ReasonCode.UPSCALED}
 
 
+@pytest.mark.parametrize("path", ORIGINALS, ids=name)
+def test_heavy_sensor_noise_is_noisy_and_usual_grain_is_not(path: Path) -> None:
+    # Noise of 30 grey levels in each channel at 1024 px (a dim shot pushed bright): the
+    # LoRA would learn the grain. Grain of 3-5 levels is what many good photos carry.
+    rgb = resized(load(path), 1024)
+    rng = np.random.default_rng(3)
+    for sigma, noisy in ((0.0, False), (3.0, False), (5.0, False), (30.0, True)):
+        grain = rng.normal(0.0, sigma, rgb.shape) if sigma else 0.0
+        shot = np.clip(rgb + grain, 0, 255).astype(np.uint8)
+        assert (ReasonCode.NOISY in codes(judged(shot))) is noisy, sigma
+
+
 # -- the face in the frame; the file's compression --------------------------------------
 
 

@@ -429,6 +429,22 @@ def check_jpeg_quality(e: Evidence, policy: Policy) -> CheckResult | None:
     )
 
 
+def check_noise(e: Evidence, policy: Policy) -> CheckResult | None:
+    """Heavy grain or sensor noise, measured over the whole analysis copy."""
+    if policy.max_noise <= 0:
+        return None
+    noise = e.measurements.sharpness.noise_sigma
+    return CheckResult(
+        "noise",
+        noise <= policy.max_noise,
+        ReasonCode.NOISY,
+        f"grainy: its noise measures {noise:.1f} grey levels at {policy.analysis_side} px "
+        f"(over {policy.max_noise:g}); a LoRA would learn the grain: use a cleaner photo",
+        score=noise,
+        threshold=policy.max_noise,
+    )
+
+
 def check_border(e: Evidence, policy: Policy) -> CheckResult | None:
     """Flat black or white bars along the edges (`border.measure_border`)."""
     if policy.max_border >= 1:
@@ -477,6 +493,7 @@ CHECKS: tuple[Check, ...] = (
     check_face_in_frame,
     check_upright,
     check_jpeg_quality,
+    check_noise,
     check_border,
 )
 
