@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -112,3 +113,19 @@ def test_the_pre_flight_s_warnings_are_said_before_uploading(tmp_path: Path) -> 
         "look like 2 different people; 3 needed to tell who the character is (or give "
         "reference photos)"
     ) in said
+
+
+def test_names_that_are_not_utf8_are_uploaded_and_resumed(tmp_path: Path) -> None:
+    # A Latin-1 name from an old camera or a Windows archive (read as lone surrogates),
+    # in the folder's path and a photo's: the journal could not store it, and every run
+    # stopped with a traceback after sending the photo.
+    root = tmp_path / os.fsdecode(b"caf\xe9") / "c"
+    for i in range(2):
+        write(root / "face" / os.fsdecode(b"ard\xe9rn-%d.jpg" % i), scene(i, (700, 600)))
+    with serve_in_thread(api_keys={KEY: 100}) as url, _client(url) as client:
+        first = upload_folder(root, client, name="Latin", policy=NO_FACES)
+        assert sorted(o.status for o in first.uploads) == ["uploaded", "uploaded"]
+        again = upload_folder(root, client, name="Latin", policy=NO_FACES)
+        assert again.character_id == first.character_id
+        assert {o.status for o in again.uploads} == {"already"}
+        assert len(client.assets.list(first.character_id).assets) == 2

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from ..client import APIError, Client, NotFoundError
-from .journal import JOURNAL_NAME, WorkJournal
+from .journal import JOURNAL_NAME, WorkJournal, storable
 
 #: A listing longer than this is taken for a server that never says "no more".
 MAX_LISTED = 100_000
@@ -171,7 +171,7 @@ def settle_folder_identity(journal: WorkJournal, root: Path, *, new_character: b
     ``new_character`` change anything, so running the same command again resumes the
     new character instead of making a third.
     """
-    here = str(root.resolve())
+    here = storable(str(root.resolve()))
     if new_character:
         identity = journal.folder_id()
         others = [p for p in journal.folder_paths() if p != here]

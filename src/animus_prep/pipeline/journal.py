@@ -47,6 +47,22 @@ def state_journal_path() -> Path:
     return Path(folder) / "journal.sqlite"
 
 
+def storable(text: str) -> str:
+    """``text`` as the journal keeps it: itself, or, when it holds bytes that are not
+    UTF-8 (a file name from an old camera or a Windows archive, read as lone surrogates),
+    those bytes written as ``\\xNN`` (SQLite keeps text as UTF-8 only). The same name always
+    gives the same text, so lookups by it still match."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate no file name decodes to
+            raw = text.encode("utf-8", "backslashreplace")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
     character_id TEXT NOT NULL,
@@ -154,6 +170,12 @@ class WorkJournal:
             ) from None
         self._db = db
 
+    def _run(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        """``sql`` on the journal, with every text parameter made storable (`storable`)."""
+        return self._db.execute(
+            sql, tuple(storable(p) if isinstance(p, str) else p for p in params)
+        )
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -171,11 +193,11 @@ class WorkJournal:
         """The folder's own identity: made once and kept in the journal, so it travels
         with the folder when it is moved or renamed (its path does not)."""
         with self._lock, self._db:
-            row = self._db.execute("SELECT value FROM folder WHERE key='id'").fetchone()
+            row = self._run("SELECT value FROM folder WHERE key='id'").fetchone()
             if row is not None:
                 return str(row[0])
             value = uuid.uuid4().hex
-            self._db.execute("INSERT INTO folder (key, value) VALUES ('id', ?)", (value,))
+            self._run("INSERT INTO folder (key, value) VALUES ('id', ?)", (value,))
             return value
 
     def new_folder_identity(self) -> str:
@@ -184,26 +206,24 @@ class WorkJournal:
         its journal names."""
         value = uuid.uuid4().hex
         with self._lock, self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO folder (key, value) VALUES ('id', ?)", (value,)
-            )
-            self._db.execute("DELETE FROM folder_paths")
+            self._run("INSERT OR REPLACE INTO folder (key, value) VALUES ('id', ?)", (value,))
+            self._run("DELETE FROM folder_paths")
         return value
 
     def folder_paths(self) -> list[str]:
         """Every path this folder identity was used from."""
         with self._lock:
-            rows = self._db.execute("SELECT path FROM folder_paths ORDER BY path").fetchall()
+            rows = self._run("SELECT path FROM folder_paths ORDER BY path").fetchall()
         return [str(path) for (path,) in rows]
 
     def record_folder_path(self, path: str) -> None:
         with self._lock, self._db:
-            self._db.execute("INSERT OR IGNORE INTO folder_paths (path) VALUES (?)", (path,))
+            self._run("INSERT OR IGNORE INTO folder_paths (path) VALUES (?)", (path,))
 
     def uploaded(self, character_id: str, sha256: str, image_type: str) -> str | None:
         """The asset id this content became, if it was uploaded before."""
         with self._lock:
-            row = self._db.execute(
+            row = self._run(
                 "SELECT asset_id FROM uploads WHERE character_id=? AND sha256=? AND image_type=?",
                 (character_id, sha256, image_type),
             ).fetchone()
@@ -213,7 +233,7 @@ class WorkJournal:
         self, character_id: str, sha256: str, image_type: str, path: str, asset_id: str | None
     ) -> None:
         with self._lock, self._db:
-            self._db.execute(
+            self._run(
                 "INSERT OR REPLACE INTO uploads"
                 " (character_id, sha256, image_type, path, asset_id, uploaded_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -222,7 +242,7 @@ class WorkJournal:
 
     def uploads(self, character_id: str) -> int:
         with self._lock:
-            (count,) = self._db.execute(
+            (count,) = self._run(
                 "SELECT COUNT(*) FROM uploads WHERE character_id=?", (character_id,)
             ).fetchone()
         return int(count)
@@ -230,7 +250,7 @@ class WorkJournal:
     def character(self, folder: str, name: str, base_url: str) -> str | None:
         """The character created earlier for this folder, name and server."""
         with self._lock:
-            row = self._db.execute(
+            row = self._run(
                 "SELECT character_id FROM characters WHERE folder=? AND name=? AND base_url=?",
                 (folder, name, base_url),
             ).fetchone()
@@ -238,12 +258,12 @@ class WorkJournal:
 
     def record_character(self, folder: str, name: str, base_url: str, character_id: str) -> None:
         with self._lock, self._db:
-            self._db.execute(
+            self._run(
                 "INSERT OR REPLACE INTO characters (folder, name, base_url, character_id)"
                 " VALUES (?, ?, ?, ?)",
                 (folder, name, base_url, character_id),
             )
-            self._db.execute(
+            self._run(
                 "DELETE FROM character_requests WHERE folder=? AND name=? AND base_url=?",
                 (folder, name, base_url),
             )
@@ -251,7 +271,7 @@ class WorkJournal:
     def forget_character(self, folder: str, name: str, base_url: str) -> None:
         """Drop the character recorded for this folder, name and server (it is gone)."""
         with self._lock, self._db:
-            self._db.execute(
+            self._run(
                 "DELETE FROM characters WHERE folder=? AND name=? AND base_url=?",
                 (folder, name, base_url),
             )
@@ -259,7 +279,7 @@ class WorkJournal:
     def character_requested(self, folder: str, name: str, base_url: str) -> bool:
         """Whether a create was sent for this folder, name and server with no id recorded."""
         with self._lock:
-            row = self._db.execute(
+            row = self._run(
                 "SELECT 1 FROM character_requests WHERE folder=? AND name=? AND base_url=?",
                 (folder, name, base_url),
             ).fetchone()
@@ -267,7 +287,7 @@ class WorkJournal:
 
     def record_character_request(self, folder: str, name: str, base_url: str) -> None:
         with self._lock, self._db:
-            self._db.execute(
+            self._run(
                 "INSERT OR REPLACE INTO character_requests (folder, name, base_url, requested_at)"
                 " VALUES (?, ?, ?, ?)",
                 (folder, name, base_url, time.time()),
@@ -276,7 +296,7 @@ class WorkJournal:
     def regenerations(self, character_id: str) -> dict[str, int]:
         """How often each render of the character was sent back for regeneration."""
         with self._lock:
-            rows = self._db.execute(
+            rows = self._run(
                 "SELECT image_id, count FROM regenerations WHERE character_id=?",
                 (character_id,),
             ).fetchall()
@@ -284,7 +304,7 @@ class WorkJournal:
 
     def record_regeneration(self, character_id: str, image_id: str, count: int) -> None:
         with self._lock, self._db:
-            self._db.execute(
+            self._run(
                 "INSERT OR REPLACE INTO regenerations (character_id, image_id, count)"
                 " VALUES (?, ?, ?)",
                 (character_id, image_id, count),
@@ -293,7 +313,7 @@ class WorkJournal:
     def job(self, character_id: str, kind: str) -> JobRecord | None:
         """The paid job of this kind recorded for the character, if any."""
         with self._lock:
-            row = self._db.execute(
+            row = self._run(
                 "SELECT job_id, state FROM jobs WHERE character_id=? AND kind=?",
                 (character_id, kind),
             ).fetchone()
@@ -301,7 +321,7 @@ class WorkJournal:
 
     def record_job(self, character_id: str, kind: str, job_id: str | None, state: str) -> None:
         with self._lock, self._db:
-            self._db.execute(
+            self._run(
                 "INSERT OR REPLACE INTO jobs (character_id, kind, job_id, state, updated_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (character_id, kind, job_id, state, time.time()),
@@ -309,9 +329,7 @@ class WorkJournal:
 
     def forget_job(self, character_id: str, kind: str) -> None:
         with self._lock, self._db:
-            self._db.execute(
-                "DELETE FROM jobs WHERE character_id=? AND kind=?", (character_id, kind)
-            )
+            self._run("DELETE FROM jobs WHERE character_id=? AND kind=?", (character_id, kind))
 
 
 def ensure_writable(path: str | Path, *, keep: bool = True) -> None:
