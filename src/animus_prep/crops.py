@@ -8,6 +8,9 @@ unless asked. A square under the policy's `face_crop_side` source pixels is refu
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, PngImagePlugin
 
 from .faces.crop import crop_box
 from .faces.types import Face, FaceDetector
@@ -234,7 +237,7 @@ def crop_sources(
                 (out_dir / rel).with_suffix(".png" if img.format == "PNG" else ".jpg"), claimed
             )
             target.parent.mkdir(parents=True, exist_ok=True)
-            result.image.save(target, quality=95)
+            _write_crop(result.image, target)
             outcomes.append(CropOutcome(shown, str(target), result.box, result.image.width, None))
     return outcomes
 
@@ -267,11 +270,53 @@ def destination_problem(sources: str | Path | Sequence[str | Path], out: str | P
     return None
 
 
+CROP_MARK = "animus-prep crop"
+"""Written in every crop (a JPEG comment, a PNG text chunk): a file in the output folder
+that carries it is an earlier crop, which a rerun may replace; any other file is kept."""
+
+
 def _unclaimed(target: Path, claimed: set[Path]) -> Path:
-    """``target``, or ``<stem>-<n><suffix>`` beside it if this run already wrote that name."""
+    """``target``, or ``<stem>-<n><suffix>`` beside it if this run already wrote that name,
+    or a file that is not an earlier crop (a photo of the user's, a link) holds it."""
     candidate, n = target, 1
-    while candidate in claimed:
+    while candidate in claimed or not _replaceable(candidate):
         n += 1
         candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
     claimed.add(candidate)
     return candidate
+
+
+def _replaceable(path: Path) -> bool:
+    """Whether a crop may be written at ``path``: nothing is there, or an earlier crop is
+    (a plain file carrying `CROP_MARK`; never a link, which would be written through)."""
+    if not os.path.lexists(path):
+        return True
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with Image.open(path) as img:
+            mark = img.info.get("comment", img.info.get("Comment", b""))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+    if isinstance(mark, bytes):
+        mark = mark.decode("utf-8", "replace")
+    return bool(mark == CROP_MARK)
+
+
+def _write_crop(image: Image.Image, target: Path) -> None:
+    """Save a crop at ``target`` with `CROP_MARK`, through a temporary file renamed over
+    it: an interrupted save leaves no half crop, and a link is replaced, never followed."""
+    fd, temp = tempfile.mkstemp(prefix=".crop-", suffix=target.suffix, dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if target.suffix == ".png":
+                info = PngImagePlugin.PngInfo()
+                info.add_text("Comment", CROP_MARK)
+                image.save(fh, "PNG", pnginfo=info)
+            else:
+                image.save(fh, "JPEG", quality=95, comment=CROP_MARK)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise

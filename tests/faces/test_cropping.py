@@ -217,3 +217,30 @@ def test_crops_are_never_written_over_or_among_the_photos(tmp_path: Path) -> Non
     # Beside the character folder is fine, and so is a folder above a single source.
     assert any(o.output for o in crop_sources([character], tmp_path / "crops", size=512))
     assert any(o.output for o in crop_sources([character / "face"], tmp_path, size=512))
+
+
+def test_a_file_already_in_the_output_folder_is_never_overwritten(tmp_path: Path) -> None:
+    # A photo of the user's, and a link to a file outside, where crops are to go: both
+    # used to be overwritten (the link written through). They are kept; the crops take
+    # other names, and a rerun still replaces its own crops in place.
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(FACES / "ardern.jpg", src / "a.jpg")
+    shutil.copy(FACES / "obama.jpg", src / "b.jpg")
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / "a.jpg"
+    shutil.copy(FACES / "obama.jpg", mine)
+    outside = tmp_path / "elsewhere.jpg"
+    shutil.copy(FACES / "obama.jpg", outside)
+    (out / "b.jpg").symlink_to(outside)
+    before = mine.read_bytes(), outside.read_bytes()
+
+    first = crop_sources([src], out, size=512)
+    assert (mine.read_bytes(), outside.read_bytes()) == before
+    assert (out / "b.jpg").is_symlink()
+    written = sorted(Path(o.output).name for o in first if o.output)
+    assert written == ["a-2.jpg", "b-2.jpg"]
+    second = crop_sources([src], out, size=512)
+    assert [o.output for o in second] == [o.output for o in first]
+    assert sorted(p.name for p in out.iterdir()) == ["a-2.jpg", "a.jpg", "b-2.jpg", "b.jpg"]
