@@ -503,3 +503,24 @@ def test_retries_are_said_as_they_happen_unless_quiet(
     assert "retrying" not in out  # stdout holds the command's own output only
     assert main(["upload", str(EXAMPLES / "character"), "--character", "c1", *closed, "-q"]) == 1
     assert "retrying" not in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["--json", "--format=csv", "--format=text"])
+def test_output_to_a_full_disk_is_one_line_and_exit_2(fmt: str) -> None:
+    # It was a traceback and exit 1, the status of rejected photos.
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "animus_prep.cli", "check", str(EXAMPLES / "character")),
+                *("--workers", "1", "--no-faces", fmt),
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().endswith("error: cannot write: No space left on device")
+    assert "Traceback" not in proc.stderr

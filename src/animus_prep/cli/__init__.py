@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import signal
 import sqlite3
@@ -106,11 +107,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader stopped early (`... --format jsonl | head`): stop as quietly as a
         # command killed by SIGPIPE, without a traceback or a failed flush at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        _drop_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise
+        # The output (or a file) could not be written: a full disk, a quota, a failing
+        # device. Said in one line; what is left unwritten is dropped, not retried.
+        _drop_stdout()
+        sys.stderr.write(f"animus-prep: error: cannot write: {exc.strerror or exc}\n")
+        return EXIT_USAGE
     return status
+
+
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+"""Write errors that say the output has nowhere to go."""
+
+
+def _drop_stdout() -> None:
+    """Send what is left of stdout to nowhere, so the flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _stopped_by(exc: KeyboardInterrupt) -> int:
