@@ -4,8 +4,11 @@ the verdicts are those of a local run, for one folder and for a batch of charact
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,3 +150,27 @@ def test_a_peer_that_is_no_scheduler_is_a_clear_error_without_a_traceback(
     assert proc.returncode == 2
     assert f"cannot reach the dask scheduler at {address}" in proc.stderr
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+def test_a_peer_that_accepts_and_never_answers_is_given_up_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hung scheduler or a proxy: dask's own start-up waited past its timeout, for ever.
+    monkeypatch.setattr(cli_cluster, "CONNECT_TIMEOUT", 1.0)
+    write(tmp_path / "a.jpg", scene(1))
+    held: list[socket.socket] = []
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(30)
+        port = server.getsockname()[1]
+        accepting = threading.Thread(target=lambda: held.append(server.accept()[0]))
+        accepting.start()
+        started = time.monotonic()
+        address = f"tcp://127.0.0.1:{port}"
+        status = main(["check", str(tmp_path), "--kind", "face", "--scheduler", address])
+        took = time.monotonic() - started
+        accepting.join(5)
+    for conn in held:
+        conn.close()
+    assert status == 2
+    assert "did not answer within 6 s" in capsys.readouterr().err
+    assert took < 30

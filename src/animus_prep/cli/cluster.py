@@ -11,6 +11,7 @@ import contextlib
 import gc
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from pathlib import Path
@@ -44,12 +45,7 @@ def cluster_executor(address: str, shared: list[Path]) -> Iterator[Executor]:
             "--scheduler needs dask.distributed: pip install 'animus-prep[dask]'"
         ) from exc
     _check_address(address)
-    connect: Any = distributed.Client  # untyped
-    failure = None
-    try:
-        client: Any = connect(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except Exception as exc:  # dask's own, or what a peer that is no scheduler provokes
-        failure = str(exc).strip() or type(exc).__name__
+    client, failure = _connect(distributed.Client, address)
     if failure is not None:  # out of the handler: nothing holds the half-built client
         _let_go_quietly()
         raise UsageError(
@@ -61,6 +57,31 @@ def cluster_executor(address: str, shared: list[Path]) -> Iterator[Executor]:
         yield client.get_executor()
     finally:
         client.close(timeout=CONNECT_TIMEOUT)
+
+
+def _connect(connect: Any, address: str) -> tuple[Any, str | None]:
+    """A dask client of the scheduler at `address`, or why there is none.
+
+    Made in a thread of its own and waited for `CONNECT_TIMEOUT` (and a little): a peer
+    that accepts the connection and never answers (a hung scheduler, a proxy) holds
+    dask's own start-up past its timeout, for ever. That thread is a daemon: given up on,
+    it does not keep the command from ending."""
+    made: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            made["client"] = connect(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except Exception as exc:  # dask's own, or what a peer that is no scheduler provokes
+            made["failure"] = str(exc).strip() or type(exc).__name__
+
+    thread = threading.Thread(target=run, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + 5.0)
+    if thread.is_alive():
+        return None, (
+            f"it accepted the connection but did not answer within {CONNECT_TIMEOUT + 5:g} s"
+        )
+    return made.get("client"), made.get("failure")
 
 
 def _check_address(address: str) -> None:
