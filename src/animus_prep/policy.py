@@ -213,6 +213,20 @@ class Policy:
         """The upload cap for a kind of image (`face` or `body`)."""
         return self.face_cap if kind == "face" else self.body_cap
 
+    def caps_over_the_server(self) -> str | None:
+        """Why these caps cannot be uploaded by (a cap over what the server takes per
+        character: the photos past it would be refused), or None. A check may lift them
+        (every photo judged, none left out for the cap); an upload may not."""
+        over = [
+            f"{kind}_cap {cap} is over the {limit} {kind} photos the server takes"
+            for kind, cap, limit in (
+                ("face", self.face_cap, server_rules.MAX_FACE_IMAGES),
+                ("body", self.body_cap, server_rules.MAX_BODY_IMAGES),
+            )
+            if cap > limit
+        ]
+        return "; ".join(over) or None
+
     def to_json(self) -> dict[str, Any]:
         """Every setting by name (the JSON report's ``policy``)."""
         return asdict(self)

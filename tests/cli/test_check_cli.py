@@ -524,3 +524,12 @@ def test_output_to_a_full_disk_is_one_line_and_exit_2(fmt: str) -> None:
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().endswith("error: cannot write: No space left on device")
     assert "Traceback" not in proc.stderr
+
+
+def test_workers_are_capped_at_four_per_core() -> None:
+    # --workers 500 forked 500 processes for 14 files, and SIGTERM then left it hung.
+    many = str(8 * (os.cpu_count() or 1) + 1)
+    proc = run("check", str(EXAMPLES / "character"), "--workers", many, "--no-faces", "-q")
+    assert proc.returncode == 0, proc.stderr
+    using = 4 * (os.cpu_count() or 1)
+    assert f"--workers {many} is more than 4 per core; using {using}" in proc.stderr

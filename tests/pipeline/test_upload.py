@@ -129,3 +129,17 @@ def test_names_that_are_not_utf8_are_uploaded_and_resumed(tmp_path: Path) -> Non
         assert again.character_id == first.character_id
         assert {o.status for o in again.uploads} == {"already"}
         assert len(client.assets.list(first.character_id).assets) == 2
+
+
+def test_caps_over_the_server_s_limits_are_refused_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    # body_cap 60 passed: 8 photos were then refused one by one by the server, and the
+    # printed resume command failed the same way for ever.
+    root = _folder(tmp_path, 2)
+    with serve_in_thread(api_keys={KEY: 100}) as url, _client(url) as client:
+        with pytest.raises(UploadError, match=r"body_cap 60 is over the 40 body photos"):
+            upload_folder(root, client, name="Greedy", policy=Policy(faces=False, body_cap=60))
+        assert not client.characters.list().characters
+    # A check may lift the caps all the same (every photo judged, none left out).
+    assert len(preflight(root, policy=Policy(faces=False, body_cap=60)).accepted) == 3

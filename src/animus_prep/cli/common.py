@@ -114,8 +114,22 @@ def load_policy(args: argparse.Namespace, folder: str | Path | None = None) -> P
     return resolve_policy(args, folder).policy
 
 
+def most_workers() -> int:
+    """The most worker processes a command starts: 4 per core (the pre-flight's work is
+    mostly on the processor; more only crowd it, and each holds its own face models)."""
+    return 4 * (os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
 def process_pool(workers: int) -> Iterator[Executor | None]:
+    """`workers` processes (at most `most_workers`, said on stderr when capped), or None
+    for one: the work then runs in this process."""
+    if workers > most_workers():
+        sys.stderr.write(
+            f"animus-prep: notice: --workers {workers} is more than 4 per core; "
+            f"using {most_workers()}\n"
+        )
+        workers = most_workers()
     if workers <= 1:
         yield None
         return
@@ -175,7 +189,7 @@ def add_run_options(
         "--workers",
         type=positive_int,
         default=os.cpu_count() or 1,
-        help="worker processes for the pre-flight (default: all cores)",
+        help="worker processes for the pre-flight (default: all cores; at most 4 per core)",
     )
 
 

@@ -199,6 +199,9 @@ def _run(
 ) -> RunSummary:
     root = Path(path)
     summary.train = train
+    over = policy.caps_over_the_server()
+    if over is not None:
+        raise PipelineError(f"{over}: lower it in the policy (nothing was sent)")
     try:
         ensure_writable(journal_path or root / JOURNAL_NAME, keep=False)
     except JournalError as exc:

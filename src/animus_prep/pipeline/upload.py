@@ -17,7 +17,7 @@ from pathlib import Path
 from ..client import AnimusError, Client, content_filename, find_asset
 from ..inspection.report import ImageReport, Report
 from ..inspection.run import ProgressCallback, preflight
-from ..policy import Policy
+from ..policy import Policy, policy_or_default
 from .character import CharacterError, folder_character
 from .fitting import fitted_copy, needs_fitting
 from .journal import JOURNAL_NAME, JournalError, WorkJournal, ensure_writable
@@ -118,6 +118,9 @@ def upload_folder(
     """
     if (character_id is None) == (name is None):
         raise ValueError("give a character_id or a name, not both")
+    over = policy_or_default(policy).caps_over_the_server()
+    if over is not None:
+        raise UploadError(f"{over}: lower it in the policy (nothing was sent)")
     root = Path(path)
     try:
         ensure_writable(root / JOURNAL_NAME, keep=False)
