@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -533,3 +535,21 @@ def test_workers_are_capped_at_four_per_core() -> None:
     assert proc.returncode == 0, proc.stderr
     using = 4 * (os.cpu_count() or 1)
     assert f"--workers {many} is more than 4 per core; using {using}" in proc.stderr
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path) -> None:
+    # A flat folder's file names go straight into the path column (and duplicate_of).
+    flat = tmp_path / "flat"
+    write(flat / "=HYPERLINK(1).jpg", scene(1, (700, 600)))
+    write(flat / "+1+2.jpg", scene(1, (700, 600)))
+    write(flat / "plain.jpg", scene(2, (700, 600)))
+    proc = run("check", str(flat), "--kind", "face", "--no-faces", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    by_path = {r["path"]: r for r in rows}
+    assert set(by_path) == {"'=HYPERLINK(1).jpg", "'+1+2.jpg", "plain.jpg"}
+    # One of the two copies of one picture points at the other, inert too.
+    assert {r["duplicate_of"] for r in rows} - {""} <= {"'=HYPERLINK(1).jpg", "'+1+2.jpg"}
+    assert sum(bool(r["duplicate_of"]) for r in rows) == 1
+    # Numbers stay numbers.
+    assert all(float(r["width"]) == 700 and int(r["file_bytes"]) > 0 for r in rows)

@@ -125,6 +125,19 @@ def _cell(key: str, value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
     if isinstance(value, list):
-        return (" | " if key in _TEXT_LISTS else ";").join(str(v) for v in value)
-    return str(value)
+        return _inert((" | " if key in _TEXT_LISTS else ";").join(str(v) for v in value))
+    return _inert(str(value))
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads a cell starting with as a formula (or a command)."""
+
+
+def _inert(text: str) -> str:
+    """A text cell a spreadsheet shows as text: one that would start a formula (a file
+    named ``=HYPERLINK(...).jpg`` or ``+1.jpg``) gets a leading apostrophe, which the
+    spreadsheet hides. Numbers are written as they are."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
