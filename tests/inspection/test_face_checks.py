@@ -333,7 +333,7 @@ def test_no_identity_warning_without_face_photos(tmp_path: Path) -> None:
     # Nothing to compare: body photos only, or nothing at all, is not a skipped check.
     body = tmp_path / "c" / "body" / "front"
     write(body / "a.jpg", scene(1))
-    assert preflight(tmp_path / "c").warnings == ()
+    assert not [w for w in preflight(tmp_path / "c").warnings if "identity" in w]
     empty = tmp_path / "empty" / "face"
     empty.mkdir(parents=True)
     # (An empty folder says only that nothing was judged.)

@@ -44,7 +44,7 @@ from people import (
     small_on_grey,
     soft_face,
 )
-from photos import gaussian, motion
+from photos import gaussian, motion, scene
 
 POLICY = Policy(identity=False)  # identity is judged across photos, not here
 ORIGINALS = TUNE + CHECK
@@ -357,6 +357,26 @@ def test_a_close_up_of_the_face_among_body_photos_is_noted_and_warned_of(tmp_pat
     again = preflight(tmp_path, policy=POLICY)
     assert not [w for w in again.warnings if "close-up" in w]
     assert not any(n.startswith("close_up:") for i in again.images for n in i.notes)
+
+
+def test_a_front_body_photo_with_no_face_is_noted_and_warned_of(tmp_path: Path) -> None:
+    # A picture of a cup in body/front/ was accepted and uploaded without a word.
+    cup = Path(__file__).resolve().parents[2] / "examples" / "character" / "face" / "coffee.jpg"
+    front = tmp_path / "body" / "front"
+    front.mkdir(parents=True)
+    (front / "cup.jpg").write_bytes(cup.read_bytes())
+    (front / "person.jpg").write_bytes(jpeg(load(CHECK[0])))
+    back = tmp_path / "body" / "back"
+    back.mkdir()
+    # From behind, no face is to be expected (a picture with none stands in for one).
+    (back / "scene.jpg").write_bytes(jpeg(scene(4, (700, 900))))
+    report = preflight(tmp_path, policy=POLICY)
+    images = {i.path: i for i in report.images}
+    assert [n for n in images["body/front/cup.jpg"].notes if n.startswith("no_face_in_body:")]
+    for quiet in ("body/front/person.jpg", "body/back/scene.jpg"):
+        assert not [n for n in images[quiet].notes if n.startswith("no_face_in_body:")]
+    (warning,) = [w for w in report.warnings if "show no face" in w or "shows no face" in w]
+    assert warning.startswith("1 accepted front body photo shows no face: body/front/cup.jpg")
 
 
 # -- exposure judged on the subject ---------------------------------------------------

@@ -153,6 +153,10 @@ def assemble(
     if accepted_close_ups:
         warnings.append(_close_up_warning(accepted_close_ups, policy))
     others = _other_faces(analyses, policy)
+    faceless = _faceless_fronts(analyses)
+    accepted_faceless = [analyses[i].candidate.relpath for i in faceless if not reasons[i]]
+    if accepted_faceless:
+        warnings.append(_faceless_warning(accepted_faceless))
     monochromes = _monochromes(analyses, policy)
     accepted_monochromes = [analyses[i].candidate.relpath for i in monochromes if not reasons[i]]
     if accepted_monochromes:
@@ -174,7 +178,8 @@ def assemble(
                 else linked.get(i)
             ),
             duplicate_mirrored=i in copies and copies[i].how == MIRRORED,
-            notes=a.notes + tuple(n[i] for n in (close_ups, others, monochromes) if i in n),
+            notes=a.notes
+            + tuple(n[i] for n in (close_ups, others, faceless, monochromes) if i in n),
             faces=_faces(a),
             identity_score=identity.get(i),
             embedding=a.faces.embedding if a.faces is not None else None,
@@ -477,6 +482,37 @@ def _close_up_warning(paths: Sequence[str], policy: Policy) -> str:
         f"(the face over {policy.close_up_face_share:.0%} of the photo's height): "
         f"{named}; the body LoRA learns the body from body photos: put close-ups in "
         "face/ and photos that show the body in body/"
+    )
+
+
+def _faceless_fronts(analyses: Sequence[ImageAnalysis]) -> dict[int, str]:
+    """Body photos of the front with no face found (the face checks having run), each
+    with its note: a person seen from the front shows a face, so such a photo may show
+    no one (a picture of a room, a cup), or the person from behind."""
+    notes: dict[int, str] = {}
+    for i, a in enumerate(analyses):
+        found = a.faces
+        if a.candidate.image_type != FRONT or found is None or found.unavailable is not None:
+            continue
+        if found.main is None:
+            notes[i] = (
+                "no_face_in_body: no face found in this front body photo: check that it "
+                "shows the character (from behind, it belongs in body/back/)"
+            )
+    return notes
+
+
+FRONT = "body_image_front"
+"""The image type of a body photo taken from the front."""
+
+
+def _faceless_warning(paths: Sequence[str]) -> str:
+    named = _first_three(paths)
+    count = f"{len(paths)} accepted front body photo{'s' if len(paths) > 1 else ''}"
+    return (
+        f"{count} {'show' if len(paths) > 1 else 'shows'} no face: {named}; make sure "
+        f"{'they show' if len(paths) > 1 else 'it shows'} the character (the body LoRA "
+        "learns whoever, or whatever, the body photos show)"
     )
 
 
