@@ -404,6 +404,11 @@ def find_faces(
                     turn = turned_by_strength(rgb, main, strength, detector, embedder, policy)
                     if turn is not None:
                         embedding = None
+                if embedding is not None and abs(face_roll(main)) >= ROLL_TO_LEVEL:
+                    # Who it is, from the head levelled (a turn is judged as it stands).
+                    level, levelled = levelled_face(rgb, main, detector, policy)
+                    if levelled is not main:
+                        embedding, _ = _embedded(embedder, level, levelled)
     except FacesUnavailableError as exc:
         return FaceFindings((), unavailable=str(exc))
     return FaceFindings(
@@ -433,6 +438,67 @@ def upright_turn(
             best_k, best = k, score
     turn = Turn(360 - 90 * best_k, as_is, best)
     return turn if best >= turn.bar else None
+
+
+ROLL_TO_LEVEL = 10.0
+"""Degrees a face's eyes may be off level before it is embedded levelled (`levelled_face`)."""
+LEVELLING_ROUNDS = 2
+
+
+def face_roll(face: Face) -> float:
+    """How far the face's eyes are off level, in degrees (positive: the eye on the image's
+    right is lower; the photo turned that many degrees counter-clockwise levels them)."""
+    (rx, ry), (lx, ly) = face.landmarks[0], face.landmarks[1]
+    return float(np.degrees(np.arctan2(ly - ry, lx - rx)))
+
+
+def levelled_face(
+    rgb: npt.NDArray[np.uint8], face: Face, detector: FaceDetector, policy: Policy
+) -> tuple[npt.NDArray[np.uint8], Face]:
+    """The photo turned about the face until its eyes are level, and the face found again
+    there, for its embedding; the photo and face as they are when the head is level.
+
+    The detector places the landmarks of a tilted head too close to upright (a head
+    tilted 45 degrees reads 15-30), so the alignment the embedding rests on is off, and
+    the same person measured 0.13-0.5 against their own level photo. Found again in the
+    photo levelled by that much, the landmarks are nearer the truth; a second round
+    nearly always levels it (0.53-0.99 on the same photos)."""
+    image, current = rgb, face
+    for _ in range(LEVELLING_ROUNDS):
+        roll = face_roll(current)
+        if abs(roll) < ROLL_TO_LEVEL:
+            break
+        centre = np.asarray(current.landmarks, dtype=np.float64).mean(axis=0)
+        turn = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, 1.0)
+        turned = np.asarray(
+            cv2.warpAffine(
+                image,
+                turn,
+                (image.shape[1], image.shape[0]),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REFLECT101,
+            ),
+            dtype=np.uint8,
+        )
+        again = _same_face(detector.detect(turned), current, policy)
+        if again is None:
+            break
+        image, current = turned, again
+    return image, current
+
+
+def _same_face(found: list[Face], face: Face, policy: Policy) -> Face | None:
+    """The face among ``found`` that is ``face`` turned about its own centre: a sure one
+    whose centre lies within half the face's size of it."""
+    centre = np.asarray(face.landmarks, dtype=np.float64).mean(axis=0)
+    reach = max(face.box[2], face.box[3]) / 2
+    near = [
+        (float(np.hypot(*(np.asarray(f.landmarks, dtype=np.float64).mean(axis=0) - centre))), f)
+        for f in found
+        if f.score >= policy.face_min_score
+    ]
+    near = [(d, f) for d, f in near if d <= reach]
+    return min(near, key=lambda n: n[0])[1] if near else None
 
 
 def _embedded(
