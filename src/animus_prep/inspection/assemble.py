@@ -244,7 +244,9 @@ def identity_mismatches(
             "identity",
             ReasonCode.IDENTITY_MISMATCH,
             f"looks like someone else: similarity {score:.2f} to {against} "
-            f"(same person above {policy.identity_threshold:.3f})",
+            f"(same person above {policy.identity_threshold:.3f}); if it is the character, "
+            "the face may be partly hidden (sunglasses, a mask, a hand), which a LoRA would "
+            "learn too",
             score=score,
             threshold=policy.identity_threshold,
         )
