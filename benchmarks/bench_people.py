@@ -112,9 +112,11 @@ CODES = (
     "face_cut_off",
     "over_compressed",
     "bordered",
+    "noisy",
 )
 """Codes scored. Only the turned originals are not upright: `rotated` on any other
-variant is a false rejection."""
+variant is a false rejection. No variant is noisy (grain of 3-5 grey levels at 1024 px
+is what good photos carry): `noisy` anywhere is a false rejection."""
 MONOCHROME = "monochrome"
 """The black-and-white note, scored apart from the codes."""
 
