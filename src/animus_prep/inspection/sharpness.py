@@ -206,17 +206,22 @@ def _each_orientation(
 ) -> list[float]:
     """The blur of each orientation's own strongest edges (`_EDGE_FRACTION` of its
     pixels, above the noise floor), for the orientations with enough of them."""
-    bins = _orientation_bins(cx.ravel(), cy.ravel())
-    # Each orientation's cut from a subsample, as for the strongest overall.
+    gx, gy = cx.ravel(), cy.ravel()
+    # Each orientation's cut from a subsample, as for the strongest overall; then only
+    # the pixels over the lowest cut are sorted into orientations.
     step = max(1, coarse.size // 20000)
-    sampled, sampled_bins = coarse[::step], bins[::step]
+    sampled, sampled_bins = coarse[::step], _orientation_bins(gx[::step], gy[::step])
     cuts = np.full(_ORIENTATIONS, np.inf)
     for b in range(_ORIENTATIONS):
         mine = sampled[sampled_bins == b]
         if mine.size * step >= _MIN_EDGE_PIXELS:
             cuts[b] = max(_quantile(mine, 1.0 - _EDGE_FRACTION), floor, 2.0)
-    strong = np.flatnonzero(coarse > cuts[bins])
-    strong_bins = bins[strong]
+    if not np.isfinite(cuts).any():
+        return []
+    candidates = np.flatnonzero(coarse > cuts.min())
+    candidate_bins = _orientation_bins(gx[candidates], gy[candidates])
+    keep = coarse[candidates] > cuts[candidate_bins]
+    strong, strong_bins = candidates[keep], candidate_bins[keep]
     out = []
     for b in range(_ORIENTATIONS):
         at = strong[strong_bins == b]
