@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -306,7 +306,10 @@ def _replaceable(path: Path) -> bool:
 def _write_crop(image: Image.Image, target: Path) -> None:
     """Save a crop at ``target`` with `CROP_MARK`, through a temporary file renamed over
     it: an interrupted save leaves no half crop, and a link is replaced, never followed."""
-    fd, temp = tempfile.mkstemp(prefix=".crop-", suffix=target.suffix, dir=target.parent)
+    # Created as any new file is (0666 less the umask: readable by whoever reads the
+    # folder), under a name no one else uses; `mkstemp` would make it private.
+    temp = target.parent / f".crop-{secrets.token_hex(8)}{target.suffix}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             if target.suffix == ".png":

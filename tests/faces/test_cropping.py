@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -244,3 +245,15 @@ def test_a_file_already_in_the_output_folder_is_never_overwritten(tmp_path: Path
     second = crop_sources([src], out, size=512)
     assert [o.output for o in second] == [o.output for o in first]
     assert sorted(p.name for p in out.iterdir()) == ["a-2.jpg", "a.jpg", "b-2.jpg", "b.jpg"]
+
+
+def test_crops_are_as_readable_as_any_new_file(tmp_path: Path) -> None:
+    # Written through a private temporary file, crops came out readable by their owner
+    # alone (0600), whatever the umask said.
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(FACES / "ardern.jpg", src / "a.jpg")
+    (written,) = [o.output for o in crop_sources([src], tmp_path / "out", size=512) if o.output]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(written).st_mode & 0o777 == 0o666 & ~umask

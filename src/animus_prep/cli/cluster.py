@@ -65,22 +65,34 @@ def _connect(connect: Any, address: str) -> tuple[Any, str | None]:
     Made in a thread of its own and waited for `CONNECT_TIMEOUT` (and a little): a peer
     that accepts the connection and never answers (a hung scheduler, a proxy) holds
     dask's own start-up past its timeout, for ever. That thread is a daemon: given up on,
-    it does not keep the command from ending."""
+    it does not keep the command from ending, and a client it makes after all is closed
+    at once."""
     made: dict[str, Any] = {}
+    lock = threading.Lock()
 
     def run() -> None:
         try:
-            made["client"] = connect(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            client = connect(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except Exception as exc:  # dask's own, or what a peer that is no scheduler provokes
-            made["failure"] = str(exc).strip() or type(exc).__name__
+            with lock:
+                made["failure"] = str(exc).strip() or type(exc).__name__
+            return
+        with lock:
+            late = made.get("given up", False)
+            made["client"] = client
+        if late:
+            with contextlib.suppress(Exception):
+                client.close(timeout=CONNECT_TIMEOUT)
 
     thread = threading.Thread(target=run, name="dask-connect", daemon=True)
     thread.start()
     thread.join(CONNECT_TIMEOUT + 5.0)
-    if thread.is_alive():
-        return None, (
-            f"it accepted the connection but did not answer within {CONNECT_TIMEOUT + 5:g} s"
-        )
+    with lock:
+        if "client" not in made and "failure" not in made:
+            made["given up"] = True
+            return None, (
+                f"it accepted the connection but did not answer within {CONNECT_TIMEOUT + 5:g} s"
+            )
     return made.get("client"), made.get("failure")
 
 

@@ -132,12 +132,20 @@ def _cell(key: str, value: Any) -> str:
     return _inert(str(value))
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "@", "\t", "\r")
 """What a spreadsheet reads a cell starting with as a formula (or a command)."""
+_SIGNS = ("+", "-")
+_CALLS = ("(", "!", "|", "=")
+"""What a formula needs to do harm: a function call, a reference to another sheet or
+program, an assignment."""
 
 
 def _inert(text: str) -> str:
     """A text cell a spreadsheet shows as text: one that would start a formula (a file
-    named ``=HYPERLINK(...).jpg`` or ``+1.jpg``) gets a leading apostrophe, which the
-    spreadsheet hides. Numbers are written as they are."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    named ``=HYPERLINK(...).jpg``, or ``+SUM(...).jpg``) gets a leading apostrophe, which
+    the spreadsheet hides. A name that only starts with a sign (``-take2.jpg``) is left
+    as it is: it can call nothing. Numbers are written as they are."""
+    formula = text.startswith(_FORMULA_STARTS) or (
+        text.startswith(_SIGNS) and any(c in text for c in _CALLS)
+    )
+    return "'" + text if formula else text

@@ -403,7 +403,8 @@ def check_jpeg_quality(e: Evidence, policy: Policy) -> CheckResult | None:
     saved, shown = e.jpeg_quality, e.measurements.pixel_jpeg_quality
     # The pixels' reading is a few points off either way (quality 30 reads 28-31).
     least_shown = policy.min_jpeg_quality - PIXEL_QUALITY_MARGIN
-    if shown is not None and shown < least_shown and (saved is None or saved >= least_shown):
+    passes_as_saved = saved is None or saved >= policy.min_jpeg_quality
+    if shown is not None and shown < least_shown and passes_as_saved:
         again = "saved again since" if saved is not None else "kept in a lossless file since"
         return CheckResult(
             "jpeg_quality",

@@ -404,7 +404,7 @@ def find_faces(
                     turn = turned_by_strength(rgb, main, strength, detector, embedder, policy)
                     if turn is not None:
                         embedding = None
-                if embedding is not None and abs(face_roll(main)) >= ROLL_TO_LEVEL:
+                if embedding is not None and ROLL_TO_LEVEL <= abs(face_roll(main)) < 90.0:
                     # Who it is, from the head levelled (a turn is judged as it stands).
                     level, levelled = levelled_face(rgb, main, detector, policy)
                     if levelled is not main:
@@ -466,8 +466,8 @@ def levelled_face(
     image, current = rgb, face
     for _ in range(LEVELLING_ROUNDS):
         roll = face_roll(current)
-        if abs(roll) < ROLL_TO_LEVEL:
-            break
+        if not ROLL_TO_LEVEL <= abs(roll) < 90.0:
+            break  # level enough (or eyes read swapped: a profile, not a tilt)
         centre = np.asarray(current.landmarks, dtype=np.float64).mean(axis=0)
         turn = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, 1.0)
         turned = np.asarray(

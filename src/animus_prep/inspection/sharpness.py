@@ -210,7 +210,12 @@ def _each_orientation(
     # Each orientation's cut from a subsample, as for the strongest overall; then only
     # the pixels over the lowest cut are sorted into orientations.
     step = max(1, coarse.size // 20000)
-    sampled, sampled_bins = coarse[::step], _orientation_bins(gx[::step], gy[::step])
+    # Pixels with no gradient at all (the margin `_gradients` zeroes, flat areas) have no
+    # orientation: counted, they would all pad one bin and lower its cut.
+    sampled = coarse[::step]
+    moving = sampled > 0
+    sampled = sampled[moving]
+    sampled_bins = _orientation_bins(gx[::step][moving], gy[::step][moving])
     cuts = np.full(_ORIENTATIONS, np.inf)
     for b in range(_ORIENTATIONS):
         mine = sampled[sampled_bins == b]
