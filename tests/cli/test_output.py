@@ -19,7 +19,7 @@ from animus_prep.inspection.report import ImageReport
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "character"
 LONG = (
-    "2 prominent faces; a reference photo must show only the character (faces under 35% of "
+    "2 prominent faces; each photo must show the character alone (faces under 35% of "
     "the main face's size, or under 0.80 confidence, are ignored)"
 )
 

@@ -371,6 +371,9 @@ def test_group_photos_do_not_outvote_the_character(tmp_path: Path, ardern: np.nd
     report = preflight(root, policy=Policy(identity_min_faces=3))
     for group in ("face/group_1.jpg", "face/group_2.jpg"):
         assert ReasonCode.MULTIPLE_FACES in report.image(group).codes
+        (reason,) = [r for r in report.image(group).reasons if r.code is ReasonCode.MULTIPLE_FACES]
+        # No --reference was given: the message must not read as if one had been.
+        assert "reference" not in reason.message
     assert ReasonCode.IDENTITY_MISMATCH in report.image("face/obama.jpg").codes
     assert report.image("face/ardern.jpg").accepted
     assert not any("identity not checked" in w for w in report.warnings)

@@ -320,7 +320,7 @@ def check_single_face(e: Evidence, policy: Policy) -> CheckResult | None:
         "single_face",
         count <= 1,
         ReasonCode.MULTIPLE_FACES,
-        f"{count} prominent faces; a reference photo must show only the character "
+        f"{count} prominent faces; each photo must show the character alone "
         f"(faces under {policy.second_face_min_ratio:.0%} of the main face's size, or under "
         f"{policy.second_face_min_score:.2f} confidence, are ignored)",
         score=float(count),
