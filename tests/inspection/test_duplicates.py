@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
@@ -363,3 +364,52 @@ def test_a_lossless_copy_of_a_heavily_compressed_save_loses_to_the_photo(tmp_pat
     copy = images["face/photo-copy.png"]
     assert ReasonCode.OVER_COMPRESSED in copy.codes
     assert copy.metrics["pixel_jpeg_quality"] is not None
+
+
+def _edited(picture: np.ndarray, edit: str) -> np.ndarray:
+    """The photo as a phone editor leaves it: toned sepia, grain added, skin smoothed, or a
+    warm high-contrast filter."""
+    f = picture.astype(np.float32)
+    grey = f.mean(axis=2)
+    if edit == "sepia":
+        out = np.stack([grey * 1.07, grey * 0.74, grey * 0.43], axis=2) + np.array(
+            [30.0, 20.0, 10.0]
+        )
+    elif edit == "grain":
+        out = f + np.random.default_rng(3).normal(0, 5, f.shape[:2])[..., None]
+    elif edit == "smoothed":
+        return np.asarray(cv2.bilateralFilter(picture, 15, 60, 15))
+    else:
+        out = (f * [1.08, 1.0, 0.88] - 128) * 1.15 + 128
+    return np.asarray(out.clip(0, 255), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("edit", ["sepia", "grain", "smoothed", "filter"])
+def test_an_edit_saved_at_a_higher_quality_loses_to_the_original(tmp_path: Path, edit: str) -> None:
+    # Editors save at a higher setting than the camera did: the edit used to be kept as
+    # "the better copy" by its quality setting alone, and the untouched photo rejected.
+    face = tmp_path / "face"
+    face.mkdir()
+    Image.open(TUNE[0]).convert("RGB").save(face / "IMG_1.jpg", quality=90)
+    original = np.asarray(Image.open(face / "IMG_1.jpg").convert("RGB"))
+    Image.fromarray(_edited(original, edit)).save(face / "IMG_1-edited.jpg", quality=95)
+    os.utime(face / "IMG_1.jpg", (1_000_000_000, 1_000_000_000))  # taken first
+    report = preflight(tmp_path, policy=Policy(identity=False))
+    images = {i.path: i for i in report.images}
+    assert images["face/IMG_1.jpg"].accepted, images["face/IMG_1.jpg"].reasons
+    assert images["face/IMG_1-edited.jpg"].duplicate_of == "face/IMG_1.jpg"
+
+
+def test_a_better_save_still_wins_over_an_older_heavily_compressed_one(tmp_path: Path) -> None:
+    # Below quality 90 the setting still ranks two saves of one picture: the quality-70
+    # copy is the older file, and still loses.
+    face = tmp_path / "face"
+    face.mkdir()
+    picture = Image.open(TUNE[0]).convert("RGB")
+    picture.save(face / "photo.jpg", quality=95)
+    picture.save(face / "photo-small.jpg", quality=70)
+    os.utime(face / "photo-small.jpg", (1_000_000_000, 1_000_000_000))
+    report = preflight(tmp_path, policy=Policy(identity=False))
+    images = {i.path: i for i in report.images}
+    assert images["face/photo.jpg"].accepted, images["face/photo.jpg"].reasons
+    assert images["face/photo-small.jpg"].duplicate_of == "face/photo.jpg"
