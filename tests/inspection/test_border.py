@@ -10,6 +10,7 @@ import pytest
 from animus_prep import Policy, preflight
 from animus_prep.inspection.border import measure_border
 from animus_prep.reasons import ReasonCode
+from people import TUNE, load
 from photos import photo, write
 
 
@@ -66,6 +67,35 @@ def test_a_gradient_and_a_flat_picture_are_not_bars(picture: np.ndarray) -> None
     dark = (picture * 0.3).astype(np.uint8)  # 0-76
     assert measure_border(np.pad(dark, ((60, 0), (0, 0)), constant_values=230)).top > 0.1
     assert measure_border(np.pad(dark, ((60, 0), (0, 0)), constant_values=128)).top == 0.0
+
+
+@pytest.mark.parametrize("colour", [(128, 128, 128), (236, 170, 190), (135, 190, 235)])
+def test_padding_of_any_flat_colour_on_both_sides_is_a_bar(
+    tmp_path: Path, colour: tuple[int, int, int]
+) -> None:
+    # "No-crop" apps pad a photo to a square with grey, pink or sky blue: only black and
+    # white (and colours dark enough to read as black) used to be seen as bars.
+    rgb = load(TUNE[0])  # a real portrait, 910x1137
+    h, w = rgb.shape[:2]
+    side = (h - w) // 2
+    square = np.empty((h, w + 2 * side, 3), np.uint8)
+    square[:] = colour
+    square[:, side : side + w] = rgb
+    border = measure_border(grey(square))
+    assert border.left > 0.08 and border.right > 0.08, border
+    write(tmp_path / "face" / "padded.jpg", square)
+    image = preflight(tmp_path, policy=Policy(faces=False)).image("face/padded.jpg")
+    assert ReasonCode.BORDERED in image.codes
+
+
+def test_one_band_of_a_mid_colour_alone_is_not_a_bar(picture: np.ndarray) -> None:
+    # A grey wall above a straight line on one side, with a pink one of a different
+    # shade below: not a pair of one padding.
+    dark = (picture * 0.3).astype(np.uint8)
+    walls = np.pad(dark, ((60, 0), (0, 0)), constant_values=128)
+    walls = np.pad(walls, ((0, 60), (0, 0)), constant_values=170)
+    border = measure_border(walls)
+    assert border.top == border.bottom == 0.0
 
 
 def test_the_report_names_the_bars_and_carries_their_shares(tmp_path: Path) -> None:

@@ -4,10 +4,13 @@ margin, each of which a LoRA would learn as part of the person.
 A border here is a band along one edge that is one flat colour, black or white (a
 letterbox bar, a video frame's bars, a white mount or scan margin), and ends in a
 straight line across the whole side: the picture starts at once, along the full width
-(or height). A white or black studio background is just as flat but ends where the
-person begins, which is not a straight line across the whole frame, so it is not a
-border. What does look like one: a person wholly below a blown-out or black sky that
-ends at a straight horizon, with nothing crossing it.
+(or height). A band of any other flat colour (grey, pink, a navy that is not dark enough)
+counts only with its twin on the opposite edge, of the same colour and also ending in a
+straight line: the padding an app adds to make a photo square or fit a screen. Alone, it
+may be a wall or a sky ending at a straight line. A white or black studio background is
+just as flat but ends where the person begins, which is not a straight line across the
+whole frame, so it is not a border. What does look like one: a person wholly below a
+blown-out or black sky that ends at a straight horizon, with nothing crossing it.
 """
 
 from __future__ import annotations
@@ -90,7 +93,26 @@ def measure_border(gray: np.ndarray) -> Border:
     ]
     for edge, twin in ((0, 1), (1, 0), (2, 3), (3, 2)):
         shares[edge] = shares[edge] or _twin_share(bands[edge], bands[twin], shares[twin])
+    # A band of any other colour is a bar only in pairs, as padding to a square or a
+    # screen's shape leaves it: a wall or a sky alone can end in a straight line too.
+    mid = [b is not None and DARK_BAR < b[1] < LIGHT_BAR for b in bands]
+    for edge, twin in ((0, 1), (1, 0), (2, 3), (3, 2)):
+        if mid[edge] and not _padding_pair(bands[edge], bands[twin], shares[edge], shares[twin]):
+            shares[edge] = 0.0
     return Border(*shares)
+
+
+def _padding_pair(
+    band: tuple[int, float] | None,
+    twin: tuple[int, float] | None,
+    share: float,
+    twin_share: float,
+) -> bool:
+    """Whether a band and the one on the opposite edge are one padding: both seen to end
+    in a straight line, of one colour."""
+    if band is None or twin is None or share <= 0 or twin_share <= 0:
+        return False
+    return abs(band[1] - twin[1]) <= DRIFT
 
 
 def _twin_share(
@@ -111,8 +133,8 @@ def _twin_share(
 
 
 def _flat_band(lines: np.ndarray) -> tuple[int, float] | None:
-    """How many ``lines`` (rows, the first at the edge) are one flat black or white, and
-    that colour; None when the edge is not such a band.
+    """How many ``lines`` (rows, the first at the edge) are one flat colour, and that
+    colour; None when the edge is not such a band.
 
     A caption written in the bar (a screenshot's user name, a meme's words) leaves lines
     partly of the bar's colour: the band runs on through them when wholly flat lines
@@ -121,8 +143,6 @@ def _flat_band(lines: np.ndarray) -> tuple[int, float] | None:
     """
     first = lines[0]
     colour = float(np.median(first))
-    if DARK_BAR < colour < LIGHT_BAR:
-        return None
     if _flat_share(first, colour) < FLAT_SHARE:
         return None  # what nearly every photo ends at: not flat, one row decides
     limit = max(1, int(len(lines) * MAX_BAR))
