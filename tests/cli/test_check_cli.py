@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -553,3 +554,56 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path) -> None:
     assert sum(bool(r["duplicate_of"]) for r in rows) == 1
     # Numbers stay numbers.
     assert all(float(r["width"]) == 700 and int(r["file_bytes"]) > 0 for r in rows)
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.add(int(entry.name))
+    return out
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (an ended one waiting to be reaped is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_workers_end_when_the_command_is_killed_outright(tmp_path: Path) -> None:
+    # kill -9 (or the out-of-memory killer) gives the command no chance to shut its
+    # pool down: its workers stayed for good, holding memory and the output pipe.
+    root = tmp_path / "char"
+    shutil.copytree(EXAMPLES / "character", root)
+    command = subprocess.Popen(
+        [sys.executable, "-m", "animus_prep.cli", "check", str(root), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _children(command.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the workers never started"
+        assert command.poll() is None, "the command ended before it could be killed"
+        command.kill()
+        command.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while (alive := {w for w in workers if _running(w)}) and (time.monotonic() < deadline):
+            time.sleep(0.1)
+        assert not alive, f"workers {sorted(alive)} outlived the killed command"
+    finally:
+        command.kill()
+        for w in _children(command.pid) | locals().get("workers", set()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(w, signal.SIGKILL)

@@ -8,6 +8,8 @@ import os
 import signal
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
@@ -133,7 +135,7 @@ def process_pool(workers: int) -> Iterator[Executor | None]:
     if workers <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_interrupts_to_the_parent)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
     try:
         # Forked workers all start at the first task. Start them now with Ctrl-C blocked,
         # so that none takes one between its fork and its initializer (where it would
@@ -155,6 +157,32 @@ def _interrupts_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+PARENT_WATCH_SECONDS = 1.0
+"""How often a worker looks whether the command that started it is still there."""
+
+
+def _end_with_the_parent() -> None:
+    """In a worker: end within `PARENT_WATCH_SECONDS` of the parent's death. A parent
+    killed outright (``kill -9``, the out-of-memory killer) never shuts its pool down:
+    its idle workers would stay for good, holding their face models' memory and the
+    command's output (a ``| tee log`` would never end)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_WATCH_SECONDS)
+            if os.getppid() != parent:  # adopted by init (or a subreaper): orphaned
+                os._exit(1)
+
+    threading.Thread(target=watch, name="animus-prep-parent-watch", daemon=True).start()
+
+
+def _start_worker() -> None:
+    """Each worker's set-up: it ends with the parent, and leaves Ctrl-C to it."""
+    _end_with_the_parent()
+    _leave_interrupts_to_the_parent()
 
 
 def _leave_interrupts_to_the_parent() -> None:
