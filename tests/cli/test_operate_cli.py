@@ -570,3 +570,21 @@ def test_an_unknown_character_or_a_refused_request_says_what_to_fix_before_resum
     long_name = cli("upload", str(folder), "--name", "N" * 200, "-q")
     assert long_name.code == 1 and "422" in long_name.out, long_name.out + long_name.err
     assert "the server refused the request as made" in long_name.out
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"]])
+def test_a_key_written_into_the_base_url_is_redacted_from_the_resume_command(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: list[str]
+) -> None:
+    # The error line redacted it, but the "resume with:" line (and the JSON's
+    # "resume") printed the command as typed, key and all.
+    secret = "sk-written-into-the-url-123"
+    monkeypatch.setenv("ANIMUS_API_KEY", secret)
+    folder = example_copy(tmp_path)
+    url = f"http://127.0.0.1:1/v2?x={secret}"
+    result = cli(
+        "upload", str(folder), "--name", "K", "--base-url", url, "--max-retries", "0", *fmt
+    )
+    assert result.code == 1, result.out + result.err
+    assert "[redacted]" in result.out
+    assert secret not in result.out + result.err

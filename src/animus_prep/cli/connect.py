@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import secrets
 import shlex
 import sys
@@ -25,6 +26,7 @@ from ..client import (
     PaymentRequiredError,
     RetryPolicy,
 )
+from ..client._core import redacted
 from .common import UsageError, number_between, output_format
 from .output import clear_progress
 
@@ -204,9 +206,11 @@ def missing_sandbox_message(error: ImportError) -> str:
 
 
 def command_line(argv: Sequence[str], *, add: Sequence[str] = ()) -> str:
-    """The command that ran, as a shell line (plus ``add`` flags not already in it)."""
+    """The command that ran, as a shell line (plus ``add`` flags not already in it), with
+    the API key redacted: a user may have written it into ``--base-url``."""
     extra = [flag for flag in add if flag not in argv]
-    return shlex.join(["animus-prep", *argv, *extra])
+    line = shlex.join(["animus-prep", *argv, *extra])
+    return redacted(line, os.environ.get("ANIMUS_API_KEY", ""))
 
 
 def report_stop(

@@ -510,6 +510,17 @@ def _json_kind(value: object) -> str:
     return kinds.get(type(value), "a number")
 
 
+def redacted(text: str, key: str) -> str:
+    """``text`` with ``key`` replaced by ``[redacted]`` in every form an echo may write it
+    (`_key_forms`); unchanged for an empty key."""
+    if not key:
+        return text
+    for form in _key_forms(key):
+        if form in text:
+            text = text.replace(form, "[redacted]")
+    return text
+
+
 def _key_forms(key: str) -> tuple[str, ...]:
     """The key as an echo may write it, longest first (so no form is cut by another)."""
     forms = {
