@@ -17,6 +17,7 @@ from animus_prep.client import ConflictError, Status, TrainingJob, TrainingProgr
 from animus_prep.pipeline.training import (
     TrainingError,
     TrainingOutcome,
+    error_text,
     follow_logs,
     latest_job,
     new_lines,
@@ -25,6 +26,7 @@ from animus_prep.pipeline.training import (
     watch_trainings,
 )
 from animus_prep.sandbox import create_app, serve_in_thread
+from animus_prep.sandbox.jobs import FAILURE_MESSAGES
 from characters import charges, example_copy, prepared_character
 
 KEY = "sk-training-test"
@@ -236,3 +238,45 @@ def test_a_face_lora_refused_does_not_keep_the_body_lora_from_starting(tmp_path:
         assert list(outcomes) == ["body"] and outcomes["body"].started
         assert any(line.startswith("face LoRA: refused") for line in said)
     assert charges(tmp_path / "sandbox" / "sandbox.sqlite3", cid) == {"body_lora": 1}
+
+
+def test_a_failed_training_says_the_servers_reason_and_a_restart_recalls_it(
+    tmp_path: Path,
+) -> None:
+    # The stop message said only "failed": the reason (a diverged loss, no memory) was
+    # in `status` and `logs` alone, and a rerun paid for the same failure again unwarned.
+    app = create_app(
+        data_dir=tmp_path / "sandbox",
+        api_keys={KEY: 1000},
+        time_scale=800,
+        seed=3,
+        training_failure_rate=1.0,
+    )
+    with serve_in_thread(app) as url, Client(api_key=KEY, base_url=url) as client:
+        cid = prepared_character(client, example_copy(tmp_path), "Trainee")
+        outcomes = start_trainings(client, cid, ["body"])
+        with pytest.raises(TrainingError) as stopped:
+            watch_trainings(client, cid, outcomes, timeout=60, interval=0.05)
+        reason = outcomes["body"].error
+        assert reason and reason in FAILURE_MESSAGES
+        assert f"the server said: {reason}" in str(stopped.value)
+        assert outcomes["body"].to_json()["error"] == reason
+        said: list[str] = []
+        start_trainings(client, cid, ["body"], say=said.append)
+        assert any(
+            line.startswith("body LoRA: the last one failed") and reason in line for line in said
+        )
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        ("  Out of\n memory ", "Out of memory"),
+        ({"message": "no GPU", "code": 7}, "no GPU"),
+        ({"code": 7}, None),
+        (None, None),
+        ("x" * 400, "x" * 297 + "..."),
+    ],
+)
+def test_a_job_error_is_one_line_of_what_the_server_said(error: object, text: str | None) -> None:
+    assert error_text(error) == text

@@ -53,6 +53,8 @@ class TrainingOutcome:
     credits: float | None = None
     progress: float | None = None
     """Percent done at the last look, while it trains (None when not known)."""
+    error: str | None = None
+    """Why the server says it failed (its ``error``), when it did and said so."""
 
     @property
     def state(self) -> Status:
@@ -66,7 +68,25 @@ class TrainingOutcome:
             "started": self.started,
             "credits_deducted": self.credits,
             "progress": self.progress,
+            "error": self.error,
         }
+
+
+ERROR_CHARS = 300
+"""Longest server error text repeated in a message."""
+
+
+def error_text(error: object) -> str | None:
+    """A training job's ``error`` as one line: its text, or the ``message`` (else
+    ``error``, ``detail``) of an object; None when it says nothing."""
+    if isinstance(error, dict):
+        error = next((error[k] for k in ("message", "error", "detail") if error.get(k)), None)
+    if error is None or isinstance(error, (dict, list)):
+        return None
+    text = " ".join(str(error).split())
+    if len(text) > ERROR_CHARS:
+        text = text[: ERROR_CHARS - 3] + "..."
+    return text or None
 
 
 def _latest(client: Client, cid: str) -> dict[str, TrainingJob | None]:
@@ -107,6 +127,10 @@ def start_trainings(
             verb = "already trained" if state is Status.SUCCEEDED else "already training"
             tell(f"{kind} LoRA: {verb} (job {job.job_id})")
             continue
+        if job is not None and state in (Status.FAILED, Status.CANCELLED):
+            said = error_text(job.error)
+            why = f": {said}" if said else ""
+            tell(f"{kind} LoRA: the last one {(job.status or '').lower()} (job {job.job_id}{why})")
         try:
             start = (
                 client.training.start_face_lora(cid)
@@ -160,10 +184,18 @@ def watch_trainings(
         )
         outcome.status = ((final.job.status if final.job else None) or "unknown").lower()
         outcome.progress = None
+        outcome.error = error_text(final.job.error) if final.job else None
     ended = [o for o in outcomes.values() if o.state in (Status.FAILED, Status.CANCELLED)]
     if ended:
-        names = ", ".join(f"{o.kind} LoRA {o.status} (job {o.job_id})" for o in ended)
-        raise TrainingError(f"{names}: a new request starts it again (and is charged again)")
+        names = ", ".join(
+            f"{o.kind} LoRA {o.status} (job {o.job_id}"
+            + (f"; the server said: {o.error})" if o.error else ")")
+            for o in ended
+        )
+        raise TrainingError(
+            f"{names}: a new request starts it again (and is charged again); if the "
+            "server's reason is not a passing one, the same failure may follow"
+        )
     return outcomes
 
 
