@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from animus_prep.cli import build_parser, main
 from animus_prep.cli.connect import command_line, retry_policy
 from animus_prep.client import Status
-from animus_prep.pipeline.journal import WorkJournal
+from animus_prep.pipeline.journal import JOURNAL_NAME, WorkJournal
 from animus_prep.sandbox import close_app, create_app, injected_defects, serve_in_thread
 from characters import charges, example_copy, prepared_character, setup_client
 
@@ -588,3 +588,17 @@ def test_a_key_written_into_the_base_url_is_redacted_from_the_resume_command(
     assert result.code == 1, result.out + result.err
     assert "[redacted]" in result.out
     assert secret not in result.out + result.err
+
+
+def test_a_damaged_journal_asks_for_it_to_be_moved_before_the_resume_command(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # The command given to resume would meet the same damaged journal as it stood.
+    folder = example_copy(tmp_path)
+    journal = folder / JOURNAL_NAME
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_bytes(b"\x13\x37" * 1500)
+    result = cli("run", str(folder), "--name", "Damaged", "--workers", "1")
+    assert result.code == 1
+    assert "move it aside" in result.out
+    assert "\nonce the journal is moved aside, resume with: animus-prep run " in result.out

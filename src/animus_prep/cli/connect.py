@@ -27,6 +27,7 @@ from ..client import (
     RetryPolicy,
 )
 from ..client._core import redacted
+from ..pipeline.journal import JournalDamagedError
 from .common import UsageError, number_between, output_format
 from .output import clear_progress
 
@@ -240,7 +241,10 @@ def report_stop(
     if note:
         say(note)
     if resume:
-        say(f"resume with: {resume}")
+        # The same command would meet the same damaged journal: it goes first.
+        causes = (error, error.__cause__ if error is not None else None)
+        damaged = any(isinstance(e, JournalDamagedError) for e in causes)
+        say(f"{'once the journal is moved aside, ' if damaged else ''}resume with: {resume}")
 
 
 def _what_to_fix(error: BaseException | None) -> str | None:

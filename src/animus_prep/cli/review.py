@@ -69,7 +69,8 @@ def add_review(sub: Subcommands) -> None:
             "bad ones (then delete them once the budget is spent) and approve the dataset. "
             "References come from --reference, or else from the character's own face "
             "images, downloaded and checked like any photo. Exit 0 when the dataset is "
-            "approved (with --dry-run: when the renders were judged), 1 otherwise."
+            "approved (with --dry-run: when the renders there are were judged, also when "
+            "none is rendered yet, which it says), 1 otherwise."
         ),
     )
     p.add_argument("character_id", metavar="CHARACTER_ID", type=api_id, help="the character's id")
