@@ -413,3 +413,35 @@ def test_a_better_save_still_wins_over_an_older_heavily_compressed_one(tmp_path:
     images = {i.path: i for i in report.images}
     assert images["face/photo.jpg"].accepted, images["face/photo.jpg"].reasons
     assert images["face/photo-small.jpg"].duplicate_of == "face/photo.jpg"
+
+
+def test_a_tone_or_colour_edit_loses_to_an_original_saved_below_90(tmp_path: Path) -> None:
+    # Under 90 the setting still ranks plain saves; an edit in tone or colour is told
+    # apart, so its higher setting does not win it the place.
+    face = tmp_path / "face"
+    face.mkdir()
+    Image.open(TUNE[0]).convert("RGB").save(face / "IMG_1.jpg", quality=85)
+    original = np.asarray(Image.open(face / "IMG_1.jpg").convert("RGB"))
+    Image.fromarray(_edited(original, "sepia")).save(face / "IMG_1-sepia.jpg", quality=95)
+    os.utime(face / "IMG_1.jpg", (1_000_000_000, 1_000_000_000))
+    report = preflight(tmp_path, policy=Policy(identity=False))
+    assert report.image("face/IMG_1.jpg").accepted
+    assert report.image("face/IMG_1-sepia.jpg").duplicate_of == "face/IMG_1.jpg"
+
+
+def test_an_edit_cannot_win_round_a_circle_of_three_copies(tmp_path: Path) -> None:
+    # The original at 85 (oldest), a sepia edit at 95, a plain save at 95 (newest): the
+    # save beat the original by its setting, the older edit beat the save by age, the
+    # original beat the edit: one win each, and the edit was kept by its name's order.
+    face = tmp_path / "face"
+    face.mkdir()
+    Image.open(TUNE[0]).convert("RGB").save(face / "IMG_1.jpg", quality=85)
+    original = np.asarray(Image.open(face / "IMG_1.jpg").convert("RGB"))
+    Image.fromarray(_edited(original, "sepia")).save(face / "IMG_1-a-sepia.jpg", quality=95)
+    Image.fromarray(original).save(face / "IMG_1-z-copy.jpg", quality=95)
+    for age, name in enumerate(("IMG_1.jpg", "IMG_1-a-sepia.jpg", "IMG_1-z-copy.jpg")):
+        os.utime(face / name, (1_000_000_000 + age * 86_400, 1_000_000_000 + age * 86_400))
+    report = preflight(tmp_path, policy=Policy(identity=False))
+    assert report.image("face/IMG_1.jpg").accepted, report.image("face/IMG_1.jpg").reasons
+    for copy in ("face/IMG_1-a-sepia.jpg", "face/IMG_1-z-copy.jpg"):
+        assert report.image(copy).duplicate_of == "face/IMG_1.jpg"

@@ -106,12 +106,12 @@ class ImageAnalysis:
         encoding = self.encoding_quality / 100.0
         return 0.35 * resolution + 0.4 * sharp + 0.15 * exposure + 0.1 * encoding
 
-    def is_better_copy_than(self, other: ImageAnalysis) -> bool:
+    def is_better_copy_than(self, other: ImageAnalysis, *, by_encoding: bool = True) -> bool:
         """Whether this is the better of two copies of one picture (`copy_preference`;
         on a tie there, the older file, taken for the original: a copy saved again from
         it, flipped or not, takes a few more bytes for the same picture; then the more
-        bytes per pixel)."""
-        preferred = self.copy_preference(other)
+        bytes per pixel). Without ``by_encoding``, encoding quality ranks nothing."""
+        preferred = self.copy_preference(other, by_encoding=by_encoding)
         if preferred is not None:
             return preferred
         older, newer = self.mtime_ns, other.mtime_ns
@@ -123,7 +123,7 @@ class ImageAnalysis:
         density_b = (other.file_bytes or 0) / max(pb, 1)
         return density_a > density_b
 
-    def copy_preference(self, other: ImageAnalysis) -> bool | None:
+    def copy_preference(self, other: ImageAnalysis, *, by_encoding: bool = True) -> bool | None:
         """Whether this is the better of two copies of one picture, or None when only
         their files' age and size tell them apart (see `is_better_copy_than`).
 
@@ -175,7 +175,7 @@ class ImageAnalysis:
         resharpened = min(ea, eb) < _RESHARPENED_EDGE_WIDTH
         if abs(ea - eb) > _SHARPNESS_TIE and not resharpened:
             return ea < eb
-        if self._ranks_by_encoding(other):
+        if by_encoding and self._ranks_by_encoding(other):
             return self.encoding_quality > other.encoding_quality
         # A CMYK copy (a print re-save) loses to one in RGB or grey: its bytes per pixel
         # count four full channels, and not every trainer reads its colours right.
@@ -264,9 +264,22 @@ def _edited_apart(a: ImageAnalysis, b: ImageAnalysis) -> bool:
 
 
 def best_copy(members: Sequence[ImageAnalysis]) -> int:
-    """Index of the best copy: the one that wins most pairwise comparisons (first on ties)."""
+    """Index of the best copy: the one that wins most pairwise comparisons (first on ties).
+
+    When any two of them are edits of each other (`_edited_apart`), encoding quality
+    ranks none of them: ranking some pairs by it and others by age lets an edit win
+    round the circle (a re-save beats the original by its setting, the older edit beats
+    the re-save, the original beats the edit), and the winner is then an accident.
+    """
+    by_encoding = not any(
+        _edited_apart(a, b) for i, a in enumerate(members) for b in members[i + 1 :]
+    )
     wins = [
-        sum(a.is_better_copy_than(b) for j, b in enumerate(members) if j != i)
+        sum(
+            a.is_better_copy_than(b, by_encoding=by_encoding)
+            for j, b in enumerate(members)
+            if j != i
+        )
         for i, a in enumerate(members)
     ]
     return max(range(len(members)), key=lambda i: (wins[i], -i))
