@@ -572,14 +572,15 @@ def test_an_unknown_character_or_a_refused_request_says_what_to_fix_before_resum
     assert "the server refused the request as made" in long_name.out
 
 
-@pytest.mark.parametrize("fmt", [[], ["--json"]])
+@pytest.mark.parametrize(("fmt", "around"), [([], ""), (["--json"], ""), ([], " \r\n")])
 def test_a_key_written_into_the_base_url_is_redacted_from_the_resume_command(
-    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: list[str]
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: list[str], around: str
 ) -> None:
     # The error line redacted it, but the "resume with:" line (and the JSON's
-    # "resume") printed the command as typed, key and all.
+    # "resume") printed the command as typed, key and all; and a key with a line break
+    # after it (which the client strips) was redacted nowhere.
     secret = "sk-written-into-the-url-123"
-    monkeypatch.setenv("ANIMUS_API_KEY", secret)
+    monkeypatch.setenv("ANIMUS_API_KEY", secret + around)
     folder = example_copy(tmp_path)
     url = f"http://127.0.0.1:1/v2?x={secret}"
     result = cli(
@@ -602,3 +603,26 @@ def test_a_damaged_journal_asks_for_it_to_be_moved_before_the_resume_command(
     assert result.code == 1
     assert "move it aside" in result.out
     assert "\nonce the journal is moved aside, resume with: animus-prep run " in result.out
+
+
+def test_a_short_key_leaves_the_folder_in_the_resume_command_whole(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only URLs are redacted: a key that happens to be a word of the folder's path
+    # must not turn the resume command into one that names another folder.
+    folder = example_copy(tmp_path / "shortkey")
+    monkeypatch.setenv("ANIMUS_API_KEY", "shortkey")
+    result = cli("upload", str(folder), "--name", "K", "--base-url", "http://127.0.0.1:1")
+    assert result.code == 1
+    assert f"resume with: animus-prep upload {folder} " in result.out
+
+
+def test_a_base_url_refused_as_no_http_url_does_not_show_the_key(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-in-a-refused-url-456"
+    monkeypatch.setenv("ANIMUS_API_KEY", secret)
+    folder = example_copy(tmp_path)
+    result = cli("upload", str(folder), "--name", "K", "--base-url", f"ftp://h/?k={secret}")
+    assert result.code == 2 and "must be an http:// or https:// URL" in result.err
+    assert secret not in result.out + result.err

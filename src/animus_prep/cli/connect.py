@@ -208,10 +208,12 @@ def missing_sandbox_message(error: ImportError) -> str:
 
 def command_line(argv: Sequence[str], *, add: Sequence[str] = ()) -> str:
     """The command that ran, as a shell line (plus ``add`` flags not already in it), with
-    the API key redacted: a user may have written it into ``--base-url``."""
+    the API key redacted from its URLs: a user may have written it into ``--base-url``
+    (only URLs, so that a short key cannot rewrite a folder's path)."""
     extra = [flag for flag in add if flag not in argv]
-    line = shlex.join(["animus-prep", *argv, *extra])
-    return redacted(line, os.environ.get("ANIMUS_API_KEY", ""))
+    key = os.environ.get("ANIMUS_API_KEY", "")
+    shown = [redacted(arg, key) if "://" in arg else arg for arg in argv]
+    return shlex.join(["animus-prep", *shown, *extra])
 
 
 def report_stop(

@@ -108,14 +108,18 @@ class Call(Generic[T]):
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
-def _checked_base_url(url: str) -> str:
+def _checked_base_url(url: str, key: str) -> str:
+    """``url`` when it is an http(s) URL with a host; else ClientConfigError, whose
+    message quotes it with ``key`` redacted (a user may have written the key into it)."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError, TypeError) as error:
-        raise exc.ClientConfigError(f"the Animus base URL {url!r} is not a URL: {error}") from None
+        shown, why = redacted(repr(url), key), redacted(str(error), key)
+        raise exc.ClientConfigError(f"the Animus base URL {shown} is not a URL: {why}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise exc.ClientConfigError(
-            f"the Animus base URL {url!r} must be an http:// or https:// URL with a host"
+            f"the Animus base URL {redacted(repr(url), key)} must be an http:// or https:// "
+            "URL with a host"
         )
     return url
 
@@ -149,7 +153,7 @@ class ClientCore:
             )
         self.__api_key = _Secret(key)
         url = base_url or os.environ.get("ANIMUS_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = _checked_base_url(url.rstrip("/"))
+        self.base_url = _checked_base_url(url.rstrip("/"), key)
         policy = retry or RetryPolicy()
         if max_retries is not None:
             if max_retries < 0:
@@ -319,10 +323,7 @@ class ClientCore:
     def redact(self, text: str) -> str:
         """Remove the API key from text that may echo request data, in any of the forms an
         echo can take: raw, JSON- or repr-escaped, URL-quoted."""
-        for form in self.__api_key.forms():
-            if form in text:
-                text = text.replace(form, "[redacted]")
-        return text
+        return _without(text, self.__api_key.forms())
 
     def _redacted(self, value: object, depth: int = 0) -> object:
         """A decoded JSON value with the key redacted from every string, keys included."""
@@ -511,11 +512,14 @@ def _json_kind(value: object) -> str:
 
 
 def redacted(text: str, key: str) -> str:
-    """``text`` with ``key`` replaced by ``[redacted]`` in every form an echo may write it
-    (`_key_forms`); unchanged for an empty key."""
-    if not key:
-        return text
-    for form in _key_forms(key):
+    """``text`` with ``key`` (stripped, as the client takes it) replaced by ``[redacted]``
+    in every form an echo may write it (`_key_forms`); unchanged for a blank key."""
+    key = key.strip()
+    return _without(text, _key_forms(key)) if key else text
+
+
+def _without(text: str, forms: tuple[str, ...]) -> str:
+    for form in forms:
         if form in text:
             text = text.replace(form, "[redacted]")
     return text
