@@ -98,6 +98,22 @@ def test_one_band_of_a_mid_colour_alone_is_not_a_bar(picture: np.ndarray) -> Non
     assert border.top == border.bottom == 0.0
 
 
+def test_a_mid_colour_band_pairs_only_with_a_twin_that_ends_straight_too(
+    picture: np.ndarray,
+) -> None:
+    # A grey band ending straight at the top, and one of the same grey at the bottom
+    # whose edge is a curve (a floor, a wall behind a sofa): not one padding, though
+    # the bottom's band, as deep, could take the top's share as a letterbox's would.
+    dark = (picture * 0.3).astype(np.uint8)
+    h, w = dark.shape
+    framed = np.pad(dark, ((40, 60), (0, 0)), constant_values=128)
+    curve = (20 + 15 * np.sin(np.linspace(0, 6 * np.pi, w))).astype(int)
+    for x in range(w):
+        framed[40 + h - curve[x] : 40 + h, x] = 128
+    border = measure_border(framed)
+    assert border.top == border.bottom == 0.0, border
+
+
 def test_the_report_names_the_bars_and_carries_their_shares(tmp_path: Path) -> None:
     rgb = photo("chelsea", 576)
     framed = np.pad(rgb, ((72, 72), (0, 0), (0, 0)), constant_values=0)

@@ -5,12 +5,13 @@ A border here is a band along one edge that is one flat colour, black or white (
 letterbox bar, a video frame's bars, a white mount or scan margin), and ends in a
 straight line across the whole side: the picture starts at once, along the full width
 (or height). A band of any other flat colour (grey, pink, a navy that is not dark enough)
-counts only with its twin on the opposite edge, of the same colour and also ending in a
-straight line: the padding an app adds to make a photo square or fit a screen. Alone, it
-may be a wall or a sky ending at a straight line. A white or black studio background is
-just as flat but ends where the person begins, which is not a straight line across the
-whole frame, so it is not a border. What does look like one: a person wholly below a
-blown-out or black sky that ends at a straight horizon, with nothing crossing it.
+counts only with its twin on the opposite edge, of the same brightness and also ending
+in a straight line of its own: the padding an app adds to make a photo square or fit a
+screen. Alone, it may be a wall or a sky ending at a straight line. A white or black
+studio background is just as flat but ends where the person begins, which is not a
+straight line across the whole frame, so it is not a border. What does look like one:
+a person wholly below a blown-out or black sky that ends at a straight horizon, with
+nothing crossing it.
 """
 
 from __future__ import annotations
@@ -91,13 +92,14 @@ def measure_border(gray: np.ndarray) -> Border:
         _bar_share(lines, band, span) if band is not None else 0.0
         for lines, band, span in zip(edges, bands, spans, strict=True)
     ]
+    seen = list(shares)  # each edge's own boundary, before its twin vouches for it
     for edge, twin in ((0, 1), (1, 0), (2, 3), (3, 2)):
         shares[edge] = shares[edge] or _twin_share(bands[edge], bands[twin], shares[twin])
     # A band of any other colour is a bar only in pairs, as padding to a square or a
     # screen's shape leaves it: a wall or a sky alone can end in a straight line too.
     mid = [b is not None and DARK_BAR < b[1] < LIGHT_BAR for b in bands]
     for edge, twin in ((0, 1), (1, 0), (2, 3), (3, 2)):
-        if mid[edge] and not _padding_pair(bands[edge], bands[twin], shares[edge], shares[twin]):
+        if mid[edge] and not _padding_pair(bands[edge], bands[twin], seen[edge], seen[twin]):
             shares[edge] = 0.0
     return Border(*shares)
 
@@ -108,8 +110,9 @@ def _padding_pair(
     share: float,
     twin_share: float,
 ) -> bool:
-    """Whether a band and the one on the opposite edge are one padding: both seen to end
-    in a straight line, of one colour."""
+    """Whether a band and the one on the opposite edge are one padding: each seen to end
+    in a straight line of its own, of one brightness (grey levels: a pink and a green
+    band of one brightness pass as a pair)."""
     if band is None or twin is None or share <= 0 or twin_share <= 0:
         return False
     return abs(band[1] - twin[1]) <= DRIFT
