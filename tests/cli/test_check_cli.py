@@ -557,7 +557,8 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path) -> None:
 
 
 def _children(pid: int) -> set[int]:
-    """The processes whose parent is ``pid`` (from /proc)."""
+    """The pre-flight workers whose parent is ``pid`` (from /proc): forked, they run the
+    command's own command line (a fork server or resource tracker would not)."""
     out = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -565,9 +566,17 @@ def _children(pid: int) -> set[int]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == pid:
+            if int(fields[1]) == pid and _is_ours(int(entry.name)):
                 out.add(int(entry.name))
     return out
+
+
+def _is_ours(pid: int) -> bool:
+    """Whether ``pid`` runs animus-prep's command line (not a process that reused it)."""
+    try:
+        return b"animus_prep.cli" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _running(pid: int) -> bool:
@@ -605,5 +614,6 @@ def test_workers_end_when_the_command_is_killed_outright(tmp_path: Path) -> None
     finally:
         command.kill()
         for w in _children(command.pid) | locals().get("workers", set()):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(w, signal.SIGKILL)
+            if _running(w) and _is_ours(w):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(w, signal.SIGKILL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import os
 import signal
 import sys
@@ -135,7 +136,9 @@ def process_pool(workers: int) -> Iterator[Executor | None]:
     if workers <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),)
+    )
     try:
         # Forked workers all start at the first task. Start them now with Ctrl-C blocked,
         # so that none takes one between its fork and its initializer (where it would
@@ -163,12 +166,18 @@ PARENT_WATCH_SECONDS = 1.0
 """How often a worker looks whether the command that started it is still there."""
 
 
-def _end_with_the_parent() -> None:
-    """In a worker: end within `PARENT_WATCH_SECONDS` of the parent's death. A parent
-    killed outright (``kill -9``, the out-of-memory killer) never shuts its pool down:
-    its idle workers would stay for good, holding their face models' memory and the
-    command's output (a ``| tee log`` would never end)."""
+def _end_with_the_parent(command: int) -> None:
+    """In a worker of the ``command`` process: end within `PARENT_WATCH_SECONDS` of the
+    parent's death. A parent killed outright (``kill -9``, the out-of-memory killer)
+    never shuts its pool down: its idle workers would stay for good, holding their face
+    models' memory and the command's output (a ``| tee log`` would never end).
+
+    A forked worker's parent is the command; one already adopted by another process
+    lost it before it started, and ends at once. (Started by a fork server, a worker's
+    parent is that server, which ends with the command.)"""
     parent = os.getppid()
+    if parent != command and multiprocessing.get_start_method(allow_none=True) == "fork":
+        os._exit(1)
 
     def watch() -> None:
         while True:
@@ -179,9 +188,10 @@ def _end_with_the_parent() -> None:
     threading.Thread(target=watch, name="animus-prep-parent-watch", daemon=True).start()
 
 
-def _start_worker() -> None:
-    """Each worker's set-up: it ends with the parent, and leaves Ctrl-C to it."""
-    _end_with_the_parent()
+def _start_worker(command: int) -> None:
+    """Each worker's set-up: it ends with the ``command`` process that started it, and
+    leaves Ctrl-C to it."""
+    _end_with_the_parent(command)
     _leave_interrupts_to_the_parent()
 
 
