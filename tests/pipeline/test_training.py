@@ -273,10 +273,21 @@ def test_a_failed_training_says_the_servers_reason_and_a_restart_recalls_it(
     [
         ("  Out of\n memory ", "Out of memory"),
         ({"message": "no GPU", "code": 7}, "no GPU"),
+        ({"message": " ", "error": "diverged"}, "diverged"),  # a blank message says nothing
+        ({"detail": [{"loc": ["body", "steps"], "msg": "too many"}]}, "body.steps: too many"),
         ({"code": 7}, None),
+        (True, None),
         (None, None),
         ("x" * 400, "x" * 297 + "..."),
     ],
 )
 def test_a_job_error_is_one_line_of_what_the_server_said(error: object, text: str | None) -> None:
     assert error_text(error) == text
+
+
+def test_a_console_line_escapes_what_a_terminal_would_act_on() -> None:
+    # A stop line may quote the server's words: an escape sequence in them must reach
+    # the terminal as text, not recolour or rewrite it.
+    out = io.StringIO()
+    Console(out, live=False).tell("face LoRA failed (the server said: \x1b[31mred\x1b[0m)")
+    assert out.getvalue() == "face LoRA failed (the server said: \\x1b[31mred\\x1b[0m)\n"

@@ -13,6 +13,7 @@ from typing import TextIO
 
 from ..client import TrainingProgress
 from ..pipeline.training import TrainingWatcher, describe, phase_lines
+from .output import as_printed
 
 _CLEAR = "\r\x1b[K"
 
@@ -33,9 +34,10 @@ class Console:
 
     def tell(self, message: str) -> None:
         """A line that stays whatever -q says (a stop and how to go on); the live line, if
-        shown, is cleared first."""
+        shown, is cleared first. Control characters are escaped (`as_printed`): a line
+        may carry the server's words, and a terminal must not act on them."""
         self._clear()
-        self.stream.write(message + "\n")
+        self.stream.write(as_printed(message) + "\n")
         self.stream.flush()
 
     def status(self, text: str) -> None:

@@ -216,13 +216,25 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
 def error_message(body: object, status_code: int, reason: str = "") -> str:
     """The human message of an error body: ``message``, then ``detail``, then ``error``."""
     if isinstance(body, Mapping):
-        for key in ("message", "detail", "error"):
-            text = _as_text(body.get(key))
-            if text:
-                return text
+        text = message_text(body)
+        if text:
+            return text
     elif isinstance(body, str) and body.strip():
         return _page_text(body.strip())[:500] or reason or f"HTTP {status_code}"
     return reason or f"HTTP {status_code}"
+
+
+def message_text(value: object) -> str:
+    """The words of an error value: a text, a list of FastAPI-style items (joined), or an
+    object's ``message``, ``detail`` or ``error`` (the first that says something); ""
+    when it says nothing (None, a number, a flag)."""
+    if isinstance(value, Mapping):
+        for key in ("message", "detail", "error"):
+            text = _as_text(value.get(key))
+            if text:
+                return text
+        return ""
+    return _as_text(value)
 
 
 _TAG = re.compile(r"<[^>]*>")

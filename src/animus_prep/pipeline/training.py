@@ -26,6 +26,7 @@ from ..client import (
     is_transient,
     normalize_status,
 )
+from ..client._exceptions import message_text
 
 KINDS = ("face", "body")
 """The two LoRAs a character needs, in the order they are started and watched."""
@@ -77,13 +78,10 @@ ERROR_CHARS = 300
 
 
 def error_text(error: object) -> str | None:
-    """A training job's ``error`` as one line: its text, or the ``message`` (else
-    ``error``, ``detail``) of an object; None when it says nothing."""
-    if isinstance(error, dict):
-        error = next((error[k] for k in ("message", "error", "detail") if error.get(k)), None)
-    if error is None or isinstance(error, (dict, list)):
-        return None
-    text = " ".join(str(error).split())
+    """A training job's ``error`` as one line: its words (`message_text`: a text, or an
+    object's ``message``, ``detail`` or ``error``), at most `ERROR_CHARS`; None when it
+    says nothing. (The command line escapes what a terminal would act on.)"""
+    text = " ".join(message_text(error).split())
     if len(text) > ERROR_CHARS:
         text = text[: ERROR_CHARS - 3] + "..."
     return text or None
@@ -184,7 +182,8 @@ def watch_trainings(
         )
         outcome.status = ((final.job.status if final.job else None) or "unknown").lower()
         outcome.progress = None
-        outcome.error = error_text(final.job.error) if final.job else None
+        gone_wrong = outcome.state in (Status.FAILED, Status.CANCELLED)
+        outcome.error = error_text(final.job.error) if final.job and gone_wrong else None
     ended = [o for o in outcomes.values() if o.state in (Status.FAILED, Status.CANCELLED)]
     if ended:
         names = ", ".join(
