@@ -124,9 +124,11 @@ def test_the_policy_margin_is_the_margin_of_the_written_crop(tmp_path: Path) -> 
     # must be that same square, and an explicit margin still wins.
     src = tmp_path / "src"
     src.mkdir()
-    # The portrait on a wide canvas, so that no square is clipped by the frame.
+    # The portrait on a wide canvas, so that no square is clipped by the frame (grainy:
+    # flat grey on both sides would be padding, `bordered`, and get no crop).
     with Image.open(FACES / "ardern.jpg") as img:
-        canvas = Image.new("RGB", (img.width * 3, img.height * 2), (128, 128, 128))
+        grain = np.random.default_rng(5).normal(128, 12, (img.height * 2, img.width * 3, 3))
+        canvas = Image.fromarray(grain.clip(0, 255).astype(np.uint8))
         canvas.paste(img.convert("RGB"), (img.width, img.height // 2))
     canvas.save(src / "a.jpg", quality=95)
     default = crop_sources([src], tmp_path / "d", size=512)[0]
