@@ -343,10 +343,7 @@ def test_a_copy_sharpened_after_does_not_win_by_its_halos(tmp_path: Path) -> Non
         sharpened = sharpened.filter(ImageFilter.UnsharpMask(radius=2, percent=250, threshold=0))
     sharpened.save(face / "photo-sharpened.jpg", quality=95)
     os.utime(face / "photo.jpg", (1_000_000_000, 1_000_000_000))  # the original, older
-    report = preflight(tmp_path, policy=Policy(identity=False))
-    images = {i.path: i for i in report.images}
-    assert images["face/photo.jpg"].accepted, images["face/photo.jpg"].reasons
-    assert images["face/photo-sharpened.jpg"].duplicate_of == "face/photo.jpg"
+    _kept_over(tmp_path, "face/photo.jpg", "face/photo-sharpened.jpg")
 
 
 def test_a_lossless_copy_of_a_heavily_compressed_save_loses_to_the_photo(tmp_path: Path) -> None:
@@ -364,6 +361,21 @@ def test_a_lossless_copy_of_a_heavily_compressed_save_loses_to_the_photo(tmp_pat
     copy = images["face/photo-copy.png"]
     assert ReasonCode.OVER_COMPRESSED in copy.codes
     assert copy.metrics["pixel_jpeg_quality"] is not None
+
+
+def _kept_over(root: Path, kept: str, *copies: str) -> None:
+    """The pre-flight of ``root`` keeps ``kept`` and calls each of ``copies`` its copy."""
+    report = preflight(root, policy=Policy(identity=False))
+    assert report.image(kept).accepted, report.image(kept).reasons
+    for copy in copies:
+        assert report.image(copy).duplicate_of == kept, report.image(copy).reasons
+
+
+def _original(face: Path, quality: int) -> np.ndarray:
+    """A real photo saved as ``face/IMG_1.jpg`` at ``quality``, and its pixels as saved."""
+    face.mkdir()
+    Image.open(TUNE[0]).convert("RGB").save(face / "IMG_1.jpg", quality=quality)
+    return np.asarray(Image.open(face / "IMG_1.jpg").convert("RGB"))
 
 
 def _edited(picture: np.ndarray, edit: str) -> np.ndarray:
@@ -389,15 +401,10 @@ def test_an_edit_saved_at_a_higher_quality_loses_to_the_original(tmp_path: Path,
     # Editors save at a higher setting than the camera did: the edit used to be kept as
     # "the better copy" by its quality setting alone, and the untouched photo rejected.
     face = tmp_path / "face"
-    face.mkdir()
-    Image.open(TUNE[0]).convert("RGB").save(face / "IMG_1.jpg", quality=90)
-    original = np.asarray(Image.open(face / "IMG_1.jpg").convert("RGB"))
+    original = _original(face, 90)
     Image.fromarray(_edited(original, edit)).save(face / "IMG_1-edited.jpg", quality=95)
     os.utime(face / "IMG_1.jpg", (1_000_000_000, 1_000_000_000))  # taken first
-    report = preflight(tmp_path, policy=Policy(identity=False))
-    images = {i.path: i for i in report.images}
-    assert images["face/IMG_1.jpg"].accepted, images["face/IMG_1.jpg"].reasons
-    assert images["face/IMG_1-edited.jpg"].duplicate_of == "face/IMG_1.jpg"
+    _kept_over(tmp_path, "face/IMG_1.jpg", "face/IMG_1-edited.jpg")
 
 
 def test_a_better_save_still_wins_over_an_older_heavily_compressed_one(tmp_path: Path) -> None:
@@ -409,24 +416,17 @@ def test_a_better_save_still_wins_over_an_older_heavily_compressed_one(tmp_path:
     picture.save(face / "photo.jpg", quality=95)
     picture.save(face / "photo-small.jpg", quality=70)
     os.utime(face / "photo-small.jpg", (1_000_000_000, 1_000_000_000))
-    report = preflight(tmp_path, policy=Policy(identity=False))
-    images = {i.path: i for i in report.images}
-    assert images["face/photo.jpg"].accepted, images["face/photo.jpg"].reasons
-    assert images["face/photo-small.jpg"].duplicate_of == "face/photo.jpg"
+    _kept_over(tmp_path, "face/photo.jpg", "face/photo-small.jpg")
 
 
 def test_a_tone_or_colour_edit_loses_to_an_original_saved_below_90(tmp_path: Path) -> None:
     # Under 90 the setting still ranks plain saves; an edit in tone or colour is told
     # apart, so its higher setting does not win it the place.
     face = tmp_path / "face"
-    face.mkdir()
-    Image.open(TUNE[0]).convert("RGB").save(face / "IMG_1.jpg", quality=85)
-    original = np.asarray(Image.open(face / "IMG_1.jpg").convert("RGB"))
+    original = _original(face, 85)
     Image.fromarray(_edited(original, "sepia")).save(face / "IMG_1-sepia.jpg", quality=95)
     os.utime(face / "IMG_1.jpg", (1_000_000_000, 1_000_000_000))
-    report = preflight(tmp_path, policy=Policy(identity=False))
-    assert report.image("face/IMG_1.jpg").accepted
-    assert report.image("face/IMG_1-sepia.jpg").duplicate_of == "face/IMG_1.jpg"
+    _kept_over(tmp_path, "face/IMG_1.jpg", "face/IMG_1-sepia.jpg")
 
 
 def test_an_edit_cannot_win_round_a_circle_of_three_copies(tmp_path: Path) -> None:
@@ -434,14 +434,9 @@ def test_an_edit_cannot_win_round_a_circle_of_three_copies(tmp_path: Path) -> No
     # save beat the original by its setting, the older edit beat the save by age, the
     # original beat the edit: one win each, and the edit was kept by its name's order.
     face = tmp_path / "face"
-    face.mkdir()
-    Image.open(TUNE[0]).convert("RGB").save(face / "IMG_1.jpg", quality=85)
-    original = np.asarray(Image.open(face / "IMG_1.jpg").convert("RGB"))
+    original = _original(face, 85)
     Image.fromarray(_edited(original, "sepia")).save(face / "IMG_1-a-sepia.jpg", quality=95)
     Image.fromarray(original).save(face / "IMG_1-z-copy.jpg", quality=95)
     for age, name in enumerate(("IMG_1.jpg", "IMG_1-a-sepia.jpg", "IMG_1-z-copy.jpg")):
         os.utime(face / name, (1_000_000_000 + age * 86_400, 1_000_000_000 + age * 86_400))
-    report = preflight(tmp_path, policy=Policy(identity=False))
-    assert report.image("face/IMG_1.jpg").accepted, report.image("face/IMG_1.jpg").reasons
-    for copy in ("face/IMG_1-a-sepia.jpg", "face/IMG_1-z-copy.jpg"):
-        assert report.image(copy).duplicate_of == "face/IMG_1.jpg"
+    _kept_over(tmp_path, "face/IMG_1.jpg", "face/IMG_1-a-sepia.jpg", "face/IMG_1-z-copy.jpg")
